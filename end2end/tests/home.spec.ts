@@ -1,0 +1,42 @@
+import { expect, test } from "@playwright/test";
+
+test("home page renders on the server and becomes interactive once hydrated", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByTestId("product-name")).toHaveText("PingvasAI");
+  await expect(page.getByTestId("sign-in-link")).toHaveAttribute("href", "/login");
+
+  // The app marks itself hydrated from an effect, which only runs in the browser's wasm.
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+
+  const idea = page.getByTestId("prompt-idea");
+  const first = await idea.textContent();
+  await page.getByTestId("inspire-button").click();
+  await expect(idea).not.toHaveText(first ?? "");
+  const second = await idea.textContent();
+  await page.getByTestId("inspire-button").click();
+  await expect(idea).not.toHaveText(second ?? "");
+});
+
+test("the inspire button does nothing without the wasm bundle", async ({ browser }) => {
+  // Proves the interaction above comes from hydration, not from server-rendered HTML or a form.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/");
+  const idea = page.getByTestId("prompt-idea");
+  const before = await idea.textContent();
+  await page.getByTestId("inspire-button").click();
+  await expect(idea).toHaveText(before ?? "");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "false");
+  await context.close();
+});
+
+test("unknown pages show the 404 page with status 404", async ({ page }) => {
+  const response = await page.goto("/definitely/not/here");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByTestId("not-found")).toBeVisible();
+  await expect(page).toHaveTitle(/Page not found/);
+  // The page hydrates too, and its link leads home.
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await page.getByTestId("home-link").click();
+  await expect(page.getByTestId("product-name")).toBeVisible();
+});

@@ -1,0 +1,93 @@
+# shellcheck shell=bash
+# Shared by scripts/run and scripts/test: find or install everything the project needs, once.
+# Every step checks first, so running it again on a ready machine costs seconds.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Cargo's build output lives outside the clone, so fresh clones (and CI) reuse earlier builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/pingvas-target}"
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+CARGO_LEPTOS_VERSION="0.3.8"
+PINGVAS_BINARY="$CARGO_TARGET_DIR/release/server"
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root (or sudo) to run: $*"
+  fi
+}
+
+APT_UPDATED=""
+apt_install() {
+  command -v apt-get >/dev/null || die "cannot install $* automatically (no apt-get); install it yourself"
+  if [ -z "$APT_UPDATED" ]; then
+    say "apt-get update"
+    as_root apt-get update -qq
+    APT_UPDATED=1
+  fi
+  say "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_rust_tools() {
+  command -v cargo >/dev/null || die "Rust is required: install it with rustup (https://rustup.rs)"
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+    # no_downloads: cargo-leptos must never fetch tools from GitHub; we provide them instead.
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 20 minutes, once per machine)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  fi
+  # The wasm-bindgen CLI must match the library version in Cargo.lock exactly.
+  local wanted
+  wanted="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/"/, "", $3); print $3; exit}' Cargo.lock)"
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wanted" ]; then
+    # Not --locked: its lockfile pins a crate version the registry no longer serves.
+    say "installing wasm-bindgen-cli $wanted (about 6 minutes, once per machine)"
+    cargo install wasm-bindgen-cli --version "$wanted"
+  fi
+}
+
+# npm ci in $1 unless its node_modules already matches its package-lock.json.
+npm_ci() {
+  local dir="$1" stamp="$1/node_modules/.pingvas-lock-sha"
+  command -v npm >/dev/null || die "Node.js and npm are required (Debian: apt-get install nodejs npm)"
+  local sum; sum="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
+    say "npm ci in ${dir#"$ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$sum" >"$stamp"
+  fi
+}
+
+# wasm-opt (binaryen) for the release wasm bundle; Debian's binaryen is too old for rustc's output.
+ensure_build_tools() {
+  npm_ci "$ROOT"
+}
+
+# PostgreSQL server binaries for the embedded database, unless DATABASE_URL names a server.
+ensure_postgres() {
+  if [ -n "${DATABASE_URL:-}" ] || [ -n "${PG_BIN_DIR:-}" ]; then return; fi
+  if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v psql >/dev/null; then return; fi
+  # Install without Debian's default "main" cluster: the project makes its own in .data/.
+  apt_install postgresql-common
+  as_root sed -i 's/^#\?\s*create_main_cluster.*/create_main_cluster = false/' /etc/postgresql-common/createcluster.conf
+  apt_install postgresql postgresql-client
+}
+
+# Chromium for the browser tests (Playwright cannot download its own browser here).
+ensure_chromium() {
+  export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
+  [ -x "$CHROMIUM_PATH" ] || apt_install chromium
+  [ -x "$CHROMIUM_PATH" ] || die "Chromium not found at $CHROMIUM_PATH"
+}

@@ -1,0 +1,355 @@
+//! Configuration from environment variables (and an optional `.env`), validated once at start-up.
+//!
+//! Parsing is pure: [`Config::from_vars`] reads through a lookup function, so every rule is unit
+//! tested without touching the process environment. The only I/O, creating a development JWT
+//! secret, is passed in by the caller.
+
+use std::{fmt, path::PathBuf};
+
+use thiserror::Error;
+
+/// Bytes a JWT signing key must have at least (HS256 wants a key as long as its output).
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Where the server runs; development relaxes some rules and says so in the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// A developer's machine: generated secrets and the embedded database are allowed.
+    Development,
+    /// Anything users reach: every secret and the database must be configured explicitly.
+    Production,
+}
+
+impl Environment {
+    /// Whether this is [`Environment::Development`].
+    #[must_use]
+    pub fn is_development(self) -> bool {
+        self == Self::Development
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, one line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Which PostgreSQL server to use.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseSource {
+    /// An external server named by `DATABASE_URL`.
+    Url(String),
+    /// The private cluster in the data folder (see [`crate::db::embedded`]).
+    Embedded,
+}
+
+impl fmt::Debug for DatabaseSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A URL may carry a password: never print it.
+        match self {
+            Self::Url(_) => f.write_str("Url([redacted])"),
+            Self::Embedded => f.write_str("Embedded"),
+        }
+    }
+}
+
+/// The key that signs access tokens. Its `Debug` output never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    /// Wraps raw key bytes.
+    #[must_use]
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The key bytes, for the token signer only.
+    #[must_use]
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JwtSecret([redacted; {} bytes])", self.0.len())
+    }
+}
+
+/// Validated server configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `PINGVAS_ENV`: `development` (default) or `production`.
+    pub environment: Environment,
+    /// `PINGVAS_DATA_DIR`: local state (embedded database, generated secrets). Default `.data`.
+    pub data_dir: PathBuf,
+    /// `DATABASE_URL`, or the embedded cluster when unset (development only).
+    pub database: DatabaseSource,
+    /// `DATABASE_MAX_CONNECTIONS`: pool size, 1–1000, default 10.
+    pub database_max_connections: u32,
+    /// `JWT_SECRET_KEY`: at least [`MIN_JWT_SECRET_BYTES`] bytes outside development.
+    pub jwt_secret: JwtSecret,
+    /// `LOG_FORMAT`: `text` or `json`; default `text` in development, `json` in production.
+    pub log_format: LogFormat,
+    /// Things worth a warning once logging is up (e.g. a generated secret).
+    pub warnings: Vec<String>,
+}
+
+/// A configuration value that cannot be used, with the variable it came from.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// A variable holds a value outside its allowed set or range.
+    #[error("{variable}={value:?} is not valid: {expected}")]
+    Invalid {
+        /// The environment variable.
+        variable: &'static str,
+        /// What it held.
+        value: String,
+        /// What it may hold.
+        expected: &'static str,
+    },
+    /// A variable that this environment requires is missing.
+    #[error("{variable} must be set in production: {why}")]
+    MissingInProduction {
+        /// The environment variable.
+        variable: &'static str,
+        /// Why it is required.
+        why: &'static str,
+    },
+    /// The JWT secret is too short to be safe.
+    #[error(
+        "JWT_SECRET_KEY is {length} bytes long; it must be at least {MIN_JWT_SECRET_BYTES} bytes \
+         (generate one with `openssl rand -hex 32`)"
+    )]
+    JwtSecretTooShort {
+        /// The length it had.
+        length: usize,
+    },
+    /// The development JWT secret could not be read or written.
+    #[error("could not read or create the development JWT secret in {path}: {source}")]
+    DevelopmentSecret {
+        /// The file involved.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Builds the configuration from variables looked up with `var`.
+    ///
+    /// `development_secret` is called only in development when `JWT_SECRET_KEY` is unset; it
+    /// returns a persisted random key (see [`crate::secrets::development_jwt_secret`]).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first variable that is invalid or missing.
+    pub fn from_vars(
+        var: impl Fn(&str) -> Option<String>,
+        development_secret: impl FnOnce(&std::path::Path) -> Result<JwtSecret, ConfigError>,
+    ) -> Result<Self, ConfigError> {
+        // Empty values count as unset, as in most shells' `VAR= cmd`.
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let mut warnings = Vec::new();
+
+        let environment = match var("PINGVAS_ENV").as_deref().map(str::trim) {
+            None | Some("development" | "dev") => Environment::Development,
+            Some("production" | "prod") => Environment::Production,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "PINGVAS_ENV",
+                    value: other.to_owned(),
+                    expected: "`development` or `production`",
+                });
+            }
+        };
+
+        let data_dir = PathBuf::from(var("PINGVAS_DATA_DIR").unwrap_or_else(|| ".data".into()));
+
+        let database = match var("DATABASE_URL") {
+            Some(url) => DatabaseSource::Url(url),
+            None if environment.is_development() => DatabaseSource::Embedded,
+            None => {
+                return Err(ConfigError::MissingInProduction {
+                    variable: "DATABASE_URL",
+                    why: "the embedded database is for development only",
+                });
+            }
+        };
+
+        let database_max_connections = match var("DATABASE_MAX_CONNECTIONS") {
+            None => 10,
+            Some(raw) => match raw.trim().parse::<u32>() {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        variable: "DATABASE_MAX_CONNECTIONS",
+                        value: raw,
+                        expected: "a whole number from 1 to 1000",
+                    });
+                }
+            },
+        };
+
+        let jwt_secret = match var("JWT_SECRET_KEY") {
+            Some(key) if key.len() >= MIN_JWT_SECRET_BYTES => JwtSecret::new(key.into_bytes()),
+            Some(key) if environment.is_development() => {
+                warnings.push(format!(
+                    "JWT_SECRET_KEY is only {} bytes; accepted in development, refused in production \
+                     (at least {MIN_JWT_SECRET_BYTES} bytes)",
+                    key.len()
+                ));
+                JwtSecret::new(key.into_bytes())
+            }
+            Some(key) => return Err(ConfigError::JwtSecretTooShort { length: key.len() }),
+            None if environment.is_development() => {
+                let secret = development_secret(&data_dir)?;
+                warnings.push(format!(
+                    "JWT_SECRET_KEY is not set: using a random development key kept in {}; \
+                     set JWT_SECRET_KEY in production",
+                    crate::secrets::development_jwt_secret_path(&data_dir).display()
+                ));
+                secret
+            }
+            None => {
+                return Err(ConfigError::MissingInProduction {
+                    variable: "JWT_SECRET_KEY",
+                    why: "access tokens must be signed with a stable secret key",
+                });
+            }
+        };
+
+        let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
+            None if environment.is_development() => LogFormat::Text,
+            None => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    variable: "LOG_FORMAT",
+                    value: other.to_owned(),
+                    expected: "`text` or `json`",
+                });
+            }
+        };
+
+        Ok(Self {
+            environment,
+            data_dir,
+            database,
+            database_max_connections,
+            jwt_secret,
+            log_format,
+            warnings,
+        })
+    }
+
+    /// Reads `.env` (if present) and the process environment.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] as for [`Config::from_vars`], or an unreadable development secret.
+    pub fn from_process_env() -> Result<Self, ConfigError> {
+        Self::from_vars(
+            |name| std::env::var(name).ok(),
+            |data_dir| {
+                crate::secrets::development_jwt_secret(data_dir).map_err(|source| {
+                    ConfigError::DevelopmentSecret {
+                        path: crate::secrets::development_jwt_secret_path(data_dir),
+                        source,
+                    }
+                })
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Config::from_vars(|name| map.get(name).cloned(), |_| Ok(JwtSecret::new(vec![7; 64])))
+    }
+
+    const LONG_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_to_development_with_embedded_database_and_generated_secret() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.environment, Environment::Development);
+        assert_eq!(config.database, DatabaseSource::Embedded);
+        assert_eq!(config.jwt_secret, JwtSecret::new(vec![7; 64]));
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.data_dir, PathBuf::from(".data"));
+        assert!(config.warnings.iter().any(|w| w.contains("random development key")));
+    }
+
+    #[test]
+    fn production_refuses_a_short_jwt_secret() {
+        let err = parse(&[
+            ("PINGVAS_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/app"),
+            ("JWT_SECRET_KEY", "short"),
+        ])
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::JwtSecretTooShort { length: 5 }));
+        assert!(err.to_string().contains("at least 32 bytes"));
+    }
+
+    #[test]
+    fn production_requires_a_jwt_secret_and_a_database_url() {
+        let err = parse(&[("PINGVAS_ENV", "production"), ("DATABASE_URL", "postgres://db/app")]).unwrap_err();
+        assert!(err.to_string().starts_with("JWT_SECRET_KEY must be set in production"));
+
+        let err = parse(&[("PINGVAS_ENV", "production"), ("JWT_SECRET_KEY", LONG_SECRET)]).unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL must be set in production"));
+    }
+
+    #[test]
+    fn production_accepts_a_complete_configuration_and_logs_json() {
+        let config = parse(&[
+            ("PINGVAS_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/app"),
+            ("JWT_SECRET_KEY", LONG_SECRET),
+        ])
+        .unwrap();
+        assert_eq!(config.jwt_secret.expose(), LONG_SECRET.as_bytes());
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert!(config.warnings.is_empty());
+    }
+
+    #[test]
+    fn development_accepts_a_short_secret_with_a_warning() {
+        let config = parse(&[("JWT_SECRET_KEY", "short")]).unwrap();
+        assert_eq!(config.jwt_secret.expose(), b"short");
+        assert!(config.warnings[0].contains("refused in production"));
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (variable, value) in [
+            ("PINGVAS_ENV", "staging"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("DATABASE_MAX_CONNECTIONS", "lots"),
+            ("LOG_FORMAT", "xml"),
+        ] {
+            let err = parse(&[(variable, value)]).unwrap_err();
+            assert!(err.to_string().starts_with(&format!("{variable}=")), "{err}");
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let config = parse(&[("DATABASE_URL", "postgres://u:hunter2@db/app")]).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("redacted"));
+    }
+}

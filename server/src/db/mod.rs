@@ -1,0 +1,159 @@
+//! PostgreSQL: which server to use, the connection pool, migrations and readiness.
+
+pub mod embedded;
+
+use std::{collections::HashSet, str::FromStr, time::Duration};
+
+use sqlx::{
+    Connection, Executor, PgConnection, PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use thiserror::Error;
+
+use crate::config::{Config, DatabaseSource};
+
+/// The schema migrations in `migrations/`, embedded at compile time. Each has an up and a down
+/// script, so `server migrate revert` can undo the latest one.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
+
+/// The application database created inside the embedded cluster.
+pub const EMBEDDED_DATABASE: &str = "pingvas";
+
+/// How long a request waits for a pooled connection before giving up.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The database could not be reached, prepared or migrated.
+#[derive(Debug, Error)]
+pub enum DbError {
+    /// `DATABASE_URL` is not a PostgreSQL URL.
+    #[error("DATABASE_URL is not a valid PostgreSQL URL: {0}")]
+    InvalidUrl(sqlx::Error),
+    /// The embedded cluster could not be made or started.
+    #[error(transparent)]
+    Embedded(#[from] embedded::EmbeddedError),
+    /// The server did not accept a connection or a statement.
+    #[error("the database did not answer: {0}")]
+    Unreachable(sqlx::Error),
+    /// A migration failed to apply or revert.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Connection options for the configured database, starting the embedded cluster (and creating
+/// its application database) when `DATABASE_URL` is unset.
+///
+/// # Errors
+/// An invalid URL, or an embedded cluster that cannot be made, started or reached.
+pub async fn connect_options(config: &Config) -> Result<PgConnectOptions, DbError> {
+    match &config.database {
+        DatabaseSource::Url(url) => PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl),
+        DatabaseSource::Embedded => {
+            let endpoint = embedded::EmbeddedCluster::new(&config.data_dir).ensure_running().await?;
+            create_database_if_missing(&endpoint.connect_options("postgres"), EMBEDDED_DATABASE).await?;
+            Ok(endpoint.connect_options(EMBEDDED_DATABASE))
+        }
+    }
+}
+
+/// Creates `name` on the server `admin` points to, unless it exists.
+///
+/// # Errors
+/// The server cannot be reached or refuses.
+pub async fn create_database_if_missing(admin: &PgConnectOptions, name: &str) -> Result<(), DbError> {
+    let mut conn = PgConnection::connect_with(admin).await.map_err(DbError::Unreachable)?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .map_err(DbError::Unreachable)?;
+    if !exists {
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {}", quote_identifier(name))))
+            .await
+            .map_err(DbError::Unreachable)?;
+    }
+    conn.close().await.map_err(DbError::Unreachable)
+}
+
+/// Quotes a PostgreSQL identifier (`CREATE DATABASE` takes no bind parameters).
+#[must_use]
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A pool that connects lazily, so the server can start (and answer `/readyz` with 503) while
+/// the database is down.
+#[must_use]
+pub fn pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options)
+}
+
+/// Applies every pending migration.
+///
+/// # Errors
+/// The database is unreachable or a migration fails (the failed one is rolled back).
+pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
+    MIGRATOR.run(pool).await.map_err(DbError::Migration)
+}
+
+/// Whether the database can serve requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// Reachable, every migration applied.
+    Ready,
+    /// No connection, or it failed.
+    Unreachable,
+    /// Reachable, but `pending` migrations of this build are not applied.
+    MigrationsPending {
+        /// How many.
+        pending: usize,
+    },
+}
+
+/// Checks that the database answers and that every migration this build knows is applied.
+pub async fn readiness(pool: &PgPool) -> Readiness {
+    let applied: Result<Vec<i64>, sqlx::Error> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await;
+    let applied: HashSet<i64> = match applied {
+        Ok(versions) => versions.into_iter().collect(),
+        // 42P01 undefined_table: reachable, but never migrated.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => HashSet::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            return Readiness::Unreachable;
+        }
+    };
+    let pending = MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
+        .count();
+    if pending == 0 { Readiness::Ready } else { Readiness::MigrationsPending { pending } }
+}
+
+/// Undoes the most recently applied migration (its `.down.sql`), if any.
+///
+/// # Errors
+/// The database is unreachable or the down script fails.
+pub async fn revert_latest(pool: &PgPool) -> Result<(), DbError> {
+    let latest: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_err(DbError::Unreachable)?;
+    let Some(latest) = latest else {
+        tracing::info!("no migration to revert");
+        return Ok(());
+    };
+    // `undo` reverts every migration newer than the target; the target is the one before latest.
+    let previous = MIGRATOR
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration() && m.version < latest)
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0);
+    MIGRATOR.undo(pool, previous).await?;
+    tracing::info!(reverted = latest, "migration reverted");
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The HTTP surface: one router with the REST API v1, the probes, the OpenAPI document and the
+//! server-rendered Leptos app.
+
+pub mod error;
+pub mod health;
+pub mod openapi;
+pub mod request_log;
+
+use app::{App, shell};
+use axum::{
+    Json, Router,
+    extract::FromRef,
+    routing::{any, get},
+};
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use sqlx::PgPool;
+use tower::ServiceBuilder;
+
+use self::error::ApiError;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The connection pool. Later issues wrap it in a tenant-scoped API.
+    pub db: PgPool,
+    /// Where the site's files are and how the wasm bundle is named.
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// The whole application as one router, ready to serve or to call in tests with `oneshot`.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = openapi::api_router().split_for_parts();
+    let leptos_routes = generate_route_list(App);
+    let leptos_options = state.leptos_options.clone();
+
+    Router::new()
+        .merge(api)
+        .route("/api/v1/openapi.json", get(move || std::future::ready(Json(openapi.clone()))))
+        // Unknown API paths answer JSON, not the HTML 404 page.
+        .route("/api/v1/{*rest}", any(|| std::future::ready(ApiError::route_not_found())))
+        .leptos_routes(&state, leptos_routes, move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(request_log::set_request_id())
+                .layer(request_log::trace())
+                .layer(request_log::propagate_request_id()),
+        )
+}

@@ -1,0 +1,12 @@
+//! PingvasAI's server: configuration, database, HTTP surface and start-up.
+//!
+//! `main.rs` only parses the command line; everything here is a library so integration tests can
+//! build the exact router the binary serves and call it without a network.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod http;
+pub mod secrets;
+pub mod serve;
+pub mod telemetry;

@@ -1,0 +1,86 @@
+//! The `server` binary: loads configuration, sets up logging and runs one command.
+
+use std::process::ExitCode;
+
+use server::{
+    cli::{self, Command},
+    config::Config,
+    db::{self, embedded::EmbeddedCluster},
+    serve, telemetry,
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("{message}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    if command == Command::Help {
+        eprintln!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+
+    // A malformed .env is reported; a missing one is normal.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("error: cannot read .env: {e}");
+        return ExitCode::from(2);
+    }
+    let config = match Config::from_process_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    match run(command, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    match command {
+        Command::Serve => serve::serve(config).await.map_err(|e| e.to_string()),
+        Command::DbUrl => {
+            let endpoint =
+                EmbeddedCluster::new(&config.data_dir).ensure_running().await.map_err(|e| e.to_string())?;
+            #[allow(clippy::print_stdout)] // The URL is this command's output.
+            {
+                println!("{}", endpoint.url("postgres"));
+            }
+            Ok(())
+        }
+        Command::DbStop => {
+            let was_running =
+                EmbeddedCluster::new(&config.data_dir).stop().await.map_err(|e| e.to_string())?;
+            tracing::info!(was_running, "embedded database stopped");
+            Ok(())
+        }
+        Command::MigrateRun | Command::MigrateRevert => {
+            let options = db::connect_options(&config).await.map_err(|e| e.to_string())?;
+            let pool = db::pool(options, 1);
+            if command == Command::MigrateRun {
+                db::migrate(&pool).await.map_err(|e| e.to_string())?;
+                tracing::info!("migrations applied");
+            } else {
+                db::revert_latest(&pool).await.map_err(|e| e.to_string())?;
+            }
+            pool.close().await;
+            Ok(())
+        }
+        Command::Help => Ok(()),
+    }
+}

@@ -1,0 +1,83 @@
+//! Start-up and shutdown of the web server.
+
+use leptos::config::get_configuration;
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::{
+    config::Config,
+    db::{self, DbError},
+    http::{AppState, router},
+};
+
+/// The server could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    /// Leptos' site settings (normally set by cargo-leptos) are invalid.
+    #[error("site configuration: {0}")]
+    Site(String),
+    /// The database is unusable.
+    #[error(transparent)]
+    Database(#[from] DbError),
+    /// The listening address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Connects and migrates the database, then serves until SIGTERM or Ctrl-C, finishing the
+/// requests in flight before returning.
+///
+/// # Errors
+/// See [`StartError`].
+pub async fn serve(config: Config) -> Result<(), StartError> {
+    let site = get_configuration(None).map_err(|e| StartError::Site(e.to_string()))?;
+    let leptos_options = site.leptos_options;
+    let address = leptos_options.site_addr;
+
+    let options = db::connect_options(&config).await?;
+    let pool = db::pool(options, config.database_max_connections);
+    db::migrate(&pool).await?;
+    tracing::info!(migrations = db::MIGRATOR.iter().count(), "database ready");
+
+    let app = router(AppState { db: pool.clone(), leptos_options });
+    let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
+    tracing::info!("listening on http://{address}");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)?;
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

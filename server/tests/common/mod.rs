@@ -1,0 +1,115 @@
+//! Shared test fixtures: a fresh PostgreSQL database per test, and the app router on top of it.
+//!
+//! The server is the one `DATABASE_URL` names (it must allow `CREATE DATABASE`), or else the
+//! project's embedded cluster in `.data/`, started on demand. Every test gets its own database,
+//! named uniquely and dropped when the fixture goes out of scope, so tests run in parallel.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // Not every test file uses every helper.
+
+use std::{path::PathBuf, str::FromStr};
+
+use axum::{Router, body::Body, http::Request, response::Response};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use server::{
+    db::{self, embedded::EmbeddedCluster},
+    http::{AppState, router},
+};
+use sqlx::{Connection, Executor, PgConnection, PgPool, postgres::PgConnectOptions};
+use tower::ServiceExt;
+
+/// Superuser options for the server that hosts test databases.
+pub async fn admin_options() -> PgConnectOptions {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => {
+            PgConnectOptions::from_str(&url).expect("DATABASE_URL is not a PostgreSQL URL")
+        }
+        _ => {
+            let data_dir = std::env::var_os("PINGVAS_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.data"));
+            EmbeddedCluster::new(data_dir)
+                .ensure_running()
+                .await
+                .expect("cannot start the embedded PostgreSQL cluster")
+                .connect_options("postgres")
+        }
+    }
+}
+
+/// A database that exists only for one test.
+pub struct TestDatabase {
+    /// A pool connected to it.
+    pub pool: PgPool,
+    /// Connection options for it.
+    pub options: PgConnectOptions,
+    name: String,
+    admin: PgConnectOptions,
+}
+
+impl TestDatabase {
+    /// An empty database (no migrations applied).
+    pub async fn empty() -> Self {
+        let admin = admin_options().await;
+        let name = format!("pingvas_test_{}", uuid::Uuid::new_v4().simple());
+        db::create_database_if_missing(&admin, &name).await.expect("cannot create the test database");
+        let options = admin.clone().database(&name);
+        let pool = db::pool(options.clone(), 5);
+        Self { pool, options, name, admin }
+    }
+
+    /// A database with every migration applied, as the server leaves it at start-up.
+    pub async fn migrated() -> Self {
+        let test_db = Self::empty().await;
+        db::migrate(&test_db.pool).await.expect("migrations failed");
+        test_db
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Drop is synchronous and may run inside a runtime: use a thread with its own runtime.
+        let admin = self.admin.clone();
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db::quote_identifier(&self.name));
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            runtime.block_on(async {
+                let mut conn = PgConnection::connect_with(&admin).await.ok()?;
+                conn.execute(sqlx::AssertSqlSafe(statement)).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("warning: test database {} was not dropped", self.name);
+        }
+    }
+}
+
+/// Site options as cargo-leptos would set them; tests render pages without the built files.
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("pingvas").site_root("target/site").build()
+}
+
+/// The application router over `pool`.
+pub fn app(pool: PgPool) -> Router {
+    router(AppState { db: pool, leptos_options: leptos_options() })
+}
+
+/// Sends a GET through the router, as a client would, without a network.
+pub async fn get(app: &Router, path: &str) -> Response {
+    app.clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .expect("the router never fails")
+}
+
+/// A response body as text.
+pub async fn body_text(response: Response) -> String {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// A response body as JSON.
+pub async fn body_json(response: Response) -> serde_json::Value {
+    serde_json::from_str(&body_text(response).await).expect("body is not JSON")
+}
