@@ -1,8 +1,6 @@
 //! The foundation, black-box: probes, pages, the 404 page and the OpenAPI document, through the
 //! same router the binary serves, each test on its own fresh database.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 mod common;
 
 use axum::http::{StatusCode, header};

@@ -443,7 +443,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EmbeddedError> {
         .map_err(io_err("writing", path))
 }
 
-/// A port nobody listens on right now, chosen once when the cluster is made.
+/// A port nobody listens on right now, chosen once when the cluster is made. It is taken below
+/// Linux's ephemeral range (32768+), where an outgoing connection could hold it at a later start.
 fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    const PREFERRED: std::ops::Range<u16> = 15432..15532;
+    match PREFERRED.into_iter().find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok()) {
+        Some(port) => Ok(port),
+        None => Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()),
+    }
 }

@@ -4,7 +4,8 @@
 //! project's embedded cluster in `.data/`, started on demand. Every test gets its own database,
 //! named uniquely and dropped when the fixture goes out of scope, so tests run in parallel.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)] // Not every test file uses every helper.
+// Not every test file uses every helper; fixtures fail loudly by design.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::{path::PathBuf, str::FromStr};
 
