@@ -38,8 +38,11 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_format);
-    for warning in &config.warnings {
-        tracing::warn!("{warning}");
+    // The warnings concern serving (e.g. a generated signing key); database chores skip them.
+    if command == Command::Serve {
+        for warning in &config.warnings {
+            tracing::warn!("{warning}");
+        }
     }
 
     match run(command, config).await {
