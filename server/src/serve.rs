@@ -45,7 +45,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let options = db::connect_options(&config).await?;
     let pool = db::pool(options, config.database_max_connections);
     db::migrate(&pool).await?;
-    tracing::info!(migrations = db::MIGRATOR.iter().count(), "database ready");
+    tracing::info!(
+        migrations = db::MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count(),
+        "database ready"
+    );
 
     let app = router(AppState { db: pool.clone(), leptos_options });
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
