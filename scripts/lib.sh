@@ -75,9 +75,11 @@ ensure_build_tools() {
   npm_ci "$ROOT"
 }
 
-# PostgreSQL server binaries for the embedded database, unless DATABASE_URL names a server.
+# PostgreSQL server binaries (and psql) for the embedded database. `ensure_postgres if-needed`
+# skips them when DATABASE_URL names a server; the test suite always needs them.
 ensure_postgres() {
-  if [ -n "${DATABASE_URL:-}" ] || [ -n "${PG_BIN_DIR:-}" ]; then return; fi
+  if [ "${1:-}" = "if-needed" ] && [ -n "${DATABASE_URL:-}" ]; then return; fi
+  if [ -n "${PG_BIN_DIR:-}" ] && command -v psql >/dev/null; then return; fi
   if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v psql >/dev/null; then return; fi
   # Install without Debian's default "main" cluster: the project makes its own in .data/.
   apt_install postgresql-common

@@ -151,11 +151,18 @@ impl EmbeddedCluster {
     }
 }
 
+/// The unprivileged system account PostgreSQL runs as when we are root.
+struct ServiceAccount {
+    name: String,
+    uid: u32,
+    gid: u32,
+}
+
 /// The PostgreSQL tools and the account they run as.
 struct Toolbox {
     bin_dir: PathBuf,
-    /// `Some((name, uid, gid))` when we are root and must switch to the service account.
-    run_as: Option<(String, u32, u32)>,
+    /// Set when we are root and must switch to the service account.
+    run_as: Option<ServiceAccount>,
 }
 
 impl Toolbox {
@@ -169,9 +176,9 @@ impl Toolbox {
     fn command(&self, tool: &str) -> Command {
         let program = self.bin_dir.join(tool);
         let mut command = match &self.run_as {
-            Some((name, _, _)) => {
+            Some(account) => {
                 let mut c = Command::new("runuser");
-                c.args(["-u", name, "--"]).arg(program);
+                c.args(["-u", &account.name, "--"]).arg(program);
                 c
             }
             None => Command::new(program),
@@ -183,8 +190,8 @@ impl Toolbox {
 
     /// Gives `path` to the account that runs PostgreSQL.
     fn hand_over(&self, path: &Path) -> Result<(), EmbeddedError> {
-        if let Some((_, uid, gid)) = &self.run_as {
-            std::os::unix::fs::chown(path, Some(*uid), Some(*gid))
+        if let Some(account) = &self.run_as {
+            std::os::unix::fs::chown(path, Some(account.uid), Some(account.gid))
                 .map_err(io_err("changing the owner of", path))?;
         }
         Ok(())
@@ -194,8 +201,8 @@ impl Toolbox {
     fn can_traverse(&self, dir: &Path) -> bool {
         match &self.run_as {
             None => true,
-            Some((name, _, _)) => Command::new("runuser")
-                .args(["-u", name, "--", "test", "-x"])
+            Some(account) => Command::new("runuser")
+                .args(["-u", &account.name, "--", "test", "-x"])
                 .arg(dir)
                 .current_dir("/")
                 .status()
@@ -250,9 +257,9 @@ fn id_number(flag: &str, user: Option<&str>) -> Option<u32> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().parse().ok())?
 }
 
-fn service_account() -> Result<(String, u32, u32), EmbeddedError> {
+fn service_account() -> Result<ServiceAccount, EmbeddedError> {
     match (user_id(Some(SERVICE_ACCOUNT)), id_number("-g", Some(SERVICE_ACCOUNT))) {
-        (Some(uid), Some(gid)) => Ok((SERVICE_ACCOUNT.to_owned(), uid, gid)),
+        (Some(uid), Some(gid)) => Ok(ServiceAccount { name: SERVICE_ACCOUNT.to_owned(), uid, gid }),
         _ => Err(EmbeddedError::NoServiceAccount),
     }
 }

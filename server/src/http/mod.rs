@@ -8,8 +8,10 @@ pub mod request_log;
 
 use app::{App, shell};
 use axum::{
-    Json, Router,
+    Router,
+    body::Bytes,
     extract::FromRef,
+    http::header::CONTENT_TYPE,
     routing::{any, get},
 };
 use leptos::config::LeptosOptions;
@@ -37,12 +39,17 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application as one router, ready to serve or to call in tests with `oneshot`.
 pub fn router(state: AppState) -> Router {
     let (api, openapi) = openapi::api_router().split_for_parts();
+    // Serialised once; `Bytes` clones share the buffer.
+    let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let leptos_routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
 
     Router::new()
         .merge(api)
-        .route("/api/v1/openapi.json", get(move || std::future::ready(Json(openapi.clone()))))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || std::future::ready(([(CONTENT_TYPE, "application/json")], openapi_json.clone()))),
+        )
         // Unknown API paths answer JSON, not the HTML 404 page.
         .route("/api/v1/{*rest}", any(|| std::future::ready(ApiError::route_not_found())))
         .leptos_routes(&state, leptos_routes, move || shell(leptos_options.clone()))
