@@ -60,9 +60,20 @@ async fn cluster_is_made_once_keeps_its_data_across_restarts_and_stops() {
     let note: String = sqlx::query_scalar("SELECT note FROM keepsake").fetch_one(&mut conn).await.unwrap();
     assert_eq!(note, "kept");
 
+    // While stopped, something else takes the port: the next start moves to a free one.
+    conn.close().await.unwrap();
+    assert!(cluster.stop().await.unwrap());
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", restarted.port())).unwrap();
+    let moved = cluster.ensure_running().await.unwrap();
+    assert_ne!(moved.port(), restarted.port());
+    drop(squatter);
+    let mut conn = PgConnection::connect_with(&moved.connect_options("postgres")).await.unwrap();
+    let note: String = sqlx::query_scalar("SELECT note FROM keepsake").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(note, "kept");
+
     // Credentials are private to the owner; the cluster rejects a wrong password.
     let credentials = std::fs::metadata(data.0.join("postgres.json")).unwrap();
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&credentials.permissions()) & 0o777, 0o600);
-    let wrong = restarted.connect_options("postgres").password("not-the-password");
+    let wrong = moved.connect_options("postgres").password("not-the-password");
     assert!(PgConnection::connect_with(&wrong).await.is_err());
 }

@@ -98,6 +98,12 @@ impl Endpoint {
             .database(database)
     }
 
+    /// The TCP port on 127.0.0.1.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// A `postgres://` URL for `database`, e.g. to export as `DATABASE_URL`.
     #[must_use]
     pub fn url(&self, database: &str) -> String {
@@ -296,12 +302,21 @@ fn ensure_running_blocking(data_dir: &Path) -> Result<Endpoint, EmbeddedError> {
     if !cluster.join("PG_VERSION").is_file() {
         initialise(&tools, data_dir, &cluster, &credentials_path)?;
     }
-    let credentials = read_credentials(&credentials_path)?;
+    let mut endpoint = read_credentials(&credentials_path)?;
     if !is_running(&tools, &cluster)? {
+        if !port_is_free(endpoint.port) {
+            // Something else took our port while the cluster was stopped (another clone's
+            // cluster, say): move to a free one rather than fail.
+            let port = free_port().map_err(io_err("finding a free port for", &cluster))?;
+            tracing::warn!(old = endpoint.port, new = port, "embedded database port taken; moving");
+            append_settings(&cluster, &format!("port = {port}\n"))?;
+            endpoint.port = port;
+            write_credentials(&credentials_path, &endpoint)?;
+        }
         start(&tools, &cluster)?;
     }
     drop(lock);
-    Ok(credentials)
+    Ok(endpoint)
 }
 
 fn stop_blocking(data_dir: &Path) -> Result<bool, EmbeddedError> {
@@ -353,24 +368,31 @@ fn initialise(
     let _ = fs::remove_file(&password_file);
     result?;
 
-    let settings = format!(
-        "\n# Set by PingvasAI's embedded-database bootstrap.\n\
-         listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = ''\n\
-         max_connections = 300\nlogging_collector = off\n",
-        credentials.port
-    );
+    append_settings(
+        cluster,
+        &format!(
+            "listen_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = ''\n\
+             max_connections = 300\nlogging_collector = off\n",
+            credentials.port
+        ),
+    )?;
+    write_credentials(credentials_path, &credentials)
+}
+
+/// Appends to `postgresql.conf`; a later line overrides an earlier one for the same setting.
+fn append_settings(cluster: &Path, settings: &str) -> Result<(), EmbeddedError> {
     let conf = cluster.join("postgresql.conf");
     fs::OpenOptions::new()
         .append(true)
         .open(&conf)
-        .and_then(|mut f| f.write_all(settings.as_bytes()))
-        .map_err(io_err("configuring", &conf))?;
+        .and_then(|mut f| write!(f, "\n# Set by PingvasAI's embedded-database bootstrap.\n{settings}"))
+        .map_err(io_err("configuring", &conf))
+}
 
-    let json = serde_json::to_vec_pretty(&credentials).map_err(|e| EmbeddedError::Credentials {
-        path: credentials_path.to_path_buf(),
-        detail: e.to_string(),
-    })?;
-    write_private(credentials_path, &json)
+fn write_credentials(path: &Path, endpoint: &Endpoint) -> Result<(), EmbeddedError> {
+    let json = serde_json::to_vec_pretty(endpoint)
+        .map_err(|e| EmbeddedError::Credentials { path: path.to_path_buf(), detail: e.to_string() })?;
+    write_private(path, &json)
 }
 
 fn read_credentials(path: &Path) -> Result<Endpoint, EmbeddedError> {
@@ -450,11 +472,15 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EmbeddedError> {
         .map_err(io_err("writing", path))
 }
 
+fn port_is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
 /// A port nobody listens on right now, chosen once when the cluster is made. It is taken below
 /// Linux's ephemeral range (32768+), where an outgoing connection could hold it at a later start.
 fn free_port() -> io::Result<u16> {
     const PREFERRED: std::ops::Range<u16> = 15432..15532;
-    match PREFERRED.into_iter().find(|port| TcpListener::bind(("127.0.0.1", *port)).is_ok()) {
+    match PREFERRED.into_iter().find(|port| port_is_free(*port)) {
         Some(port) => Ok(port),
         None => Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()),
     }
