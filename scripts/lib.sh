@@ -39,6 +39,7 @@ apt_install() {
 
 ensure_rust_tools() {
   command -v cargo >/dev/null || die "Rust is required: install it with rustup (https://rustup.rs)"
+  command -v rustup >/dev/null || die "rustup is required (it adds the wasm32-unknown-unknown target): https://rustup.rs"
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown
