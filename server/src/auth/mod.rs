@@ -1,3 +1,4 @@
-//! Accounts and sign-in. This groundwork: the password policy.
+//! Accounts and sign-in. Groundwork so far: password policy and hashing.
 
+pub mod password_hash;
 pub mod password_policy;
