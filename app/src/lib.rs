@@ -3,6 +3,7 @@
 //! The same components render on the server (feature `ssr`) and hydrate in the browser (feature
 //! `hydrate`), so the first paint is complete HTML and interactivity arrives with the wasm bundle.
 
+pub mod csp;
 pub mod pages;
 
 use leptos::prelude::*;
@@ -17,6 +18,7 @@ pub const PRODUCT_NAME: &str = "PingvasAI";
 
 /// The full HTML document the server sends for every page route.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    csp::set_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -1,6 +1,11 @@
 import { expect, test } from "@playwright/test";
 
 test("home page renders on the server and becomes interactive once hydrated", async ({ page }) => {
+  // The page's Content-Security-Policy must let the app hydrate without any violation.
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (message.text().includes("Content Security Policy")) violations.push(message.text());
+  });
   await page.goto("/");
   await expect(page.getByTestId("product-name")).toHaveText("PingvasAI");
   await expect(page.getByTestId("sign-in-link")).toHaveAttribute("href", "/login");
@@ -15,6 +20,7 @@ test("home page renders on the server and becomes interactive once hydrated", as
   const second = await idea.textContent();
   await page.getByTestId("inspire-button").click();
   await expect(idea).not.toHaveText(second ?? "");
+  expect(violations).toEqual([]);
 });
 
 test("the inspire button does nothing without the wasm bundle", async ({ browser }) => {

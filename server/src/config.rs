@@ -80,6 +80,32 @@ impl fmt::Debug for JwtSecret {
     }
 }
 
+/// The address users reach the app at, as configured in `PUBLIC_URL` (no trailing slash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// Accepts an absolute `http://` or `https://` URL with a host.
+    fn parse(raw: &str) -> Option<Self> {
+        let trimmed = raw.trim().trim_end_matches('/');
+        let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"))?;
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        (!host.is_empty() && !rest.contains(['?', '#', ' '])).then(|| Self(trimmed.to_owned()))
+    }
+
+    /// Whether users reach the app over TLS (then HSTS is sent and cookies are `Secure`).
+    #[must_use]
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// The URL as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Validated server configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -87,6 +113,9 @@ pub struct Config {
     pub environment: Environment,
     /// `PINGVAS_DATA_DIR`: local state (embedded database, generated secrets). Default `.data`.
     pub data_dir: PathBuf,
+    /// `PUBLIC_URL`: where users reach the app; default `http://127.0.0.1:3000` in development,
+    /// required and `https://` in production.
+    pub public_url: PublicUrl,
     /// `DATABASE_URL`, or the embedded cluster when unset (development only).
     pub database: DatabaseSource,
     /// `DATABASE_MAX_CONNECTIONS`: pool size, 1–1000, default 10.
@@ -169,6 +198,28 @@ impl Config {
 
         let data_dir = PathBuf::from(var("PINGVAS_DATA_DIR").unwrap_or_else(|| ".data".into()));
 
+        let public_url = match var("PUBLIC_URL") {
+            Some(raw) => PublicUrl::parse(&raw).ok_or(ConfigError::Invalid {
+                variable: "PUBLIC_URL",
+                value: raw,
+                expected: "an absolute http:// or https:// URL, e.g. https://pingvas.example",
+            })?,
+            None if environment.is_development() => PublicUrl("http://127.0.0.1:3000".into()),
+            None => {
+                return Err(ConfigError::MissingInProduction {
+                    variable: "PUBLIC_URL",
+                    why: "it is the address users reach the app at",
+                });
+            }
+        };
+        if !environment.is_development() && !public_url.is_https() {
+            return Err(ConfigError::Invalid {
+                variable: "PUBLIC_URL",
+                value: public_url.0,
+                expected: "an https:// URL in production",
+            });
+        }
+
         let database = match var("DATABASE_URL") {
             Some(url) => DatabaseSource::Url(url),
             None if environment.is_development() => DatabaseSource::Embedded,
@@ -239,6 +290,7 @@ impl Config {
         Ok(Self {
             environment,
             data_dir,
+            public_url,
             database,
             database_max_connections,
             jwt_secret,
@@ -279,6 +331,32 @@ mod tests {
     }
 
     const LONG_SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const PUBLIC_URL: &str = "https://pingvas.example/";
+
+    #[test]
+    fn public_url_defaults_in_development_and_must_be_https_in_production() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000");
+        assert!(!config.public_url.is_https());
+        assert_eq!(
+            parse(&[("PUBLIC_URL", PUBLIC_URL)]).unwrap().public_url.as_str(),
+            "https://pingvas.example"
+        );
+
+        let production = [
+            ("PINGVAS_ENV", "production"),
+            ("DATABASE_URL", "postgres://db/app"),
+            ("JWT_SECRET_KEY", LONG_SECRET),
+        ];
+        let err = parse(&production).unwrap_err();
+        assert!(err.to_string().starts_with("PUBLIC_URL must be set in production"), "{err}");
+        let err = parse(&[production.as_slice(), &[("PUBLIC_URL", "http://pingvas.example")]].concat())
+            .unwrap_err();
+        assert!(err.to_string().contains("https:// URL in production"), "{err}");
+        for bad in ["pingvas.example", "ftp://x", "https://", "https://x/?a=b"] {
+            assert!(parse(&[("PUBLIC_URL", bad)]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn defaults_to_development_with_embedded_database_and_generated_secret() {
@@ -295,6 +373,7 @@ mod tests {
     fn production_refuses_a_short_jwt_secret() {
         let err = parse(&[
             ("PINGVAS_ENV", "production"),
+            ("PUBLIC_URL", PUBLIC_URL),
             ("DATABASE_URL", "postgres://db/app"),
             ("JWT_SECRET_KEY", "short"),
         ])
@@ -305,10 +384,20 @@ mod tests {
 
     #[test]
     fn production_requires_a_jwt_secret_and_a_database_url() {
-        let err = parse(&[("PINGVAS_ENV", "production"), ("DATABASE_URL", "postgres://db/app")]).unwrap_err();
+        let err = parse(&[
+            ("PINGVAS_ENV", "production"),
+            ("PUBLIC_URL", PUBLIC_URL),
+            ("DATABASE_URL", "postgres://db/app"),
+        ])
+        .unwrap_err();
         assert!(err.to_string().starts_with("JWT_SECRET_KEY must be set in production"));
 
-        let err = parse(&[("PINGVAS_ENV", "production"), ("JWT_SECRET_KEY", LONG_SECRET)]).unwrap_err();
+        let err = parse(&[
+            ("PINGVAS_ENV", "production"),
+            ("PUBLIC_URL", PUBLIC_URL),
+            ("JWT_SECRET_KEY", LONG_SECRET),
+        ])
+        .unwrap_err();
         assert!(err.to_string().starts_with("DATABASE_URL must be set in production"));
     }
 
@@ -316,10 +405,12 @@ mod tests {
     fn production_accepts_a_complete_configuration_and_logs_json() {
         let config = parse(&[
             ("PINGVAS_ENV", "production"),
+            ("PUBLIC_URL", PUBLIC_URL),
             ("DATABASE_URL", "postgres://db/app"),
             ("JWT_SECRET_KEY", LONG_SECRET),
         ])
         .unwrap();
+        assert!(config.public_url.is_https());
         assert_eq!(config.jwt_secret.expose(), LONG_SECRET.as_bytes());
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(config.warnings.is_empty());

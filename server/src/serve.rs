@@ -1,5 +1,7 @@
 //! Start-up and shutdown of the web server.
 
+use std::sync::Arc;
+
 use leptos::config::get_configuration;
 use thiserror::Error;
 use tokio::net::TcpListener;
@@ -50,7 +52,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         "database ready"
     );
 
-    let app = router(AppState { db: pool.clone(), leptos_options });
+    let app = router(AppState { db: pool.clone(), leptos_options, config: Arc::new(config) });
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
     tracing::info!("listening on http://{address}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)?;

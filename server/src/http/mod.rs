@@ -5,6 +5,7 @@ pub mod error;
 pub mod health;
 pub mod openapi;
 pub mod request_log;
+pub mod security_headers;
 
 use app::{App, shell};
 use axum::{
@@ -16,10 +17,13 @@ use axum::{
 };
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+
 use sqlx::PgPool;
 use tower::ServiceBuilder;
 
 use self::error::ApiError;
+use crate::config::Config;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -28,6 +32,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Where the site's files are and how the wasm bundle is named.
     pub leptos_options: LeptosOptions,
+    /// The validated configuration.
+    pub config: Arc<Config>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -43,8 +49,9 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let leptos_routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    let https = state.config.public_url.is_https();
 
-    Router::new()
+    let router = Router::new()
         .merge(api)
         .route(
             "/api/v1/openapi.json",
@@ -54,11 +61,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/{*rest}", any(|| std::future::ready(ApiError::route_not_found())))
         .leptos_routes(&state, leptos_routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(request_log::set_request_id())
-                .layer(request_log::trace())
-                .layer(request_log::propagate_request_id()),
-        )
+        .with_state(state);
+    security_headers::apply(router, https).layer(
+        ServiceBuilder::new()
+            .layer(request_log::set_request_id())
+            .layer(request_log::trace())
+            .layer(request_log::propagate_request_id()),
+    )
 }

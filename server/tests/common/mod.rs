@@ -7,12 +7,13 @@
 // Not every test file uses every helper; fixtures fail loudly by design.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::{path::PathBuf, str::FromStr};
+use std::{collections::HashMap, path::PathBuf, str::FromStr, sync::Arc};
 
 use axum::{Router, body::Body, http::Request, response::Response};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use server::{
+    config::{Config, JwtSecret},
     db::{self, embedded::EmbeddedCluster},
     http::{AppState, router},
 };
@@ -91,9 +92,22 @@ pub fn leptos_options() -> LeptosOptions {
     LeptosOptions::builder().output_name("pingvas").site_root("target/site").build()
 }
 
-/// The application router over `pool`.
+/// A development configuration with `vars` set, as the server would read from the environment.
+pub fn config(vars: &[(&str, &str)]) -> Config {
+    let vars: HashMap<String, String> =
+        vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    Config::from_vars(|name| vars.get(name).cloned(), |_| Ok(JwtSecret::new(vec![42; 64])))
+        .expect("test configuration is valid")
+}
+
+/// The application router over `pool`, configured as in development.
 pub fn app(pool: PgPool) -> Router {
-    router(AppState { db: pool, leptos_options: leptos_options() })
+    app_with_config(pool, config(&[]))
+}
+
+/// The application router over `pool` with a given configuration.
+pub fn app_with_config(pool: PgPool, config: Config) -> Router {
+    router(AppState { db: pool, leptos_options: leptos_options(), config: Arc::new(config) })
 }
 
 /// Sends a GET through the router, as a client would, without a network.
