@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod ids;
 pub mod secrets;
 pub mod serve;
 pub mod telemetry;

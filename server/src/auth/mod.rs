@@ -1,4 +1,5 @@
-//! Accounts and sign-in. Groundwork so far: password policy and hashing.
+//! Accounts and sign-in. Groundwork so far: password policy and hashing, access tokens.
 
 pub mod password_hash;
 pub mod password_policy;
+pub mod tokens;
