@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod ids;
+pub mod rate_limit;
 pub mod secrets;
 pub mod serve;
 pub mod telemetry;

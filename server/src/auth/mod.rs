@@ -1,5 +1,7 @@
-//! Accounts and sign-in. Groundwork so far: password policy and hashing, access tokens.
+//! Accounts and sign-in. Groundwork so far: password policy and hashing, access and refresh
+//! tokens.
 
 pub mod password_hash;
 pub mod password_policy;
+pub mod refresh_token;
 pub mod tokens;
