@@ -8,6 +8,8 @@ use std::{fmt, path::PathBuf};
 
 use thiserror::Error;
 
+use crate::secrets::DevelopmentSecret;
+
 /// Bytes a JWT signing key must have at least (HS256 wants a key as long as its output).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
 
@@ -80,6 +82,39 @@ impl fmt::Debug for JwtSecret {
     }
 }
 
+/// A 256-bit key for authenticated encryption at rest. Its `Debug` output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncryptionKey([u8; 32]);
+
+impl EncryptionKey {
+    /// Parses 64 hexadecimal characters.
+    #[must_use]
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let bytes = hex::decode(text).ok()?;
+        Some(Self(bytes.try_into().ok()?))
+    }
+
+    /// The key bytes, for the cipher only.
+    #[must_use]
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey([redacted])")
+    }
+}
+
+/// The warning logged when development generates a secret.
+fn generated_secret_warning(variable: &str, which: DevelopmentSecret, data_dir: &std::path::Path) -> String {
+    format!(
+        "{variable} is not set: using a random development key kept in {}; set {variable} in production",
+        which.path(data_dir).display()
+    )
+}
+
 /// The address users reach the app at, as configured in `PUBLIC_URL` (no trailing slash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicUrl(String);
@@ -122,6 +157,8 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `JWT_SECRET_KEY`: at least [`MIN_JWT_SECRET_BYTES`] bytes outside development.
     pub jwt_secret: JwtSecret,
+    /// `TOKEN_ENCRYPTION_KEY`: 32 bytes as 64 hex characters; encrypts provider tokens at rest.
+    pub token_encryption_key: EncryptionKey,
     /// `LOG_FORMAT`: `text` or `json`; default `text` in development, `json` in production.
     pub log_format: LogFormat,
     /// Things worth a warning once logging is up (e.g. a generated secret).
@@ -171,14 +208,15 @@ pub enum ConfigError {
 impl Config {
     /// Builds the configuration from variables looked up with `var`.
     ///
-    /// `development_secret` is called only in development when `JWT_SECRET_KEY` is unset; it
-    /// returns a persisted random key (see [`crate::secrets::development_jwt_secret`]).
+    /// `development_secret` is called only in development, for a secret whose variable is unset;
+    /// it returns the hex text of a persisted random key (see
+    /// [`crate::secrets::development_secret`]).
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first variable that is invalid or missing.
     pub fn from_vars(
         var: impl Fn(&str) -> Option<String>,
-        development_secret: impl FnOnce(&std::path::Path) -> Result<JwtSecret, ConfigError>,
+        mut development_secret: impl FnMut(&std::path::Path, DevelopmentSecret) -> Result<String, ConfigError>,
     ) -> Result<Self, ConfigError> {
         // Empty values count as unset, as in most shells' `VAR= cmd`.
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
@@ -257,18 +295,44 @@ impl Config {
             }
             Some(key) => return Err(ConfigError::JwtSecretTooShort { length: key.len() }),
             None if environment.is_development() => {
-                let secret = development_secret(&data_dir)?;
-                warnings.push(format!(
-                    "JWT_SECRET_KEY is not set: using a random development key kept in {}; \
-                     set JWT_SECRET_KEY in production",
-                    crate::secrets::development_jwt_secret_path(&data_dir).display()
+                let hex = development_secret(&data_dir, DevelopmentSecret::JwtSigningKey)?;
+                warnings.push(generated_secret_warning(
+                    "JWT_SECRET_KEY",
+                    DevelopmentSecret::JwtSigningKey,
+                    &data_dir,
                 ));
-                secret
+                JwtSecret::new(hex.into_bytes())
             }
             None => {
                 return Err(ConfigError::MissingInProduction {
                     variable: "JWT_SECRET_KEY",
                     why: "access tokens must be signed with a stable secret key",
+                });
+            }
+        };
+
+        let token_encryption_key = match var("TOKEN_ENCRYPTION_KEY") {
+            Some(raw) => EncryptionKey::from_hex(raw.trim()).ok_or(ConfigError::Invalid {
+                variable: "TOKEN_ENCRYPTION_KEY",
+                value: "[redacted]".into(),
+                expected: "64 hexadecimal characters, i.e. 32 bytes (generate with `openssl rand -hex 32`)",
+            })?,
+            None if environment.is_development() => {
+                let hex = development_secret(&data_dir, DevelopmentSecret::TokenEncryptionKey)?;
+                warnings.push(generated_secret_warning(
+                    "TOKEN_ENCRYPTION_KEY",
+                    DevelopmentSecret::TokenEncryptionKey,
+                    &data_dir,
+                ));
+                EncryptionKey::from_hex(&hex).ok_or(ConfigError::DevelopmentSecret {
+                    path: DevelopmentSecret::TokenEncryptionKey.path(&data_dir),
+                    source: std::io::Error::other("not 64 hexadecimal characters"),
+                })?
+            }
+            None => {
+                return Err(ConfigError::MissingInProduction {
+                    variable: "TOKEN_ENCRYPTION_KEY",
+                    why: "sign-in providers' tokens are stored encrypted with it",
                 });
             }
         };
@@ -294,6 +358,7 @@ impl Config {
             database,
             database_max_connections,
             jwt_secret,
+            token_encryption_key,
             log_format,
             warnings,
         })
@@ -306,13 +371,9 @@ impl Config {
     pub fn from_process_env() -> Result<Self, ConfigError> {
         Self::from_vars(
             |name| std::env::var(name).ok(),
-            |data_dir| {
-                crate::secrets::development_jwt_secret(data_dir).map_err(|source| {
-                    ConfigError::DevelopmentSecret {
-                        path: crate::secrets::development_jwt_secret_path(data_dir),
-                        source,
-                    }
-                })
+            |data_dir, which| {
+                crate::secrets::development_secret(data_dir, which)
+                    .map_err(|source| ConfigError::DevelopmentSecret { path: which.path(data_dir), source })
             },
         )
     }
@@ -327,10 +388,40 @@ mod tests {
     fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> =
             vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        Config::from_vars(|name| map.get(name).cloned(), |_| Ok(JwtSecret::new(vec![7; 64])))
+        Config::from_vars(|name| map.get(name).cloned(), |_, which| Ok(fake_development_secret(which)))
     }
 
     const LONG_SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const ENCRYPTION_KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    /// Stands in for the persisted development secrets: fixed hex of the right length.
+    fn fake_development_secret(which: DevelopmentSecret) -> String {
+        "7".repeat(2 * which.random_bytes())
+    }
+
+    #[test]
+    fn token_encryption_key_is_generated_in_development_and_required_as_32_hex_bytes_in_production() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.token_encryption_key.expose(), &[0x77; 32]);
+        assert!(config.warnings.iter().any(|w| w.starts_with("TOKEN_ENCRYPTION_KEY is not set")));
+
+        let config = parse(&[("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY)]).unwrap();
+        assert_eq!(config.token_encryption_key.expose()[..2], [0x00, 0x11]);
+        for bad in ["short", &ENCRYPTION_KEY[..62], &format!("{ENCRYPTION_KEY}00"), &"zz".repeat(32)] {
+            let err = parse(&[("TOKEN_ENCRYPTION_KEY", bad)]).unwrap_err();
+            assert!(err.to_string().starts_with("TOKEN_ENCRYPTION_KEY="), "{err}");
+            assert!(!err.to_string().contains(bad), "the key is never echoed: {err}");
+        }
+
+        let err = parse(&[
+            ("PINGVAS_ENV", "production"),
+            ("PUBLIC_URL", PUBLIC_URL),
+            ("DATABASE_URL", "postgres://db/app"),
+            ("JWT_SECRET_KEY", LONG_SECRET),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("TOKEN_ENCRYPTION_KEY must be set in production"), "{err}");
+    }
     const PUBLIC_URL: &str = "https://pingvas.example/";
 
     #[test]
@@ -363,7 +454,7 @@ mod tests {
         let config = parse(&[]).unwrap();
         assert_eq!(config.environment, Environment::Development);
         assert_eq!(config.database, DatabaseSource::Embedded);
-        assert_eq!(config.jwt_secret, JwtSecret::new(vec![7; 64]));
+        assert_eq!(config.jwt_secret, JwtSecret::new(vec![b'7'; 128]));
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.data_dir, PathBuf::from(".data"));
         assert!(config.warnings.iter().any(|w| w.contains("random development key")));
@@ -408,6 +499,7 @@ mod tests {
             ("PUBLIC_URL", PUBLIC_URL),
             ("DATABASE_URL", "postgres://db/app"),
             ("JWT_SECRET_KEY", LONG_SECRET),
+            ("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
         ])
         .unwrap();
         assert!(config.public_url.is_https());

@@ -13,9 +13,10 @@ use axum::{Router, body::Body, http::Request, response::Response};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use server::{
-    config::{Config, JwtSecret},
+    config::Config,
     db::{self, embedded::EmbeddedCluster},
     http::{AppState, router},
+    secrets,
 };
 use sqlx::{Connection, Executor, PgConnection, PgPool, postgres::PgConnectOptions};
 use tower::ServiceExt;
@@ -96,8 +97,12 @@ pub fn leptos_options() -> LeptosOptions {
 pub fn config(vars: &[(&str, &str)]) -> Config {
     let vars: HashMap<String, String> =
         vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-    Config::from_vars(|name| vars.get(name).cloned(), |_| Ok(JwtSecret::new(vec![42; 64])))
-        .expect("test configuration is valid")
+    // Development secrets are generated per test instead of persisted.
+    Config::from_vars(
+        |name| vars.get(name).cloned(),
+        |_, which| Ok(secrets::random_hex(which.random_bytes()).unwrap()),
+    )
+    .expect("test configuration is valid")
 }
 
 /// The application router over `pool`, configured as in development.
