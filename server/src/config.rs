@@ -8,7 +8,7 @@ use std::{fmt, path::PathBuf};
 
 use thiserror::Error;
 
-use crate::secrets::DevelopmentSecret;
+use crate::{http::client_ip::ClientIpSource, secrets::DevelopmentSecret};
 
 /// Bytes a JWT signing key must have at least (HS256 wants a key as long as its output).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -159,6 +159,9 @@ pub struct Config {
     pub jwt_secret: JwtSecret,
     /// `TOKEN_ENCRYPTION_KEY`: 32 bytes as 64 hex characters; encrypts provider tokens at rest.
     pub token_encryption_key: EncryptionKey,
+    /// `TRUSTED_PROXY_HEADER`: the header our own reverse proxy sets with the client's address
+    /// (e.g. `X-Forwarded-For`); unset means the socket's peer address is the client's.
+    pub client_ip_source: ClientIpSource,
     /// `LOG_FORMAT`: `text` or `json`; default `text` in development, `json` in production.
     pub log_format: LogFormat,
     /// Things worth a warning once logging is up (e.g. a generated secret).
@@ -337,6 +340,13 @@ impl Config {
             }
         };
 
+        let client_ip_source = ClientIpSource::from_setting(var("TRUSTED_PROXY_HEADER").as_deref())
+            .ok_or_else(|| ConfigError::Invalid {
+                variable: "TRUSTED_PROXY_HEADER",
+                value: var("TRUSTED_PROXY_HEADER").unwrap_or_default(),
+                expected: "an HTTP header name, e.g. X-Forwarded-For",
+            })?;
+
         let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
             None if environment.is_development() => LogFormat::Text,
             None => LogFormat::Json,
@@ -359,6 +369,7 @@ impl Config {
             database_max_connections,
             jwt_secret,
             token_encryption_key,
+            client_ip_source,
             log_format,
             warnings,
         })
@@ -522,6 +533,7 @@ mod tests {
             ("DATABASE_MAX_CONNECTIONS", "0"),
             ("DATABASE_MAX_CONNECTIONS", "lots"),
             ("LOG_FORMAT", "xml"),
+            ("TRUSTED_PROXY_HEADER", "not a header"),
         ] {
             let err = parse(&[(variable, value)]).unwrap_err();
             assert!(err.to_string().starts_with(&format!("{variable}=")), "{err}");

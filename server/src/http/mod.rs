@@ -1,6 +1,7 @@
 //! The HTTP surface: one router with the REST API v1, the probes, the OpenAPI document and the
 //! server-rendered Leptos app.
 
+pub mod client_ip;
 pub mod error;
 pub mod health;
 pub mod openapi;
