@@ -4,108 +4,16 @@
 //! tested without touching the process environment. The only I/O, creating a development JWT
 //! secret, is passed in by the caller.
 
-use std::{fmt, path::PathBuf};
+mod values;
+
+use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub use self::values::{
+    DatabaseSource, EncryptionKey, Environment, JwtSecret, LogFormat, MIN_JWT_SECRET_BYTES, PublicUrl,
+};
 use crate::{http::client_ip::ClientIpSource, secrets::DevelopmentSecret};
-
-/// Bytes a JWT signing key must have at least (HS256 wants a key as long as its output).
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
-
-/// Where the server runs; development relaxes some rules and says so in the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    /// A developer's machine: generated secrets and the embedded database are allowed.
-    Development,
-    /// Anything users reach: every secret and the database must be configured explicitly.
-    Production,
-}
-
-impl Environment {
-    /// Whether this is [`Environment::Development`].
-    #[must_use]
-    pub fn is_development(self) -> bool {
-        self == Self::Development
-    }
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable, one line per event.
-    Text,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-/// Which PostgreSQL server to use.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseSource {
-    /// An external server named by `DATABASE_URL`.
-    Url(String),
-    /// The private cluster in the data folder (see [`crate::db::embedded`]).
-    Embedded,
-}
-
-impl fmt::Debug for DatabaseSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // A URL may carry a password: never print it.
-        match self {
-            Self::Url(_) => f.write_str("Url([redacted])"),
-            Self::Embedded => f.write_str("Embedded"),
-        }
-    }
-}
-
-/// The key that signs access tokens. Its `Debug` output never shows the bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct JwtSecret(Vec<u8>);
-
-impl JwtSecret {
-    /// Wraps raw key bytes.
-    #[must_use]
-    pub fn new(bytes: Vec<u8>) -> Self {
-        Self(bytes)
-    }
-
-    /// The key bytes, for the token signer only.
-    #[must_use]
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for JwtSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "JwtSecret([redacted; {} bytes])", self.0.len())
-    }
-}
-
-/// A 256-bit key for authenticated encryption at rest. Its `Debug` output never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EncryptionKey([u8; 32]);
-
-impl EncryptionKey {
-    /// Parses 64 hexadecimal characters.
-    #[must_use]
-    pub fn from_hex(text: &str) -> Option<Self> {
-        let bytes = hex::decode(text).ok()?;
-        Some(Self(bytes.try_into().ok()?))
-    }
-
-    /// The key bytes, for the cipher only.
-    #[must_use]
-    pub fn expose(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for EncryptionKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EncryptionKey([redacted])")
-    }
-}
 
 /// The warning logged when development generates a secret.
 fn generated_secret_warning(variable: &str, which: DevelopmentSecret, data_dir: &std::path::Path) -> String {
@@ -113,32 +21,6 @@ fn generated_secret_warning(variable: &str, which: DevelopmentSecret, data_dir: 
         "{variable} is not set: using a random development key kept in {}; set {variable} in production",
         which.path(data_dir).display()
     )
-}
-
-/// The address users reach the app at, as configured in `PUBLIC_URL` (no trailing slash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl(String);
-
-impl PublicUrl {
-    /// Accepts an absolute `http://` or `https://` URL with a host.
-    fn parse(raw: &str) -> Option<Self> {
-        let trimmed = raw.trim().trim_end_matches('/');
-        let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://"))?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        (!host.is_empty() && !rest.contains(['?', '#', ' '])).then(|| Self(trimmed.to_owned()))
-    }
-
-    /// Whether users reach the app over TLS (then HSTS is sent and cookies are `Secure`).
-    #[must_use]
-    pub fn is_https(&self) -> bool {
-        self.0.starts_with("https://")
-    }
-
-    /// The URL as text.
-    #[must_use]
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// Validated server configuration.
