@@ -119,6 +119,16 @@ impl PublicUrl {
         self.0.starts_with("https://")
     }
 
+    /// `scheme://host[:port]`, as browsers send it in the `Origin` header.
+    #[must_use]
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.0.find("://").map_or(0, |i| i + 3);
+        match self.0[after_scheme..].find('/') {
+            Some(slash) => &self.0[..after_scheme + slash],
+            None => &self.0,
+        }
+    }
+
     /// The URL as text.
     #[must_use]
     pub fn as_str(&self) -> &str {
