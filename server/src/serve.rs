@@ -1,7 +1,5 @@
 //! Start-up and shutdown of the web server.
 
-use std::sync::Arc;
-
 use leptos::config::get_configuration;
 use thiserror::Error;
 use tokio::net::TcpListener;
@@ -52,13 +50,27 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
         "database ready"
     );
 
-    let app = router(AppState { db: pool.clone(), leptos_options, config: Arc::new(config) });
+    let state = AppState::new(pool.clone(), leptos_options, config);
+    spawn_rate_limiter_pruning(&state);
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
     tracing::info!("listening on http://{address}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)?;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Forgets quiet clients once a minute so the limiter's memory stays bounded.
+fn spawn_rate_limiter_pruning(state: &AppState) {
+    let limiter = std::sync::Arc::clone(&state.api_limiter);
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            limiter.prune(std::time::Instant::now());
+        }
+    });
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router with the REST API v1, the probes, the OpenAPI document and the
 //! server-rendered Leptos app.
 
+pub mod api_rate_limit;
 pub mod client_ip;
 pub mod error;
 pub mod health;
@@ -16,15 +17,15 @@ use axum::{
     http::header::CONTENT_TYPE,
     routing::{any, get},
 };
+use std::{net::IpAddr, sync::Arc};
+
 use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
-
 use sqlx::PgPool;
 use tower::ServiceBuilder;
 
 use self::error::ApiError;
-use crate::config::Config;
+use crate::{config::Config, rate_limit::RateLimiter};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -35,6 +36,21 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The validated configuration.
     pub config: Arc<Config>,
+    /// Requests per client IP on the API.
+    pub api_limiter: Arc<RateLimiter<IpAddr>>,
+}
+
+impl AppState {
+    /// State for one server process.
+    #[must_use]
+    pub fn new(db: PgPool, leptos_options: LeptosOptions, config: Config) -> Self {
+        Self {
+            db,
+            leptos_options,
+            config: Arc::new(config),
+            api_limiter: Arc::new(api_rate_limit::api_limiter()),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -62,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/{*rest}", any(|| std::future::ready(ApiError::route_not_found())))
         .leptos_routes(&state, leptos_routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), api_rate_limit::limit_api_requests))
         .with_state(state);
     security_headers::apply(router, https).layer(
         ServiceBuilder::new()

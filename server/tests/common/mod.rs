@@ -7,7 +7,7 @@
 // Not every test file uses every helper; fixtures fail loudly by design.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::{collections::HashMap, path::PathBuf, str::FromStr, sync::Arc};
+use std::{collections::HashMap, path::PathBuf, str::FromStr};
 
 use axum::{Router, body::Body, http::Request, response::Response};
 use http_body_util::BodyExt;
@@ -112,7 +112,7 @@ pub fn app(pool: PgPool) -> Router {
 
 /// The application router over `pool` with a given configuration.
 pub fn app_with_config(pool: PgPool, config: Config) -> Router {
-    router(AppState { db: pool, leptos_options: leptos_options(), config: Arc::new(config) })
+    router(AppState::new(pool, leptos_options(), config))
 }
 
 /// Sends a GET through the router, as a client would, without a network.
@@ -132,4 +132,16 @@ pub async fn body_text(response: Response) -> String {
 /// A response body as JSON.
 pub async fn body_json(response: Response) -> serde_json::Value {
     serde_json::from_str(&body_text(response).await).expect("body is not JSON")
+}
+
+/// Sends a GET as if from the TCP peer `peer`, with extra `headers`.
+pub async fn get_from(app: &Router, peer: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    let mut request = Request::get(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request.body(Body::empty()).unwrap();
+    let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    app.clone().oneshot(request).await.expect("the router never fails")
 }
