@@ -1,6 +1,8 @@
 //! The embedded cluster on a data folder of its own: made once, restarted with its data, stopped,
 //! and safe to start from several tasks at once.
 
+mod common;
+
 use std::path::PathBuf;
 
 use server::db::embedded::EmbeddedCluster;
@@ -19,13 +21,7 @@ impl ScratchDataDir {
 impl Drop for ScratchDataDir {
     fn drop(&mut self) {
         let cluster = EmbeddedCluster::new(&self.0);
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|rt| rt.block_on(cluster.stop()))
-        })
-        .join();
+        common::block_on_detached(async move { cluster.stop().await.ok() });
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }

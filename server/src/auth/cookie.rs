@@ -23,21 +23,19 @@ pub fn refresh_cookie_name(secure: bool) -> &'static str {
 /// `Set-Cookie` value carrying `token` for `max_age_seconds`.
 #[must_use]
 pub fn set_refresh_cookie(token: &RefreshToken, max_age_seconds: i64, secure: bool) -> String {
-    let secure_attr = if secure { "; Secure" } else { "" };
-    format!(
-        "{}={}; Path={REFRESH_COOKIE_PATH}; Max-Age={}; HttpOnly; SameSite=Strict{secure_attr}",
-        refresh_cookie_name(secure),
-        token.expose(),
-        max_age_seconds.max(0)
-    )
+    refresh_cookie(token.expose(), max_age_seconds.max(0), secure)
 }
 
 /// `Set-Cookie` value that deletes the cookie.
 #[must_use]
 pub fn clear_refresh_cookie(secure: bool) -> String {
+    refresh_cookie("", 0, secure)
+}
+
+fn refresh_cookie(value: &str, max_age_seconds: i64, secure: bool) -> String {
     let secure_attr = if secure { "; Secure" } else { "" };
     format!(
-        "{}=; Path={REFRESH_COOKIE_PATH}; Max-Age=0; HttpOnly; SameSite=Strict{secure_attr}",
+        "{}={value}; Path={REFRESH_COOKIE_PATH}; Max-Age={max_age_seconds}; HttpOnly; SameSite=Strict{secure_attr}",
         refresh_cookie_name(secure)
     )
 }
@@ -98,7 +96,10 @@ mod tests {
             "__Secure-pingvas_refresh=tok; Path=/api/v1/auth; Max-Age=2592000; HttpOnly; SameSite=Strict; Secure"
         );
         assert!(!cookie.contains("Domain"));
-        assert!(clear_refresh_cookie(true).contains("Max-Age=0"));
+        assert_eq!(
+            clear_refresh_cookie(true),
+            "__Secure-pingvas_refresh=; Path=/api/v1/auth; Max-Age=0; HttpOnly; SameSite=Strict; Secure"
+        );
     }
 
     #[test]

@@ -69,20 +69,28 @@ impl TestDatabase {
     }
 }
 
+/// Runs async clean-up from `Drop`, which is synchronous and may itself run inside a runtime:
+/// on a thread of its own with its own runtime. `None` if that could not run.
+pub fn block_on_detached<T: Send + 'static>(
+    work: impl Future<Output = Option<T>> + Send + 'static,
+) -> Option<T> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?.block_on(work)
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        // Drop is synchronous and may run inside a runtime: use a thread with its own runtime.
         let admin = self.admin.clone();
         let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db::quote_identifier(&self.name));
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect_with(&admin).await.ok()?;
-                conn.execute(sqlx::AssertSqlSafe(statement)).await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
+        let dropped = block_on_detached(async move {
+            let mut conn = PgConnection::connect_with(&admin).await.ok()?;
+            conn.execute(sqlx::AssertSqlSafe(statement)).await.ok()
+        });
+        if dropped.is_none() {
             eprintln!("warning: test database {} was not dropped", self.name);
         }
     }
