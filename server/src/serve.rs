@@ -45,10 +45,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let options = db::connect_options(&config).await?;
     let pool = db::pool(options, config.database_max_connections);
     db::migrate(&pool).await?;
-    tracing::info!(
-        migrations = db::MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).count(),
-        "database ready"
-    );
+    tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
     let state = AppState::new(pool.clone(), leptos_options, config);
     spawn_rate_limiter_pruning(&state);

@@ -17,6 +17,11 @@ use crate::config::{Config, DatabaseSource};
 /// script, so `server migrate revert` can undo the latest one.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
+/// The versions of this build's migrations (each counted once: its up script).
+pub fn migration_versions() -> impl Iterator<Item = i64> {
+    MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).map(|m| m.version)
+}
+
 /// The application database created inside the embedded cluster.
 pub const EMBEDDED_DATABASE: &str = "pingvas";
 
@@ -126,10 +131,7 @@ pub async fn readiness(pool: &PgPool) -> Readiness {
             return Readiness::Unreachable;
         }
     };
-    let pending = MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration() && !applied.contains(&m.version))
-        .count();
+    let pending = migration_versions().filter(|version| !applied.contains(version)).count();
     if pending == 0 { Readiness::Ready } else { Readiness::MigrationsPending { pending } }
 }
 
@@ -147,12 +149,7 @@ pub async fn revert_latest(pool: &PgPool) -> Result<(), DbError> {
         return Ok(());
     };
     // `undo` reverts every migration newer than the target; the target is the one before latest.
-    let previous = MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration() && m.version < latest)
-        .map(|m| m.version)
-        .max()
-        .unwrap_or(0);
+    let previous = migration_versions().filter(|&version| version < latest).max().unwrap_or(0);
     MIGRATOR.undo(pool, previous).await?;
     tracing::info!(reverted = latest, "migration reverted");
     Ok(())
