@@ -222,11 +222,14 @@ impl Config {
             }
         };
 
-        let client_ip_source = ClientIpSource::from_setting(var("TRUSTED_PROXY_HEADER").as_deref())
-            .ok_or_else(|| ConfigError::Invalid {
-                variable: "TRUSTED_PROXY_HEADER",
-                value: var("TRUSTED_PROXY_HEADER").unwrap_or_default(),
-                expected: "an HTTP header name, e.g. X-Forwarded-For",
+        let trusted_proxy_header = var("TRUSTED_PROXY_HEADER");
+        let client_ip_source =
+            ClientIpSource::from_setting(trusted_proxy_header.as_deref()).ok_or_else(|| {
+                ConfigError::Invalid {
+                    variable: "TRUSTED_PROXY_HEADER",
+                    value: trusted_proxy_header.clone().unwrap_or_default(),
+                    expected: "an HTTP header name, e.g. X-Forwarded-For",
+                }
             })?;
 
         let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {

@@ -180,7 +180,12 @@ impl Toolbox {
 
     /// A command for the PostgreSQL tool `tool`, run as the right account.
     fn command(&self, tool: &str) -> Command {
-        let program = self.bin_dir.join(tool);
+        self.as_account(self.bin_dir.join(tool))
+    }
+
+    /// `program`, run as the service account when we are root, from `/` (that account may not
+    /// be allowed into our working directory).
+    fn as_account(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = match &self.run_as {
             Some(account) => {
                 let mut c = Command::new("runuser");
@@ -189,7 +194,6 @@ impl Toolbox {
             }
             None => Command::new(program),
         };
-        // The service account may not be allowed into our working directory.
         command.current_dir("/");
         command
     }
@@ -205,15 +209,8 @@ impl Toolbox {
 
     /// Whether the service account can reach into `dir` (every folder above it included).
     fn can_traverse(&self, dir: &Path) -> bool {
-        match &self.run_as {
-            None => true,
-            Some(account) => Command::new("runuser")
-                .args(["-u", &account.name, "--", "test", "-x"])
-                .arg(dir)
-                .current_dir("/")
-                .status()
-                .is_ok_and(|s| s.success()),
-        }
+        self.run_as.is_none()
+            || self.as_account("test").arg("-x").arg(dir).status().is_ok_and(|s| s.success())
     }
 }
 
