@@ -3,6 +3,7 @@
 //! The same components render on the server (feature `ssr`) and hydrate in the browser (feature
 //! `hydrate`), so the first paint is complete HTML and interactivity arrives with the wasm bundle.
 
+pub mod api;
 pub mod csp;
 pub mod pages;
 

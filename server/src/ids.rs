@@ -3,14 +3,29 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A user's id (`users.user_id`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(transparent)]
-#[serde(transparent)]
-pub struct UserId(pub Uuid);
+/// Declares a UUID newtype that is transparent to serde and sqlx and prints as the UUID.
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+        #[sqlx(transparent)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
 
-impl std::fmt::Display for UserId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
 }
+
+uuid_id!(
+    /// A user's id (`users.user_id`).
+    UserId
+);
+uuid_id!(
+    /// A sign-in session: the family of refresh tokens that rotate from one sign-in
+    /// (`user_sessions.family_id`). This is the id users see and revoke.
+    SessionId
+);

@@ -3,6 +3,7 @@
 //! `main.rs` only parses the command line; everything here is a library so integration tests can
 //! build the exact router the binary serves and call it without a network.
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod config;

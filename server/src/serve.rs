@@ -48,7 +48,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
     let state = AppState::new(pool.clone(), leptos_options, config);
-    spawn_rate_limiter_pruning(&state);
+    spawn_housekeeping(&state);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
     tracing::info!("listening on http://{address}");
@@ -58,14 +58,23 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Forgets quiet clients once a minute so the limiter's memory stays bounded.
-fn spawn_rate_limiter_pruning(state: &AppState) {
+/// Once a minute, forgets quiet clients so the rate limiters' memory stays bounded; once an
+/// hour, deletes sessions and revoked-token records past their expiry.
+fn spawn_housekeeping(state: &AppState) {
     let limiter = std::sync::Arc::clone(&state.api_limiter);
+    let accounts = state.accounts.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
+        for minute in 0_u64.. {
             every_minute.tick().await;
             limiter.prune(std::time::Instant::now());
+            accounts.prune_attempts();
+            if minute % 60 == 0 {
+                match accounts.delete_expired().await {
+                    Ok(removed) => tracing::debug!(removed, "expired sessions deleted"),
+                    Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+                }
+            }
         }
     });
 }

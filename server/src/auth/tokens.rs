@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::{config::JwtSecret, ids::UserId};
+use crate::{
+    config::JwtSecret,
+    ids::{SessionId, UserId},
+};
 
-/// How long an access token is valid.
+/// How long an access token is valid unless configured otherwise.
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 /// Who issues tokens (`iss`).
 pub const ISSUER: &str = "pingvas";
@@ -45,6 +48,9 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Unique id, for revocation at logout.
     pub jti: Uuid,
+    /// The sign-in session (refresh-token family) it was issued to: revoking the session
+    /// revokes its access tokens at once.
+    pub sid: SessionId,
     /// [`ISSUER`].
     pub iss: String,
     /// [`AUDIENCE`].
@@ -67,6 +73,7 @@ pub enum TokenError {
 
 /// Signs and checks access tokens with the configured secret.
 pub struct TokenKeys {
+    lifetime_seconds: i64,
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
@@ -79,9 +86,9 @@ impl std::fmt::Debug for TokenKeys {
 }
 
 impl TokenKeys {
-    /// Keys from the configured secret.
+    /// Keys from the configured secret, issuing tokens that live `lifetime_seconds`.
     #[must_use]
-    pub fn new(secret: &JwtSecret) -> Self {
+    pub fn new(secret: &JwtSecret, lifetime_seconds: i64) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
         validation.set_issuer(&[ISSUER]);
@@ -90,14 +97,21 @@ impl TokenKeys {
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_exp = true;
         Self {
+            lifetime_seconds,
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
             validation,
         }
     }
 
-    /// A new access token for `user`, issued at `now` (seconds since the epoch; passed in so
-    /// tests control time).
+    /// Seconds a new token lives.
+    #[must_use]
+    pub fn lifetime_seconds(&self) -> i64 {
+        self.lifetime_seconds
+    }
+
+    /// A new access token for `user` in `session`, issued at `now` (seconds since the epoch;
+    /// passed in so tests control time).
     ///
     /// # Errors
     /// [`TokenError::Signing`] if the key cannot sign.
@@ -105,6 +119,7 @@ impl TokenKeys {
         &self,
         user: UserId,
         email: &str,
+        session: SessionId,
         now: i64,
     ) -> Result<(String, AccessClaims), TokenError> {
         let claims = AccessClaims {
@@ -112,8 +127,9 @@ impl TokenKeys {
             email: email.to_owned(),
             token_type: TokenType::Access,
             iat: now,
-            exp: now + ACCESS_TOKEN_SECONDS,
+            exp: now + self.lifetime_seconds,
             jti: Uuid::new_v4(),
+            sid: session,
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
         };
@@ -151,7 +167,10 @@ mod tests {
     use super::*;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(&JwtSecret::new(b"an-access-token-secret-of-32-bytes!!".to_vec()))
+        TokenKeys::new(
+            &JwtSecret::new(b"an-access-token-secret-of-32-bytes!!".to_vec()),
+            ACCESS_TOKEN_SECONDS,
+        )
     }
 
     fn now() -> i64 {
@@ -165,24 +184,28 @@ mod tests {
         UserId(Uuid::new_v4())
     }
 
+    fn session() -> SessionId {
+        SessionId(Uuid::new_v4())
+    }
+
     #[test]
     fn a_fresh_access_token_verifies_with_every_claim() {
         let keys = keys();
         let user = user();
-        let (token, issued) = keys.issue_access(user, "ada@example.com", now()).unwrap();
+        let (token, issued) = keys.issue_access(user, "ada@example.com", session(), now()).unwrap();
         let claims = keys.verify_access(&token).unwrap();
         assert_eq!(claims, issued);
         assert_eq!(claims.sub, user);
         assert_eq!(claims.exp - claims.iat, 900);
         assert_eq!((claims.iss.as_str(), claims.aud.as_str()), (ISSUER, AUDIENCE));
-        let (_, other) = keys.issue_access(user, "ada@example.com", now()).unwrap();
+        let (_, other) = keys.issue_access(user, "ada@example.com", session(), now()).unwrap();
         assert_ne!(claims.jti, other.jti, "every token has its own jti");
     }
 
     #[test]
     fn unsigned_alg_none_tokens_are_refused() {
         let keys = keys();
-        let (_, claims) = keys.issue_access(user(), "ada@example.com", now()).unwrap();
+        let (_, claims) = keys.issue_access(user(), "ada@example.com", session(), now()).unwrap();
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
         for token in [format!("{header}.{body}."), format!("{header}.{body}")] {
@@ -192,15 +215,18 @@ mod tests {
 
     #[test]
     fn tokens_signed_with_another_key_are_refused() {
-        let other = TokenKeys::new(&JwtSecret::new(b"somebody-else's-secret-of-32-bytes!!".to_vec()));
-        let (token, _) = other.issue_access(user(), "ada@example.com", now()).unwrap();
+        let other = TokenKeys::new(
+            &JwtSecret::new(b"somebody-else's-secret-of-32-bytes!!".to_vec()),
+            ACCESS_TOKEN_SECONDS,
+        );
+        let (token, _) = other.issue_access(user(), "ada@example.com", session(), now()).unwrap();
         assert!(matches!(keys().verify_access(&token), Err(TokenError::Invalid(_))));
     }
 
     #[test]
     fn wrong_issuer_audience_or_type_is_refused() {
         let keys = keys();
-        let (_, claims) = keys.issue_access(user(), "ada@example.com", now()).unwrap();
+        let (_, claims) = keys.issue_access(user(), "ada@example.com", session(), now()).unwrap();
         let forged = [
             AccessClaims { iss: "someone-else".into(), ..claims.clone() },
             AccessClaims { aud: "another-api".into(), ..claims.clone() },
@@ -216,12 +242,14 @@ mod tests {
     fn expired_tokens_are_refused_beyond_a_few_seconds_of_leeway() {
         let keys = keys();
         // Issued 15 minutes and 10 seconds ago: expired 10 s ago, past the 5 s leeway.
-        let (token, _) =
-            keys.issue_access(user(), "ada@example.com", now() - ACCESS_TOKEN_SECONDS - 10).unwrap();
+        let (token, _) = keys
+            .issue_access(user(), "ada@example.com", session(), now() - ACCESS_TOKEN_SECONDS - 10)
+            .unwrap();
         assert!(matches!(keys.verify_access(&token), Err(TokenError::Invalid(_))));
         // Expired 2 s ago: inside the leeway.
-        let (token, _) =
-            keys.issue_access(user(), "ada@example.com", now() - ACCESS_TOKEN_SECONDS - 2).unwrap();
+        let (token, _) = keys
+            .issue_access(user(), "ada@example.com", session(), now() - ACCESS_TOKEN_SECONDS - 2)
+            .unwrap();
         assert!(keys.verify_access(&token).is_ok());
     }
 

@@ -37,6 +37,17 @@ pub struct Config {
     pub database: DatabaseSource,
     /// `DATABASE_MAX_CONNECTIONS`: pool size, 1–1000, default 10.
     pub database_max_connections: u32,
+    /// `ACCESS_TOKEN_TTL_SECONDS`: lifetime of access tokens, 10–3600, default 900 (15 minutes).
+    /// Tests shorten it to exercise silent refresh.
+    pub access_token_seconds: i64,
+    /// `AUTH_RATE_LIMIT_PER_MINUTE`: login or register attempts per client IP and per email per
+    /// minute, default 5.
+    pub auth_attempts_per_minute: u32,
+    /// `API_RATE_LIMIT_PER_MINUTE`: API requests per client IP per minute, default 100.
+    pub api_requests_per_minute: u32,
+    /// `CORS_ALLOWED_ORIGINS`: other origins whose scripts may call the API with credentials
+    /// (comma-separated). The app's own origin never needs listing.
+    pub cors_allowed_origins: Vec<String>,
     /// `JWT_SECRET_KEY`: at least [`MIN_JWT_SECRET_BYTES`] bytes outside development.
     pub jwt_secret: JwtSecret,
     /// `TOKEN_ENCRYPTION_KEY`: 32 bytes as 64 hex characters; encrypts provider tokens at rest.
@@ -88,6 +99,42 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+/// A whole number from `var`, `default` when unset, refused outside `range`.
+fn bounded_number<T>(
+    var: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    expected: &'static str,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd,
+{
+    let Some(raw) = var(variable) else { return Ok(default) };
+    match raw.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(ConfigError::Invalid { variable, value: raw, expected }),
+    }
+}
+
+/// Comma-separated origins (`scheme://host[:port]`), normalised to lower case; `None` if any is
+/// not an origin.
+fn parse_origins(raw: &str) -> Option<Vec<String>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+            let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"))?;
+            let valid = !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            valid.then_some(origin)
+        })
+        .collect()
 }
 
 impl Config {
@@ -154,18 +201,37 @@ impl Config {
             }
         };
 
-        let database_max_connections = match var("DATABASE_MAX_CONNECTIONS") {
-            None => 10,
-            Some(raw) => match raw.trim().parse::<u32>() {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        variable: "DATABASE_MAX_CONNECTIONS",
-                        value: raw,
-                        expected: "a whole number from 1 to 1000",
-                    });
-                }
-            },
+        let database_max_connections =
+            bounded_number(&var, "DATABASE_MAX_CONNECTIONS", 10, 1..=1000, "a whole number from 1 to 1000")?;
+        let access_token_seconds = bounded_number(
+            &var,
+            "ACCESS_TOKEN_TTL_SECONDS",
+            900,
+            10..=3600,
+            "a whole number of seconds from 10 to 3600",
+        )?;
+        let auth_attempts_per_minute = bounded_number(
+            &var,
+            "AUTH_RATE_LIMIT_PER_MINUTE",
+            5,
+            1..=100_000,
+            "a whole number from 1 to 100000",
+        )?;
+        let api_requests_per_minute = bounded_number(
+            &var,
+            "API_RATE_LIMIT_PER_MINUTE",
+            100,
+            1..=1_000_000,
+            "a whole number from 1 to 1000000",
+        )?;
+        let cors_allowed_origins = match var("CORS_ALLOWED_ORIGINS") {
+            None => Vec::new(),
+            Some(raw) => parse_origins(&raw).ok_or(ConfigError::Invalid {
+                variable: "CORS_ALLOWED_ORIGINS",
+                value: raw.clone(),
+                expected: "comma-separated origins such as https://app.example,https://studio.example \
+                           (scheme, host and optional port; no path)",
+            })?,
         };
 
         let jwt_secret = match var("JWT_SECRET_KEY") {
@@ -252,6 +318,10 @@ impl Config {
             public_url,
             database,
             database_max_connections,
+            access_token_seconds,
+            auth_attempts_per_minute,
+            api_requests_per_minute,
+            cors_allowed_origins,
             jwt_secret,
             token_encryption_key,
             client_ip_source,
@@ -319,6 +389,44 @@ mod tests {
         assert!(err.to_string().starts_with("TOKEN_ENCRYPTION_KEY must be set in production"), "{err}");
     }
     const PUBLIC_URL: &str = "https://pingvas.example/";
+
+    #[test]
+    fn token_lifetime_and_rate_limits_default_to_the_specification_and_are_bounded() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(
+            (config.access_token_seconds, config.auth_attempts_per_minute, config.api_requests_per_minute),
+            (900, 5, 100)
+        );
+        let config = parse(&[
+            ("ACCESS_TOKEN_TTL_SECONDS", "20"),
+            ("AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
+            ("API_RATE_LIMIT_PER_MINUTE", "5000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (config.access_token_seconds, config.auth_attempts_per_minute, config.api_requests_per_minute),
+            (20, 1000, 5000)
+        );
+        for (variable, bad) in [
+            ("ACCESS_TOKEN_TTL_SECONDS", "5"),
+            ("ACCESS_TOKEN_TTL_SECONDS", "86400"),
+            ("API_RATE_LIMIT_PER_MINUTE", "0"),
+        ] {
+            let err = parse(&[(variable, bad)]).unwrap_err();
+            assert!(err.to_string().starts_with(variable), "{err}");
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_a_list_of_bare_origins() {
+        assert!(parse(&[]).unwrap().cors_allowed_origins.is_empty());
+        let config =
+            parse(&[("CORS_ALLOWED_ORIGINS", "https://Studio.example, http://localhost:5173/")]).unwrap();
+        assert_eq!(config.cors_allowed_origins, ["https://studio.example", "http://localhost:5173"]);
+        for bad in ["studio.example", "https://studio.example/path", "*", "https://a.example,ftp://b"] {
+            assert!(parse(&[("CORS_ALLOWED_ORIGINS", bad)]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn public_url_defaults_in_development_and_must_be_https_in_production() {

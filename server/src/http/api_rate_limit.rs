@@ -2,27 +2,24 @@
 //! beyond that (SECURITY.md 33). Pages, static files and probes are not counted.
 
 use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr},
+    net::IpAddr,
     time::{Duration, Instant},
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
-    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
+    extract::{Request, State},
+    http::StatusCode,
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-use super::{AppState, error::ApiError};
+use super::{AppState, client_context::client_ip, error::ApiError};
 use crate::rate_limit::{Decision, RateLimiter};
 
-/// Requests one client IP may make to the API per minute.
-pub const API_REQUESTS_PER_MINUTE: u32 = 100;
-
-/// The limiter for the API, shared by every request.
+/// The limiter for the API, shared by every request: `per_minute` requests per client IP.
 #[must_use]
-pub fn api_limiter() -> RateLimiter<IpAddr> {
-    RateLimiter::new(API_REQUESTS_PER_MINUTE, Duration::from_secs(60))
+pub fn api_limiter(per_minute: u32) -> RateLimiter<IpAddr> {
+    RateLimiter::new(per_minute, Duration::from_secs(60))
 }
 
 /// Middleware: counts `/api/…` requests per client IP and refuses those over the limit.
@@ -30,13 +27,7 @@ pub async fn limit_api_requests(State(state): State<AppState>, request: Request,
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
-    // Served with connect info, so the peer is always known; a router used without it (some
-    // tests) shares one bucket rather than going unlimited.
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    let client = state.config.client_ip_source.client_ip(peer, request.headers());
+    let client = client_ip(&state, request.extensions(), request.headers());
     match state.api_limiter.check(&client, Instant::now()) {
         Decision::Allowed { .. } => next.run(request).await,
         Decision::Limited { retry_after } => {
@@ -50,12 +41,11 @@ pub async fn limit_api_requests(State(state): State<AppState>, request: Request,
 #[must_use]
 pub fn too_many_requests(retry_after: Duration) -> Response {
     let seconds = retry_after.as_secs().max(1);
-    let mut response = ApiError::new(
+    ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
         format!("Too many requests. Try again in {seconds} seconds."),
     )
-    .into_response();
-    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
-    response
+    .with_retry_after(retry_after)
+    .into_response()
 }

@@ -1,13 +1,20 @@
 //! The HTTP surface: one router with the REST API v1, the probes, the OpenAPI document and the
 //! server-rendered Leptos app.
 
+mod account_errors;
 pub mod api_rate_limit;
+pub mod auth_api;
+pub mod client_context;
 pub mod client_ip;
+pub mod cors;
+pub mod current_user;
 pub mod error;
 pub mod health;
+pub mod json;
 pub mod openapi;
 pub mod request_log;
 pub mod security_headers;
+pub mod users_api;
 
 use app::{App, shell};
 use axum::{
@@ -25,7 +32,7 @@ use sqlx::PgPool;
 use tower::ServiceBuilder;
 
 use self::error::ApiError;
-use crate::{config::Config, rate_limit::RateLimiter};
+use crate::{accounts::Accounts, config::Config, rate_limit::RateLimiter};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -38,6 +45,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Requests per client IP on the API.
     pub api_limiter: Arc<RateLimiter<IpAddr>>,
+    /// Accounts, sign-in and sessions.
+    pub accounts: Accounts,
 }
 
 impl AppState {
@@ -45,10 +54,11 @@ impl AppState {
     #[must_use]
     pub fn new(db: PgPool, leptos_options: LeptosOptions, config: Config) -> Self {
         Self {
+            accounts: Accounts::new(db.clone(), &config),
+            api_limiter: Arc::new(api_rate_limit::api_limiter(config.api_requests_per_minute)),
             db,
             leptos_options,
             config: Arc::new(config),
-            api_limiter: Arc::new(api_rate_limit::api_limiter()),
         }
     }
 }
@@ -67,6 +77,7 @@ pub fn router(state: AppState) -> Router {
     let leptos_routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     let https = state.config.public_url.is_https();
+    let cors = cors::layer(&state.config.cors_allowed_origins);
 
     let router = Router::new()
         .merge(api)
@@ -79,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes(&state, leptos_routes, move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api_rate_limit::limit_api_requests))
+        .layer(cors)
         .with_state(state);
     security_headers::apply(router, https).layer(
         ServiceBuilder::new()

@@ -3,10 +3,13 @@
 //! Routes are registered here through `utoipa_axum::routes!`, which takes each handler's
 //! `#[utoipa::path]` annotation: a route cannot be added without being described.
 
-use utoipa::OpenApi;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, health};
+use super::{AppState, auth_api, health, users_api};
 
 /// Document-level information; paths are added by [`api_router`].
 #[derive(Debug, OpenApi)]
@@ -16,13 +19,39 @@ use super::{AppState, health};
         version = "1",
         description = "REST API v1 of PingvasAI. Errors are `{\"error\": {\"code\", \"message\"}}`."
     ),
-    tags((name = "operations", description = "Probes and monitoring"))
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-in, tokens and sessions"),
+        (name = "users", description = "The signed-in user's profile"),
+        (name = "operations", description = "Probes and monitoring"),
+    )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme that protected routes name.
+#[derive(Debug)]
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
 
 /// Every documented route with its handler.
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(auth_api::register))
+        .routes(routes!(auth_api::login))
+        .routes(routes!(auth_api::refresh))
+        .routes(routes!(auth_api::logout))
+        .routes(routes!(auth_api::list_sessions))
+        .routes(routes!(auth_api::revoke_session))
+        .routes(routes!(users_api::me, users_api::update_me))
+        .routes(routes!(users_api::change_password))
 }

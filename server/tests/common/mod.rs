@@ -153,3 +153,123 @@ pub async fn get_from(app: &Router, peer: &str, path: &str, headers: &[(&str, &s
     request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
     app.clone().oneshot(request).await.expect("the router never fails")
 }
+
+/// A password that passes the policy.
+pub const STRONG_PASSWORD: &str = "correct horse battery staple 42";
+
+/// The peer address tests send from unless they say otherwise.
+pub const PEER: &str = "192.0.2.10";
+
+/// Sends `method path` from `peer` with `headers` and an optional JSON body.
+pub async fn call(
+    app: &Router,
+    method: &str,
+    path: &str,
+    peer: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> Response {
+    let mut request = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let body = match body {
+        Some(json) => {
+            request = request.header("content-type", "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    let mut request = request.body(body).unwrap();
+    let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    app.clone().oneshot(request).await.expect("the router never fails")
+}
+
+/// `name=value` of the refresh cookie a response sets (not one it clears).
+pub fn refresh_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.contains("pingvas_refresh=") && !c.contains("Max-Age=0"))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// A signed-in user as a client sees it.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The user's id.
+    pub user_id: String,
+    /// The bearer token.
+    pub access_token: String,
+    /// `name=value` for the `Cookie` header.
+    pub cookie: String,
+}
+
+impl SignedIn {
+    /// `Authorization` header value.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.access_token)
+    }
+}
+
+/// Registers `email` with [`STRONG_PASSWORD`] and returns its tokens.
+pub async fn register(app: &Router, email: &str) -> SignedIn {
+    let response = call(
+        app,
+        "POST",
+        "/api/v1/auth/register",
+        PEER,
+        &[],
+        Some(serde_json::json!({"email": email, "password": STRONG_PASSWORD})),
+    )
+    .await;
+    assert_eq!(response.status(), axum::http::StatusCode::CREATED, "registering {email}");
+    signed_in(response).await
+}
+
+/// Signs `email` in with [`STRONG_PASSWORD`] from `peer`.
+pub async fn login(app: &Router, email: &str) -> SignedIn {
+    let response = call(
+        app,
+        "POST",
+        "/api/v1/auth/login",
+        PEER,
+        &[],
+        Some(serde_json::json!({"email": email, "password": STRONG_PASSWORD})),
+    )
+    .await;
+    assert_eq!(response.status(), axum::http::StatusCode::OK, "signing {email} in");
+    signed_in(response).await
+}
+
+async fn signed_in(response: Response) -> SignedIn {
+    let cookie = refresh_cookie(&response).expect("a refresh cookie");
+    let json = body_json(response).await;
+    SignedIn {
+        user_id: json["user"]["user_id"].as_str().unwrap().to_owned(),
+        access_token: json["access_token"].as_str().unwrap().to_owned(),
+        cookie,
+    }
+}
+
+/// `POST /api/v1/auth/refresh` with `cookie`, as the app's own page would send it.
+pub async fn refresh(app: &Router, cookie: &str) -> Response {
+    call(
+        app,
+        "POST",
+        "/api/v1/auth/refresh",
+        PEER,
+        &[("cookie", cookie), ("origin", "http://127.0.0.1:3000")],
+        None,
+    )
+    .await
+}
+
+/// `GET path` with a bearer token.
+pub async fn get_as(app: &Router, path: &str, bearer: &str) -> Response {
+    call(app, "GET", path, PEER, &[("authorization", bearer)], None).await
+}

@@ -1,0 +1,4 @@
+DROP TABLE revoked_access_tokens;
+DROP TABLE user_sessions;
+DROP TABLE user_identities;
+DROP TABLE users;

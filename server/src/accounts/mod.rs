@@ -1,0 +1,502 @@
+//! The accounts core: registration, sign-in, token rotation, sign-out, profile and sessions.
+//!
+//! Both edges call these functions: the REST API (`http::auth_api`, `http::users_api`) and the
+//! UI's server functions. They take validated inputs, talk to PostgreSQL and return
+//! [`AccountError`]s that each edge turns into its own answer.
+
+pub mod device;
+pub mod error;
+pub mod profile;
+pub mod sessions;
+
+use std::{net::IpAddr, sync::Arc, time::Duration};
+
+use app::api::account::{
+    AccessToken, ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, UpdateProfileRequest,
+    UserProfile,
+};
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub use self::{error::AccountError, sessions::ClientContext};
+use self::{
+    profile::{ProfileChanges, check_full_name},
+    sessions::{PresentedToken, Revoke, TokenRow},
+};
+use crate::{
+    auth::{
+        email::Email,
+        password_hash::{hash_password, needs_rehash, verify_password},
+        password_policy::check_new_password,
+        refresh_token::RefreshToken,
+        token_cipher::TokenCipher,
+        tokens::TokenKeys,
+    },
+    config::Config,
+    ids::{SessionId, UserId},
+    rate_limit::{Decision, RateLimiter},
+};
+
+/// Who is making an authenticated request, from a verified, unrevoked access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    /// The user.
+    pub user_id: UserId,
+    /// Their email.
+    pub email: String,
+    /// The session the token belongs to.
+    pub session: SessionId,
+    /// The token's id.
+    pub jti: Uuid,
+    /// When the token expires.
+    pub token_expires_at: OffsetDateTime,
+    /// Staff may read everyone's data.
+    pub is_staff: bool,
+    /// Superusers administer users.
+    pub is_superuser: bool,
+}
+
+/// A new access token and the refresh token that goes into the cookie.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    /// For the response body.
+    pub access: AccessToken,
+    /// For the cookie only.
+    pub refresh: RefreshToken,
+    /// The session's absolute end, which the cookie's lifetime follows.
+    pub refresh_expires_at: OffsetDateTime,
+}
+
+impl IssuedTokens {
+    /// Seconds the refresh cookie should live.
+    #[must_use]
+    pub fn refresh_max_age(&self) -> i64 {
+        (self.refresh_expires_at - OffsetDateTime::now_utc()).whole_seconds().max(0)
+    }
+}
+
+/// The result of registering or signing in.
+#[derive(Debug)]
+pub struct SignedInSession {
+    /// Tokens for the new session.
+    pub tokens: IssuedTokens,
+    /// Who signed in.
+    pub user: UserProfile,
+}
+
+/// The accounts service: the database plus the keys that sign and seal.
+#[derive(Clone)]
+pub struct Accounts {
+    db: PgPool,
+    keys: Arc<TokenKeys>,
+    cipher: Arc<TokenCipher>,
+    attempts: Arc<RateLimiter<String>>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accounts").finish_non_exhaustive()
+    }
+}
+
+fn internal(error: impl std::fmt::Display) -> AccountError {
+    AccountError::Internal(error.to_string())
+}
+
+impl Accounts {
+    /// The service over `db` with the configured keys and limits.
+    #[must_use]
+    pub fn new(db: PgPool, config: &Config) -> Self {
+        Self {
+            db,
+            keys: Arc::new(TokenKeys::new(&config.jwt_secret, config.access_token_seconds)),
+            cipher: Arc::new(TokenCipher::new(&config.token_encryption_key)),
+            attempts: Arc::new(RateLimiter::new(config.auth_attempts_per_minute, Duration::from_secs(60))),
+        }
+    }
+
+    /// The access-token keys (tests forge tokens with them).
+    #[must_use]
+    pub fn keys(&self) -> &TokenKeys {
+        &self.keys
+    }
+
+    /// The cipher for provider tokens.
+    #[must_use]
+    pub fn cipher(&self) -> &TokenCipher {
+        &self.cipher
+    }
+
+    /// The pool.
+    #[must_use]
+    pub fn db(&self) -> &PgPool {
+        &self.db
+    }
+
+    /// Counts one attempt of `action` by `ip` and by `email`; refuses beyond the per-minute limit
+    /// for either, so neither rotating addresses nor rotating accounts escapes it.
+    fn count_attempt(&self, action: &str, ip: IpAddr, email: &str) -> Result<(), AccountError> {
+        let now = std::time::Instant::now();
+        let email = email.trim().to_lowercase();
+        for key in [format!("{action} ip {ip}"), format!("{action} email {email}")] {
+            if let Decision::Limited { retry_after } = self.attempts.check(&key, now) {
+                tracing::warn!(%ip, action, "sign-in attempts limited");
+                return Err(AccountError::RateLimited(retry_after));
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets attempt counts older than the window (called periodically).
+    pub fn prune_attempts(&self) {
+        self.attempts.prune(std::time::Instant::now());
+    }
+
+    /// Creates an email/password account and signs it in.
+    ///
+    /// # Errors
+    /// 429 over the attempt limit, 422 for an invalid email, password or name, 409 if the email
+    /// has an account.
+    pub async fn register(
+        &self,
+        request: RegisterRequest,
+        client: &ClientContext,
+    ) -> Result<SignedInSession, AccountError> {
+        self.count_attempt("register", client.ip, &request.email)?;
+        let email = Email::parse(&request.email)
+            .map_err(|e| AccountError::invalid("invalid_email", "email", e.to_string()))?;
+        check_new_password(&request.password)
+            .map_err(|e| AccountError::invalid("weak_password", "password", e.to_string()))?;
+        let full_name = request.full_name.as_deref().map(check_full_name).transpose()?.flatten();
+        let hash = hash_password(request.password).await.map_err(internal)?;
+
+        let mut tx = self.db.begin().await?;
+        let user: Option<UserId> = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, full_name, last_login_at) VALUES ($1, $2, $3, now())
+             ON CONFLICT (email) DO NOTHING RETURNING user_id",
+        )
+        .bind(email.as_str())
+        .bind(&hash)
+        .bind(full_name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let user = user.ok_or(AccountError::EmailTaken)?;
+        let tokens = self.start_session(&mut tx, user, email.as_str(), client).await?;
+        let profile = profile::load(&mut tx, user).await?;
+        tx.commit().await?;
+        tracing::info!(%user, "account registered");
+        Ok(SignedInSession { tokens, user: profile })
+    }
+
+    /// Signs in with email and password. An unknown email costs the same work and gets the same
+    /// answer as a wrong password.
+    ///
+    /// # Errors
+    /// 429 over the attempt limit, 401 `invalid_credentials` otherwise.
+    pub async fn login(
+        &self,
+        request: LoginRequest,
+        client: &ClientContext,
+    ) -> Result<SignedInSession, AccountError> {
+        self.count_attempt("login", client.ip, &request.email)?;
+        let account: Option<(UserId, String, Option<String>, bool)> = match Email::parse(&request.email) {
+            Ok(email) => {
+                sqlx::query_as("SELECT user_id, email, password_hash, is_active FROM users WHERE email = $1")
+                    .bind(email.as_str())
+                    .fetch_optional(&self.db)
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let stored = account.as_ref().and_then(|(_, _, hash, _)| hash.clone());
+        let matched = verify_password(request.password.clone(), stored.clone()).await;
+        let Some((user, email, _, true)) = account.filter(|_| matched) else {
+            return Err(AccountError::InvalidCredentials);
+        };
+
+        let mut tx = self.db.begin().await?;
+        if stored.as_deref().is_some_and(needs_rehash) {
+            let fresh = hash_password(request.password).await.map_err(internal)?;
+            sqlx::query("UPDATE users SET password_hash = $2 WHERE user_id = $1")
+                .bind(user)
+                .bind(fresh)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE users SET last_login_at = now() WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        let tokens = self.start_session(&mut tx, user, &email, client).await?;
+        let profile = profile::load(&mut tx, user).await?;
+        tx.commit().await?;
+        tracing::info!(%user, "signed in with password");
+        Ok(SignedInSession { tokens, user: profile })
+    }
+
+    /// Starts a new session family for `user` (after any successful sign-in).
+    ///
+    /// # Errors
+    /// Signing, randomness or the database failed.
+    pub async fn start_session(
+        &self,
+        conn: &mut PgConnection,
+        user: UserId,
+        email: &str,
+        client: &ClientContext,
+    ) -> Result<IssuedTokens, AccountError> {
+        let family = SessionId(Uuid::new_v4());
+        let (access, jti) = self.issue_access(user, email, family)?;
+        let refresh = RefreshToken::generate().map_err(internal)?;
+        let row = TokenRow { family, user, token: &refresh, access_jti: jti, client };
+        let refresh_expires_at = sessions::insert_first(conn, &row).await?;
+        Ok(IssuedTokens { access, refresh, refresh_expires_at })
+    }
+
+    fn issue_access(
+        &self,
+        user: UserId,
+        email: &str,
+        family: SessionId,
+    ) -> Result<(AccessToken, Uuid), AccountError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let (token, claims) = self.keys.issue_access(user, email, family, now).map_err(internal)?;
+        let access = AccessToken {
+            access_token: token,
+            token_type: "bearer".into(),
+            expires_in: self.keys.lifetime_seconds(),
+        };
+        Ok((access, claims.jti))
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token. A token that
+    /// was already exchanged revokes its whole session (someone replayed it).
+    ///
+    /// # Errors
+    /// 401 for an unknown, rotated, revoked or expired token or an inactive user.
+    pub async fn refresh(
+        &self,
+        token: &RefreshToken,
+        client: &ClientContext,
+    ) -> Result<IssuedTokens, AccountError> {
+        let mut tx = self.db.begin().await?;
+        let Some(presented) = sessions::find_for_update(&mut tx, token).await? else {
+            return Err(AccountError::Unauthenticated);
+        };
+        if presented.rotated && !presented.revoked {
+            tracing::warn!(
+                user = %presented.user_id,
+                session = %presented.family_id,
+                "a rotated refresh token was presented again: revoking its session"
+            );
+            sessions::revoke(
+                &mut tx,
+                presented.user_id,
+                Revoke::Only(presented.family_id),
+                self.keys.lifetime_seconds(),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AccountError::Unauthenticated);
+        }
+        if !is_usable(&presented) {
+            return Err(AccountError::Unauthenticated);
+        }
+        let (access, jti) = self.issue_access(presented.user_id, &presented.email, presented.family_id)?;
+        let refresh = RefreshToken::generate().map_err(internal)?;
+        let successor = TokenRow {
+            family: presented.family_id,
+            user: presented.user_id,
+            token: &refresh,
+            access_jti: jti,
+            client,
+        };
+        sessions::rotate(&mut tx, &presented, &successor).await?;
+        tx.commit().await?;
+        Ok(IssuedTokens { access, refresh, refresh_expires_at: presented.expires_at })
+    }
+
+    /// Ends the session of the refresh token and/or access token presented, and revokes that
+    /// access token at once. Signing out twice is not an error.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn logout(
+        &self,
+        refresh: Option<&RefreshToken>,
+        bearer: Option<&str>,
+    ) -> Result<(), AccountError> {
+        let ttl = self.keys.lifetime_seconds();
+        let mut tx = self.db.begin().await?;
+        if let Some(token) = refresh
+            && let Some(presented) = sessions::find_for_update(&mut tx, token).await?
+        {
+            sessions::revoke(&mut tx, presented.user_id, Revoke::Only(presented.family_id), ttl).await?;
+        }
+        if let Some(claims) = bearer.and_then(|token| self.keys.verify_access(token).ok()) {
+            let expires_at = OffsetDateTime::from_unix_timestamp(claims.exp).map_err(internal)?;
+            sessions::revoke_access_token(&mut tx, claims.jti, expires_at).await?;
+            sessions::revoke(&mut tx, claims.sub, Revoke::Only(claims.sid), ttl).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Checks a bearer access token: signature and claims, then that its id is not revoked, its
+    /// session is alive and its user active.
+    ///
+    /// # Errors
+    /// 401 for anything else.
+    pub async fn authenticate(&self, bearer: &str) -> Result<CurrentUser, AccountError> {
+        let claims = self.keys.verify_access(bearer).map_err(|e| {
+            tracing::debug!(error = %e, "access token refused");
+            AccountError::Unauthenticated
+        })?;
+        let row: Option<(String, bool, bool)> = sqlx::query_as(
+            "SELECT u.email, u.is_staff, u.is_superuser FROM users u
+             WHERE u.user_id = $1 AND u.is_active
+               AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2)
+               AND EXISTS (SELECT 1 FROM user_sessions s
+                           WHERE s.family_id = $3 AND s.user_id = u.user_id
+                             AND s.revoked_at IS NULL AND s.expires_at > now())",
+        )
+        .bind(claims.sub)
+        .bind(claims.jti)
+        .bind(claims.sid)
+        .fetch_optional(&self.db)
+        .await?;
+        let (email, is_staff, is_superuser) = row.ok_or(AccountError::Unauthenticated)?;
+        Ok(CurrentUser {
+            user_id: claims.sub,
+            email,
+            session: claims.sid,
+            jti: claims.jti,
+            token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).map_err(internal)?,
+            is_staff,
+            is_superuser,
+        })
+    }
+
+    /// The caller's profile.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn profile(&self, user: &CurrentUser) -> Result<UserProfile, AccountError> {
+        let mut conn = self.db.acquire().await?;
+        profile::load(&mut conn, user.user_id).await
+    }
+
+    /// Edits the caller's profile.
+    ///
+    /// # Errors
+    /// 422 for an invalid field, 409 for a taken username.
+    pub async fn update_profile(
+        &self,
+        user: &CurrentUser,
+        request: &UpdateProfileRequest,
+    ) -> Result<UserProfile, AccountError> {
+        let changes = ProfileChanges::parse(request)?;
+        let mut tx = self.db.begin().await?;
+        profile::update(&mut tx, user.user_id, &changes).await?;
+        let updated = profile::load(&mut tx, user.user_id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Changes (or, for provider-only accounts, sets) the caller's password and signs out every
+    /// other session.
+    ///
+    /// # Errors
+    /// 429 over the attempt limit, 401 for a wrong current password, 422 for a weak new one.
+    pub async fn change_password(
+        &self,
+        user: &CurrentUser,
+        request: ChangePasswordRequest,
+        client: &ClientContext,
+    ) -> Result<(), AccountError> {
+        self.count_attempt("password", client.ip, &user.email)?;
+        let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
+            .bind(user.user_id)
+            .fetch_optional(&self.db)
+            .await?
+            .flatten();
+        if stored.is_some() {
+            let current = request.current_password.unwrap_or_default();
+            if !verify_password(current, stored).await {
+                return Err(AccountError::WrongPassword);
+            }
+        }
+        check_new_password(&request.new_password)
+            .map_err(|e| AccountError::invalid("weak_password", "new_password", e.to_string()))?;
+        let hash = hash_password(request.new_password).await.map_err(internal)?;
+        let mut tx = self.db.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $2 WHERE user_id = $1")
+            .bind(user.user_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        let ended = sessions::revoke(
+            &mut tx,
+            user.user_id,
+            Revoke::AllExcept(user.session),
+            self.keys.lifetime_seconds(),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(user = %user.user_id, other_sessions_ended = ended, "password changed");
+        Ok(())
+    }
+
+    /// The caller's active sessions, theirs marked `current`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn sessions(&self, user: &CurrentUser) -> Result<Vec<SessionInfo>, AccountError> {
+        let mut conn = self.db.acquire().await?;
+        let rows = sessions::active_sessions(&mut conn, user.user_id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SessionInfo {
+                id: row.family_id.0,
+                device_name: row.device_name,
+                ip_address: row.ip_address,
+                user_agent: row.user_agent,
+                created_at: row.signed_in_at,
+                last_used_at: row.last_used_at,
+                expires_at: row.expires_at,
+                current: row.family_id == user.session,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's sessions (possibly their own).
+    ///
+    /// # Errors
+    /// 404 if no active session of theirs has that id.
+    pub async fn revoke_session(&self, user: &CurrentUser, session: SessionId) -> Result<(), AccountError> {
+        let mut tx = self.db.begin().await?;
+        let ended =
+            sessions::revoke(&mut tx, user.user_id, Revoke::Only(session), self.keys.lifetime_seconds())
+                .await?;
+        if ended == 0 {
+            return Err(AccountError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes expired sessions and revoked-token records (called periodically).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn delete_expired(&self) -> Result<u64, AccountError> {
+        let mut conn = self.db.acquire().await?;
+        sessions::delete_expired(&mut conn).await
+    }
+}
+
+/// Whether a presented (not rotated) token may be exchanged.
+fn is_usable(presented: &PresentedToken) -> bool {
+    !presented.rotated && !presented.revoked && !presented.expired && presented.user_active
+}
