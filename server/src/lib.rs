@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod ids;
+pub mod oauth;
 pub mod rate_limit;
 pub mod secrets;
 pub mod serve;

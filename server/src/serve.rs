@@ -30,6 +30,9 @@ pub enum StartError {
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    /// The HTTP client for sign-in providers could not start.
+    #[error("cannot start the HTTP client for sign-in providers: {0}")]
+    HttpClient(#[from] reqwest::Error),
 }
 
 /// Connects and migrates the database, then serves until SIGTERM or Ctrl-C, finishing the
@@ -47,7 +50,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     db::migrate(&pool).await?;
     tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
-    let state = AppState::new(pool.clone(), leptos_options, config);
+    let state = AppState::new(pool.clone(), leptos_options, config)?;
     spawn_housekeeping(&state);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
@@ -63,6 +66,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 fn spawn_housekeeping(state: &AppState) {
     let limiter = std::sync::Arc::clone(&state.api_limiter);
     let accounts = state.accounts.clone();
+    let oauth_sessions = crate::oauth::session_store::PgSessionStore::new(state.db.clone());
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         for minute in 0_u64.. {
@@ -73,6 +77,9 @@ fn spawn_housekeeping(state: &AppState) {
                 match accounts.delete_expired().await {
                     Ok(removed) => tracing::debug!(removed, "expired sessions deleted"),
                     Err(e) => tracing::warn!(error = %e, "could not delete expired sessions"),
+                }
+                if let Err(e) = oauth_sessions.delete_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired OAuth sessions");
                 }
             }
         }

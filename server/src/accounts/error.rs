@@ -36,6 +36,9 @@ pub enum AccountError {
     /// The object does not exist or is not the caller's (404; never says which).
     #[error("Not found.")]
     NotFound,
+    /// A provider sign-in that may not proceed (unverified email, disabled account…).
+    #[error("{0}")]
+    ProviderRefused(super::linking::LinkRefusal),
     /// Too many attempts (429); try again after the duration.
     #[error("Too many attempts. Try again in {} seconds.", .0.as_secs().max(1))]
     RateLimited(Duration),

@@ -6,6 +6,7 @@
 
 pub mod device;
 pub mod error;
+pub mod linking;
 pub mod profile;
 pub mod sessions;
 

@@ -4,12 +4,14 @@
 //! tested without touching the process environment. The only I/O, creating a development JWT
 //! secret, is passed in by the caller.
 
+mod oauth;
 mod values;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
 pub use self::values::{
     DatabaseSource, EncryptionKey, Environment, JwtSecret, LogFormat, MIN_JWT_SECRET_BYTES, PublicUrl,
 };
@@ -57,6 +59,8 @@ pub struct Config {
     pub client_ip_source: ClientIpSource,
     /// `LOG_FORMAT`: `text` or `json`; default `text` in development, `json` in production.
     pub log_format: LogFormat,
+    /// Sign-in providers (`GOOGLE_*`, `DISCORD_*`); unconfigured ones are hidden.
+    pub oauth: OAuthSettings,
     /// Things worth a warning once logging is up (e.g. a generated secret).
     pub warnings: Vec<String>,
 }
@@ -312,7 +316,10 @@ impl Config {
             }
         };
 
+        let oauth = oauth::parse(&var, environment.is_development())?;
+
         Ok(Self {
+            oauth,
             environment,
             data_dir,
             public_url,

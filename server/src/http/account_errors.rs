@@ -29,6 +29,9 @@ impl From<AccountError> for ApiError {
             AccountError::RateLimited(after) => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message).with_retry_after(after)
             }
+            AccountError::ProviderRefused(refusal) => {
+                Self::new(StatusCode::FORBIDDEN, refusal.code(), message)
+            }
             AccountError::Internal(detail) => Self::internal(&detail),
         }
     }

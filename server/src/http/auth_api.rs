@@ -36,7 +36,7 @@ fn secure_cookie(state: &AppState) -> bool {
 }
 
 /// Adds the refresh cookie and forbids caching a response that carries tokens.
-fn with_tokens(state: &AppState, mut response: Response, tokens: &IssuedTokens) -> Response {
+pub(super) fn with_tokens(state: &AppState, mut response: Response, tokens: &IssuedTokens) -> Response {
     let cookie = set_refresh_cookie(&tokens.refresh, tokens.refresh_max_age(), secure_cookie(state));
     let headers = response.headers_mut();
     if let Some(value) = header_value(&cookie) {

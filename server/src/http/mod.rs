@@ -11,6 +11,7 @@ pub mod current_user;
 pub mod error;
 pub mod health;
 pub mod json;
+pub mod oauth_api;
 pub mod openapi;
 pub mod request_log;
 pub mod security_headers;
@@ -32,7 +33,12 @@ use sqlx::PgPool;
 use tower::ServiceBuilder;
 
 use self::error::ApiError;
-use crate::{accounts::Accounts, config::Config, rate_limit::RateLimiter};
+use crate::{
+    accounts::Accounts,
+    config::Config,
+    oauth::{OAuthService, session_store::PgSessionStore},
+    rate_limit::RateLimiter,
+};
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -47,19 +53,24 @@ pub struct AppState {
     pub api_limiter: Arc<RateLimiter<IpAddr>>,
     /// Accounts, sign-in and sessions.
     pub accounts: Accounts,
+    /// Google and Discord sign-in.
+    pub oauth: Arc<OAuthService>,
 }
 
 impl AppState {
     /// State for one server process.
-    #[must_use]
-    pub fn new(db: PgPool, leptos_options: LeptosOptions, config: Config) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// The HTTP client for sign-in providers could not start its TLS back end.
+    pub fn new(db: PgPool, leptos_options: LeptosOptions, config: Config) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            oauth: Arc::new(OAuthService::new(&config)?),
             accounts: Accounts::new(db.clone(), &config),
             api_limiter: Arc::new(api_rate_limit::api_limiter(config.api_requests_per_minute)),
             db,
             leptos_options,
             config: Arc::new(config),
-        }
+        })
     }
 }
 
@@ -71,12 +82,14 @@ impl FromRef<AppState> for LeptosOptions {
 
 /// The whole application as one router, ready to serve or to call in tests with `oneshot`.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = openapi::api_router().split_for_parts();
+    let https = state.config.public_url.is_https();
+    let oauth =
+        openapi::oauth_router().layer(oauth_api::session_layer(PgSessionStore::new(state.db.clone()), https));
+    let (api, openapi) = openapi::api_router().merge(oauth).split_for_parts();
     // Serialised once; `Bytes` clones share the buffer.
     let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let leptos_routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    let https = state.config.public_url.is_https();
     let cors = cors::layer(&state.config.cors_allowed_origins);
 
     let router = Router::new()

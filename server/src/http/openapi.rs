@@ -9,7 +9,7 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, auth_api, health, users_api};
+use super::{AppState, auth_api, health, oauth_api, users_api};
 
 /// Document-level information; paths are added by [`api_router`].
 #[derive(Debug, OpenApi)]
@@ -54,4 +54,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth_api::revoke_session))
         .routes(routes!(users_api::me, users_api::update_me))
         .routes(routes!(users_api::change_password))
+        .routes(routes!(oauth_api::providers))
+}
+
+/// The provider sign-in routes, which need the OAuth session layer.
+pub fn oauth_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(oauth_api::google_start))
+        .routes(routes!(oauth_api::google_callback))
+        .routes(routes!(oauth_api::discord_start))
+        .routes(routes!(oauth_api::discord_callback))
 }

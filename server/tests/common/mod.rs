@@ -120,7 +120,7 @@ pub fn app(pool: PgPool) -> Router {
 
 /// The application router over `pool` with a given configuration.
 pub fn app_with_config(pool: PgPool, config: Config) -> Router {
-    router(AppState::new(pool, leptos_options(), config))
+    router(AppState::new(pool, leptos_options(), config).expect("the provider HTTP client starts"))
 }
 
 /// Sends a GET through the router, as a client would, without a network.
