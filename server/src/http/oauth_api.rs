@@ -13,7 +13,7 @@ use axum::{
     Json,
     extract::{Query, State},
     http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -77,9 +77,17 @@ fn not_configured(provider: Provider) -> Response {
     .into_response()
 }
 
+/// `302 Found` to `location` (API.md: redirects in the OAuth flow are 302s).
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(e) => ApiError::internal(&e).into_response(),
+    }
+}
+
 /// Back to the sign-in page with a reason it can explain.
 fn back_to_login(reason: &str) -> Response {
-    Redirect::to(&format!("/login?error={reason}")).into_response()
+    found(&format!("/login?error={reason}"))
 }
 
 async fn start(state: AppState, session: Session, provider: Provider, query: StartQuery) -> Response {
@@ -95,7 +103,7 @@ async fn start(state: AppState, session: Session, provider: Provider, query: Sta
     if let Err(e) = session.insert(PENDING_KEY, &pending).await {
         return ApiError::internal(&e).into_response();
     }
-    let mut response = Redirect::to(&url).into_response();
+    let mut response = found(&url);
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -155,7 +163,7 @@ async fn callback(
         Ok(signed_in) => {
             let next: String =
                 oauth2::url::form_urlencoded::byte_serialize(pending.next.as_bytes()).collect();
-            let landing = Redirect::to(&format!("{LANDING_PATH}?next={next}")).into_response();
+            let landing = found(&format!("{LANDING_PATH}?next={next}"));
             with_tokens(&state, landing, &signed_in.tokens)
         }
         Err(AccountError::ProviderRefused(refusal)) => back_to_login(refusal.code()),
