@@ -8,6 +8,9 @@ const port = Number(process.env.E2E_PORT ?? 3017);
 const baseURL = `http://127.0.0.1:${port}`;
 const databaseUrl = process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL;
 const binary = process.env.PINGVAS_BINARY;
+// The local OAuth servers playing Google and Discord (oauth-providers.mjs).
+export const mockGoogle = `http://127.0.0.1:${Number(process.env.MOCK_GOOGLE_PORT ?? 3018)}`;
+export const mockDiscord = `http://127.0.0.1:${Number(process.env.MOCK_DISCORD_PORT ?? 3019)}`;
 if (!binary) throw new Error("PINGVAS_BINARY must name the release server binary (run ./scripts/test)");
 
 export default defineConfig({
@@ -44,7 +47,17 @@ export default defineConfig({
       },
     },
   ],
-  webServer: {
+  webServer: [
+  {
+    command: "node oauth-providers.mjs",
+    cwd: __dirname,
+    url: `${mockGoogle}/.well-known/openid-configuration`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+  {
     command: binary,
     cwd: root,
     url: `${baseURL}/readyz`,
@@ -61,6 +74,24 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_ENV: "PROD",
       RUST_LOG: process.env.RUST_LOG ?? "warn",
+      PUBLIC_URL: baseURL,
+      // Short-lived access tokens, so the tests exercise silent refresh.
+      ACCESS_TOKEN_TTL_SECONDS: "10",
+      // Every test signs up from 127.0.0.1: the per-IP limits are tested in Rust instead.
+      AUTH_RATE_LIMIT_PER_MINUTE: "10000",
+      API_RATE_LIMIT_PER_MINUTE: "100000",
+      GOOGLE_CLIENT_ID: "pingvas-e2e-google",
+      GOOGLE_CLIENT_SECRET: "e2e-google-secret",
+      GOOGLE_AUTH_URL: `${mockGoogle}/authorize`,
+      GOOGLE_TOKEN_URL: `${mockGoogle}/token`,
+      GOOGLE_JWKS_URL: `${mockGoogle}/jwks`,
+      GOOGLE_ISSUER: mockGoogle,
+      DISCORD_CLIENT_ID: "pingvas-e2e-discord",
+      DISCORD_CLIENT_SECRET: "e2e-discord-secret",
+      DISCORD_AUTH_URL: `${mockDiscord}/authorize`,
+      DISCORD_TOKEN_URL: `${mockDiscord}/token`,
+      DISCORD_USERINFO_URL: `${mockDiscord}/users/@me`,
     },
   },
+  ],
 });

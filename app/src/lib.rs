@@ -4,6 +4,8 @@
 //! `hydrate`), so the first paint is complete HTML and interactivity arrives with the wasm bundle.
 
 pub mod api;
+pub mod auth;
+pub mod components;
 pub mod csp;
 pub mod pages;
 
@@ -13,6 +15,8 @@ use leptos_router::{
     StaticSegment,
     components::{Route, Router, Routes},
 };
+
+use crate::{auth::Auth, components::SiteHeader};
 
 /// The product name as users see it.
 pub const PRODUCT_NAME: &str = "PingvasAI";
@@ -42,6 +46,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let auth = Auth::provide();
+    // Once the page is live, exchange the refresh cookie (if any) for an access token in memory.
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            auth.refresh().await;
+        })
+    });
 
     // Effects never run during server rendering, so this flips only once the wasm bundle has
     // hydrated the page. Browser tests wait on `data-hydrated="true"` instead of sleeping.
@@ -52,9 +63,16 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/pingvas.css"/>
         <Title formatter=|page: String| format!("{page} · {PRODUCT_NAME}")/>
         <Router>
+            <SiteHeader/>
             <main data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=pages::NotFound>
                     <Route path=StaticSegment("") view=pages::HomePage/>
+                    <Route path=StaticSegment("login") view=pages::LoginPage/>
+                    <Route path=StaticSegment("register") view=pages::RegisterPage/>
+                    <Route path=(StaticSegment("auth"), StaticSegment("complete")) view=pages::AuthCompletePage/>
+                    <Route path=StaticSegment("account") view=pages::AccountPage/>
+                    <Route path=StaticSegment("terms") view=pages::TermsPage/>
+                    <Route path=StaticSegment("privacy") view=pages::PrivacyPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,4 +1,9 @@
-//! The types the UI, the server functions and the REST API exchange. They live here, in the
-//! crate both sides compile, so the browser and the server can never disagree on a shape.
+//! The types the UI, the server functions and the REST API exchange, and the UI's server
+//! functions. They live here, in the crate both sides compile, so the browser and the server can
+//! never disagree on a shape.
 
 pub mod account;
+pub mod account_fns;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod error;

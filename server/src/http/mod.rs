@@ -15,9 +15,10 @@ pub mod oauth_api;
 pub mod openapi;
 pub mod request_log;
 pub mod security_headers;
+pub mod ui_backend;
 pub mod users_api;
 
-use app::{App, shell};
+use app::{App, api::backend::AccountBackend, shell};
 use axum::{
     Router,
     body::Bytes,
@@ -27,7 +28,7 @@ use axum::{
 };
 use std::{net::IpAddr, sync::Arc};
 
-use leptos::config::LeptosOptions;
+use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sqlx::PgPool;
 use tower::ServiceBuilder;
@@ -90,6 +91,8 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let leptos_routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
+    // The UI's server functions reach the accounts core through this.
+    let ui_backend: Arc<dyn AccountBackend> = Arc::new(ui_backend::UiBackend::new(state.clone()));
     let cors = cors::layer(&state.config.cors_allowed_origins);
 
     let router = Router::new()
@@ -100,7 +103,12 @@ pub fn router(state: AppState) -> Router {
         )
         // Unknown API paths answer JSON, not the HTML 404 page.
         .route("/api/v1/{*rest}", any(|| std::future::ready(ApiError::route_not_found())))
-        .leptos_routes(&state, leptos_routes, move || shell(leptos_options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            leptos_routes,
+            move || provide_context(Arc::clone(&ui_backend)),
+            move || shell(leptos_options.clone()),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api_rate_limit::limit_api_requests))
         .layer(cors)

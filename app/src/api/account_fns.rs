@@ -1,0 +1,141 @@
+//! The UI's server functions for accounts. Each one hands the request to the server's
+//! [`AccountBackend`](super::backend::AccountBackend), the same core the REST API uses.
+//!
+//! They are mounted under `/api/v1/auth/ui/…`, inside the refresh cookie's path, so sign-in,
+//! refresh and sign-out can set and read that cookie. Calls that need the user take the
+//! in-memory access token as an argument (in the POST body, never in a URL).
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+#[cfg(feature = "ssr")]
+use super::account::{ChangePasswordRequest, LoginRequest, RegisterRequest};
+use super::{
+    account::{SessionInfo, SignInOptions, SignedIn, UpdateProfileRequest, UserProfile},
+    error::UiError,
+};
+
+#[cfg(feature = "ssr")]
+mod edge {
+    use std::{net::SocketAddr, sync::Arc};
+
+    use axum::extract::ConnectInfo;
+    use http::{HeaderMap, HeaderValue, header::SET_COOKIE};
+    use leptos::prelude::*;
+    use leptos_axum::ResponseOptions;
+
+    use crate::api::{
+        backend::{AccountBackend, UiReply, UiRequest},
+        error::UiError,
+    };
+
+    /// The backend the server provided.
+    pub fn backend() -> Result<Arc<dyn AccountBackend>, UiError> {
+        use_context::<Arc<dyn AccountBackend>>()
+            .ok_or_else(|| UiError::Failed("The server is not set up for accounts.".into()))
+    }
+
+    /// The current request's headers and peer.
+    pub async fn request() -> Result<UiRequest, UiError> {
+        let headers: HeaderMap =
+            leptos_axum::extract().await.map_err(|e| UiError::Failed(format!("reading the request: {e}")))?;
+        let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|info| info.0);
+        Ok(UiRequest { headers, peer })
+    }
+
+    /// Sends a reply's cookies with the response and returns its value.
+    pub fn deliver<T>(reply: UiReply<T>) -> T {
+        if let Some(response) = use_context::<ResponseOptions>() {
+            for cookie in &reply.set_cookies {
+                if let Ok(value) = HeaderValue::from_str(cookie) {
+                    response.append_header(SET_COOKIE, value);
+                }
+            }
+        }
+        reply.value
+    }
+}
+
+/// Creates an email/password account and signs in.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "register")]
+pub async fn ui_register(
+    email: String,
+    password: String,
+    full_name: Option<String>,
+) -> Result<SignedIn, UiError> {
+    let request = edge::request().await?;
+    let full_name = full_name.filter(|n| !n.trim().is_empty());
+    let reply = edge::backend()?.register(&request, RegisterRequest { email, password, full_name }).await?;
+    Ok(edge::deliver(reply))
+}
+
+/// Signs in with email and password.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "login")]
+pub async fn ui_login(email: String, password: String) -> Result<SignedIn, UiError> {
+    let request = edge::request().await?;
+    let reply = edge::backend()?.login(&request, LoginRequest { email, password }).await?;
+    Ok(edge::deliver(reply))
+}
+
+/// A new access token from the refresh cookie; `None` when signed out.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "refresh")]
+pub async fn ui_refresh() -> Result<Option<SignedIn>, UiError> {
+    let request = edge::request().await?;
+    let reply = edge::backend()?.refresh(&request).await?;
+    Ok(edge::deliver(reply))
+}
+
+/// Signs this browser out.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "logout")]
+pub async fn ui_logout(access_token: Option<String>) -> Result<(), UiError> {
+    let request = edge::request().await?;
+    let reply = edge::backend()?.logout(&request, access_token).await?;
+    edge::deliver(reply);
+    Ok(())
+}
+
+/// Which sign-in providers are offered.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "options")]
+pub async fn ui_sign_in_options() -> Result<SignInOptions, UiError> {
+    Ok(edge::backend()?.sign_in_options())
+}
+
+/// The caller's profile.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "profile")]
+pub async fn ui_profile(access_token: String) -> Result<UserProfile, UiError> {
+    edge::backend()?.profile(&access_token).await
+}
+
+/// Edits the caller's profile.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "update_profile")]
+pub async fn ui_update_profile(
+    access_token: String,
+    changes: UpdateProfileRequest,
+) -> Result<UserProfile, UiError> {
+    edge::backend()?.update_profile(&access_token, changes).await
+}
+
+/// Changes the caller's password.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "change_password")]
+pub async fn ui_change_password(
+    access_token: String,
+    current_password: Option<String>,
+    new_password: String,
+) -> Result<(), UiError> {
+    let request = edge::request().await?;
+    let body =
+        ChangePasswordRequest { current_password: current_password.filter(|p| !p.is_empty()), new_password };
+    edge::backend()?.change_password(&request, &access_token, body).await
+}
+
+/// The caller's active sessions.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "sessions")]
+pub async fn ui_sessions(access_token: String) -> Result<Vec<SessionInfo>, UiError> {
+    edge::backend()?.sessions(&access_token).await
+}
+
+/// Ends one of the caller's sessions.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "revoke_session")]
+pub async fn ui_revoke_session(access_token: String, id: Uuid) -> Result<(), UiError> {
+    edge::backend()?.revoke_session(&access_token, id).await
+}

@@ -1,0 +1,75 @@
+//! What the server provides to the UI's server functions (server side only): the accounts core
+//! behind a trait, so this crate needs neither the database nor the keys. The server implements
+//! it over the very functions its REST API calls.
+
+use std::net::SocketAddr;
+
+use async_trait::async_trait;
+use http::HeaderMap;
+use uuid::Uuid;
+
+use super::{
+    account::{
+        ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, SignInOptions, SignedIn,
+        UpdateProfileRequest, UserProfile,
+    },
+    error::UiError,
+};
+
+/// The parts of the HTTP request the core needs: headers (cookie, origin, user agent, proxy
+/// header) and the socket peer.
+#[derive(Debug, Clone, Default)]
+pub struct UiRequest {
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// The TCP peer, when known.
+    pub peer: Option<SocketAddr>,
+}
+
+/// A result and the `Set-Cookie` values to send with it.
+#[derive(Debug, Clone)]
+pub struct UiReply<T> {
+    /// The result.
+    pub value: T,
+    /// Cookies to set or clear.
+    pub set_cookies: Vec<String>,
+}
+
+/// The accounts core, as the UI sees it.
+#[async_trait]
+pub trait AccountBackend: Send + Sync + 'static {
+    /// Which providers are offered.
+    fn sign_in_options(&self) -> SignInOptions;
+    /// Registers and signs in.
+    async fn register(
+        &self,
+        request: &UiRequest,
+        body: RegisterRequest,
+    ) -> Result<UiReply<SignedIn>, UiError>;
+    /// Signs in with a password.
+    async fn login(&self, request: &UiRequest, body: LoginRequest) -> Result<UiReply<SignedIn>, UiError>;
+    /// Exchanges the refresh cookie; `None` when there is no live session.
+    async fn refresh(&self, request: &UiRequest) -> Result<UiReply<Option<SignedIn>>, UiError>;
+    /// Signs out the cookie's session and revokes `access_token`.
+    async fn logout(&self, request: &UiRequest, access_token: Option<String>)
+    -> Result<UiReply<()>, UiError>;
+    /// The caller's profile.
+    async fn profile(&self, access_token: &str) -> Result<UserProfile, UiError>;
+    /// Edits the caller's profile.
+    async fn update_profile(
+        &self,
+        access_token: &str,
+        body: UpdateProfileRequest,
+    ) -> Result<UserProfile, UiError>;
+    /// Changes the caller's password, ending their other sessions.
+    async fn change_password(
+        &self,
+        request: &UiRequest,
+        access_token: &str,
+        body: ChangePasswordRequest,
+    ) -> Result<(), UiError>;
+    /// The caller's active sessions.
+    async fn sessions(&self, access_token: &str) -> Result<Vec<SessionInfo>, UiError>;
+    /// Ends one of the caller's sessions.
+    async fn revoke_session(&self, access_token: &str, id: Uuid) -> Result<(), UiError>;
+}

@@ -1,0 +1,54 @@
+//! The error the UI's server functions return: what a page needs to react (show a message beside
+//! a field, refresh the session once, send the user to sign in) and nothing internal.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+/// Why a UI call failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum UiError {
+    /// A field is invalid; show `message` beside it.
+    #[error("{message}")]
+    Invalid {
+        /// The request field, e.g. `password`.
+        field: String,
+        /// What to change.
+        message: String,
+    },
+    /// The access token is missing, expired or revoked: refresh once, else sign in.
+    #[error("Your session has ended. Sign in again.")]
+    Unauthenticated,
+    /// The request was understood and refused (wrong password, too many attempts, taken email…).
+    #[error("{0}")]
+    Refused(String),
+    /// Something failed on the way or on the server.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl UiError {
+    /// The message for `field`, if this error is about it.
+    #[must_use]
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for UiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Failed(match value {
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
+                "Could not reach the server. Check your connection and try again.".to_owned()
+            }
+            other => format!("Something went wrong: {other}"),
+        })
+    }
+}

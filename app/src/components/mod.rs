@@ -1,0 +1,5 @@
+//! Pieces shared by several pages.
+
+mod site_header;
+
+pub use self::site_header::SiteHeader;

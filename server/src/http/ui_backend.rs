@@ -1,0 +1,193 @@
+//! The accounts core offered to the UI's server functions (`app::api::account_fns`): the same
+//! calls the REST API makes, with the same cookie and Origin rules, answering in the UI's terms.
+
+use app::api::{
+    account::{
+        ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, SignInOptions, SignedIn,
+        UpdateProfileRequest, UserProfile,
+    },
+    backend::{AccountBackend, UiReply, UiRequest},
+    error::UiError,
+};
+use async_trait::async_trait;
+use axum::http::header::USER_AGENT;
+use std::net::{IpAddr, Ipv4Addr};
+use uuid::Uuid;
+
+use super::AppState;
+use crate::{
+    accounts::{AccountError, ClientContext, CurrentUser, IssuedTokens, SignedInSession},
+    auth::cookie::{clear_refresh_cookie, origin_allowed, read_refresh_cookie, set_refresh_cookie},
+    config::Provider,
+    ids::SessionId,
+};
+
+/// The UI's view of the accounts core.
+#[derive(Debug, Clone)]
+pub struct UiBackend {
+    state: AppState,
+}
+
+impl UiBackend {
+    /// The backend over the server's state.
+    #[must_use]
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    fn secure(&self) -> bool {
+        self.state.config.public_url.is_https()
+    }
+
+    fn client(&self, request: &UiRequest) -> ClientContext {
+        let peer = request.peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip());
+        ClientContext {
+            ip: self.state.config.client_ip_source.client_ip(peer, &request.headers),
+            user_agent: request.headers.get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        }
+    }
+
+    fn check_origin(&self, request: &UiRequest) -> Result<(), UiError> {
+        if origin_allowed(
+            &request.headers,
+            &self.state.config.public_url,
+            &self.state.config.cors_allowed_origins,
+        ) {
+            Ok(())
+        } else {
+            Err(UiError::Refused("This request must come from the PingvasAI app itself.".into()))
+        }
+    }
+
+    fn cookie_for(&self, tokens: &IssuedTokens) -> String {
+        set_refresh_cookie(&tokens.refresh, tokens.refresh_max_age(), self.secure())
+    }
+
+    fn signed_in(&self, signed_in: SignedInSession) -> UiReply<SignedIn> {
+        let cookie = self.cookie_for(&signed_in.tokens);
+        let SignedInSession { tokens, user } = signed_in;
+        UiReply {
+            value: SignedIn {
+                access_token: tokens.access.access_token,
+                token_type: tokens.access.token_type,
+                expires_in: tokens.access.expires_in,
+                user,
+            },
+            set_cookies: vec![cookie],
+        }
+    }
+
+    async fn user(&self, access_token: &str) -> Result<CurrentUser, UiError> {
+        self.state.accounts.authenticate(access_token).await.map_err(ui_error)
+    }
+}
+
+/// The UI's reading of a core error; internal details stay in the log.
+fn ui_error(error: AccountError) -> UiError {
+    match error {
+        AccountError::Invalid { field, message, .. } => UiError::Invalid { field: field.to_owned(), message },
+        AccountError::Unauthenticated => UiError::Unauthenticated,
+        AccountError::WrongPassword => UiError::Invalid {
+            field: "current_password".into(),
+            message: AccountError::WrongPassword.to_string(),
+        },
+        AccountError::EmailTaken => {
+            UiError::Invalid { field: "email".into(), message: AccountError::EmailTaken.to_string() }
+        }
+        AccountError::UsernameTaken => {
+            UiError::Invalid { field: "username".into(), message: AccountError::UsernameTaken.to_string() }
+        }
+        AccountError::Internal(detail) => {
+            tracing::error!(error = %detail, "UI request failed");
+            UiError::Failed("Something went wrong on our side. Please try again in a moment.".into())
+        }
+        refused => UiError::Refused(refused.to_string()),
+    }
+}
+
+#[async_trait]
+impl AccountBackend for UiBackend {
+    fn sign_in_options(&self) -> SignInOptions {
+        SignInOptions {
+            google: self.state.oauth.is_configured(Provider::Google),
+            discord: self.state.oauth.is_configured(Provider::Discord),
+        }
+    }
+
+    async fn register(
+        &self,
+        request: &UiRequest,
+        body: RegisterRequest,
+    ) -> Result<UiReply<SignedIn>, UiError> {
+        let signed_in = self.state.accounts.register(body, &self.client(request)).await.map_err(ui_error)?;
+        Ok(self.signed_in(signed_in))
+    }
+
+    async fn login(&self, request: &UiRequest, body: LoginRequest) -> Result<UiReply<SignedIn>, UiError> {
+        let signed_in = self.state.accounts.login(body, &self.client(request)).await.map_err(ui_error)?;
+        Ok(self.signed_in(signed_in))
+    }
+
+    async fn refresh(&self, request: &UiRequest) -> Result<UiReply<Option<SignedIn>>, UiError> {
+        self.check_origin(request)?;
+        let signed_out = || UiReply { value: None, set_cookies: vec![clear_refresh_cookie(self.secure())] };
+        let Some(token) = read_refresh_cookie(&request.headers, self.secure()) else {
+            return Ok(UiReply { value: None, set_cookies: Vec::new() });
+        };
+        let tokens = match self.state.accounts.refresh(&token, &self.client(request)).await {
+            Ok(tokens) => tokens,
+            Err(AccountError::Unauthenticated) => return Ok(signed_out()),
+            Err(other) => return Err(ui_error(other)),
+        };
+        let user = self.user(&tokens.access.access_token).await?;
+        let profile = self.state.accounts.profile(&user).await.map_err(ui_error)?;
+        let session = SignedInSession { tokens, user: profile };
+        let reply = self.signed_in(session);
+        Ok(UiReply { value: Some(reply.value), set_cookies: reply.set_cookies })
+    }
+
+    async fn logout(
+        &self,
+        request: &UiRequest,
+        access_token: Option<String>,
+    ) -> Result<UiReply<()>, UiError> {
+        self.check_origin(request)?;
+        let refresh = read_refresh_cookie(&request.headers, self.secure());
+        self.state.accounts.logout(refresh.as_ref(), access_token.as_deref()).await.map_err(ui_error)?;
+        Ok(UiReply { value: (), set_cookies: vec![clear_refresh_cookie(self.secure())] })
+    }
+
+    async fn profile(&self, access_token: &str) -> Result<UserProfile, UiError> {
+        let user = self.user(access_token).await?;
+        self.state.accounts.profile(&user).await.map_err(ui_error)
+    }
+
+    async fn update_profile(
+        &self,
+        access_token: &str,
+        body: UpdateProfileRequest,
+    ) -> Result<UserProfile, UiError> {
+        let user = self.user(access_token).await?;
+        self.state.accounts.update_profile(&user, &body).await.map_err(ui_error)
+    }
+
+    async fn change_password(
+        &self,
+        request: &UiRequest,
+        access_token: &str,
+        body: ChangePasswordRequest,
+    ) -> Result<(), UiError> {
+        let user = self.user(access_token).await?;
+        self.state.accounts.change_password(&user, body, &self.client(request)).await.map_err(ui_error)
+    }
+
+    async fn sessions(&self, access_token: &str) -> Result<Vec<SessionInfo>, UiError> {
+        let user = self.user(access_token).await?;
+        self.state.accounts.sessions(&user).await.map_err(ui_error)
+    }
+
+    async fn revoke_session(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
+        let user = self.user(access_token).await?;
+        self.state.accounts.revoke_session(&user, SessionId(id)).await.map_err(ui_error)
+    }
+}
