@@ -44,7 +44,7 @@ pub fn SiteHeader() -> impl IntoView {
                                 {avatar}
                                 <span data-testid="user-name">{user.display_name().to_owned()}</span>
                             </a>
-                            <button type="button" class="button" data-testid="sign-out" on:click=sign_out.clone()>
+                            <button type="button" class="button" data-testid="sign-out" on:click=sign_out>
                                 "Sign out"
                             </button>
                         }.into_any()
