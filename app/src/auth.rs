@@ -105,7 +105,9 @@ impl Auth {
     pub async fn refresh(&self) -> bool {
         let shared = REFRESHING.with(|slot| {
             slot.borrow_mut()
-                .get_or_insert_with(|| async { ui_refresh().await }.boxed_local().shared())
+                .get_or_insert_with(|| {
+                    across_tabs::exclusively(async { ui_refresh().await }).boxed_local().shared()
+                })
                 .clone()
         });
         let outcome = shared.await;
@@ -162,6 +164,67 @@ impl Auth {
             }
             other => other,
         }
+    }
+}
+
+/// One refresh at a time across all of this site's tabs, with the Web Locks API: tabs share the
+/// refresh cookie, and a second tab presenting the token the first has just rotated would end
+/// the session (reuse detection). Where the API is missing the refresh simply runs.
+mod across_tabs {
+    use std::future::Future;
+
+    use super::RefreshOutcome;
+
+    /// The lock's name, shared by every tab of this origin.
+    #[cfg(feature = "hydrate")]
+    const LOCK_NAME: &str = "pingvas-refresh";
+
+    /// Runs `work` while holding the cross-tab refresh lock.
+    #[cfg(feature = "hydrate")]
+    pub async fn exclusively(work: impl Future<Output = RefreshOutcome> + 'static) -> RefreshOutcome {
+        use std::{cell::RefCell, rc::Rc};
+
+        use futures::FutureExt;
+        use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+
+        let locks = web_sys::window()
+            .and_then(|w| js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("locks")).ok())
+            .filter(|locks| !locks.is_undefined() && !locks.is_null());
+        let request = locks
+            .as_ref()
+            .and_then(|locks| js_sys::Reflect::get(locks, &JsValue::from_str("request")).ok())
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let (Some(locks), Some(request)) = (locks, request) else { return work.await };
+
+        let outcome: Rc<RefCell<Option<RefreshOutcome>>> = Rc::new(RefCell::new(None));
+        let slot = Rc::clone(&outcome);
+        let mut work = Some(work.boxed_local());
+        let callback = Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
+            let work = work.take();
+            wasm_bindgen_futures::future_to_promise(async move {
+                if let Some(work) = work {
+                    *slot.borrow_mut() = Some(work.await);
+                }
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        let held = request
+            .call2(&locks, &JsValue::from_str(LOCK_NAME), &callback)
+            .ok()
+            .and_then(|p| p.dyn_into::<js_sys::Promise>().ok());
+        if let Some(held) = held {
+            // Resolves once the callback's promise has, i.e. after the refresh.
+            let _ = wasm_bindgen_futures::JsFuture::from(held).await;
+        }
+        outcome.borrow_mut().take().unwrap_or_else(|| {
+            Err(crate::api::error::UiError::Failed("Could not refresh the session in this tab.".into()))
+        })
+    }
+
+    /// Off the browser there are no other tabs.
+    #[cfg(not(feature = "hydrate"))]
+    pub async fn exclusively(work: impl Future<Output = RefreshOutcome> + 'static) -> RefreshOutcome {
+        work.await
     }
 }
 

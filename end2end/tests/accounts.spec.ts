@@ -182,3 +182,25 @@ test("revoking a session on the account page signs that browser out", async ({ b
   await laptop.reload();
   await expect(laptop.getByTestId("user-name")).toHaveText("Two Devices");
 });
+
+test("tabs loading at the same moment share the session without tripping reuse detection", async ({ page, context }) => {
+  await register(page, uniqueEmail("tabs"), "Many Tabs");
+  const tabs = [page, await context.newPage(), await context.newPage()];
+  // Hold each refresh until every tab has sent one (or 1.5 s pass), so tabs that do not take
+  // turns would present the same refresh token at once, which ends the session.
+  const waiting: (() => void)[] = [];
+  await context.route("**/api/v1/auth/ui/refresh", async (route) => {
+    await new Promise<void>((release) => {
+      waiting.push(release);
+      if (waiting.length >= tabs.length) waiting.splice(0).forEach((go) => go());
+      setTimeout(release, 1_500);
+    });
+    await route.continue();
+  });
+  await Promise.all(tabs.map((tab) => tab.goto("/account")));
+  for (const tab of tabs) await expect(tab.getByTestId("user-name")).toHaveText("Many Tabs");
+  await context.unroute("**/api/v1/auth/ui/refresh");
+  const later = await context.newPage();
+  await later.goto("/account");
+  await expect(later.getByTestId("user-name")).toHaveText("Many Tabs");
+});
