@@ -52,10 +52,21 @@ pub async fn insert_first(
     conn: &mut PgConnection,
     row: &TokenRow<'_>,
 ) -> Result<OffsetDateTime, AccountError> {
+    insert_row(conn, row, None).await
+}
+
+/// Inserts a token row; `family_span` (sign-in time, absolute expiry) carries a family's times
+/// over to a successor, `None` starts a family now.
+async fn insert_row(
+    conn: &mut PgConnection,
+    row: &TokenRow<'_>,
+    family_span: Option<(OffsetDateTime, OffsetDateTime)>,
+) -> Result<OffsetDateTime, AccountError> {
     let expires_at = sqlx::query_scalar(
         "INSERT INTO user_sessions (family_id, user_id, refresh_token_hash, access_token_jti, device_name,
                                     ip_address, user_agent, signed_in_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6::inet, $7, now(), now() + make_interval(secs => $8))
+         VALUES ($1, $2, $3, $4, $5, $6::inet, $7, COALESCE($8, now()),
+                 COALESCE($9, now() + make_interval(secs => $10)))
          RETURNING expires_at",
     )
     .bind(row.family)
@@ -65,6 +76,8 @@ pub async fn insert_first(
     .bind(row.client.user_agent.as_deref().and_then(describe_device))
     .bind(row.client.ip.to_string())
     .bind(stored_user_agent(row.client.user_agent.as_deref()))
+    .bind(family_span.map(|(signed_in_at, _)| signed_in_at))
+    .bind(family_span.map(|(_, expires_at)| expires_at))
     .bind(REFRESH_TOKEN_SECONDS as f64)
     .fetch_one(conn)
     .await?;
@@ -131,22 +144,7 @@ pub async fn rotate(
         .bind(presented.session_row)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO user_sessions (family_id, user_id, refresh_token_hash, access_token_jti, device_name,
-                                    ip_address, user_agent, signed_in_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6::inet, $7, $8, $9)",
-    )
-    .bind(successor.family)
-    .bind(successor.user)
-    .bind(successor.token.digest().as_slice())
-    .bind(successor.access_jti)
-    .bind(successor.client.user_agent.as_deref().and_then(describe_device))
-    .bind(successor.client.ip.to_string())
-    .bind(stored_user_agent(successor.client.user_agent.as_deref()))
-    .bind(presented.signed_in_at)
-    .bind(presented.expires_at)
-    .execute(conn)
-    .await?;
+    insert_row(conn, successor, Some((presented.signed_in_at, presented.expires_at))).await?;
     Ok(())
 }
 

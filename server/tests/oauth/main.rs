@@ -111,6 +111,32 @@ fn discord_grant(id: &str, email: &str, verified: bool) -> Grant {
     }
 }
 
+/// A fresh database, a running test provider and the app pointed at it.
+struct World {
+    test_db: TestDatabase,
+    provider: TestProvider,
+    app: Router,
+}
+
+impl World {
+    async fn new() -> Self {
+        let test_db = TestDatabase::migrated().await;
+        let provider = TestProvider::start().await;
+        let app = app(test_db.pool.clone(), &provider);
+        Self { test_db, provider, app }
+    }
+
+    /// A whole sign-in with `name` ("google" or "discord") as the provider reports `sub`/`email`.
+    async fn sign_in(&self, name: &str, sub: &str, email: &str, verified: bool) -> Response {
+        let started = start(&self.app, name).await;
+        let grant = match name {
+            "google" => google_grant(&self.provider, &started, sub, email, verified),
+            _ => discord_grant(sub, email, verified),
+        };
+        complete(&self.app, &self.provider, name, &started, grant).await
+    }
+}
+
 fn refresh_cookie_of(response: &Response) -> Option<String> {
     common::refresh_cookie(response)
 }
@@ -139,24 +165,15 @@ async fn access_token_after(app: &Router, response: &Response) -> String {
 
 #[tokio::test]
 async fn a_google_sign_in_creates_a_verified_account_and_lands_without_a_token_in_the_url() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
+    let world = World::new().await;
+    let app = &world.app;
 
-    let started = start(&app, "google").await;
-    let response = complete(
-        &app,
-        &provider,
-        "google",
-        &started,
-        google_grant(&provider, &started, "g-1", "ada@example.com", true),
-    )
-    .await;
+    let response = world.sign_in("google", "g-1", "ada@example.com", true).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, "/auth/complete?next=%2Faccount");
-    let bearer = access_token_after(&app, &response).await;
-    let me = body_json(get_as(&app, "/api/v1/users/me", &bearer).await).await;
+    let bearer = access_token_after(app, &response).await;
+    let me = body_json(get_as(app, "/api/v1/users/me", &bearer).await).await;
     assert_eq!(me["email"], "ada@example.com");
     assert_eq!(me["email_verified"], true);
     assert_eq!(me["has_password"], false);
@@ -188,38 +205,37 @@ async fn unconfigured_providers_are_hidden_and_their_routes_answer_404() {
 
 #[tokio::test]
 async fn s11_missing_unknown_reused_or_expired_state_is_refused_with_400_and_nothing_created() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
+    let world = World::new().await;
+    let (test_db, provider, app) = (&world.test_db, &world.provider, &world.app);
 
     // Missing: no sign-in started in this browser; and a started one called back without state.
-    let response = callback(&app, "google", None, "code=abc&state=whatever").await;
+    let response = callback(app, "google", None, "code=abc&state=whatever").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body_json(response).await["error"]["code"], "invalid_oauth_state");
-    let started = start(&app, "google").await;
-    let response = callback(&app, "google", Some(&started.cookie), "code=abc").await;
+    let started = start(app, "google").await;
+    let response = callback(app, "google", Some(&started.cookie), "code=abc").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_nothing_created(&test_db.pool, &response, 0, 0).await;
 
     // Unknown: a state this browser was never given.
-    let started = start(&app, "google").await;
-    let response = callback(&app, "google", Some(&started.cookie), "code=abc&state=forged-state").await;
+    let started = start(app, "google").await;
+    let response = callback(app, "google", Some(&started.cookie), "code=abc&state=forged-state").await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_nothing_created(&test_db.pool, &response, 0, 0).await;
 
     // Reused: a state that already completed a sign-in.
-    let started = start(&app, "google").await;
-    let grant = google_grant(&provider, &started, "g-1", "ada@example.com", true);
-    let first = complete(&app, &provider, "google", &started, grant.clone()).await;
+    let started = start(app, "google").await;
+    let grant = google_grant(provider, &started, "g-1", "ada@example.com", true);
+    let first = complete(app, provider, "google", &started, grant.clone()).await;
     assert_eq!(first.status(), StatusCode::FOUND);
     assert!(refresh_cookie_of(&first).is_some());
-    let again = complete(&app, &provider, "google", &started, grant).await;
+    let again = complete(app, provider, "google", &started, grant).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert!(refresh_cookie_of(&again).is_none());
     assert_eq!(count(&test_db.pool, "user_sessions").await, 1);
 
     // Expired: started eleven minutes ago.
-    let started = start(&app, "google").await;
+    let started = start(app, "google").await;
     sqlx::query(
         "UPDATE oauth_sessions SET data = jsonb_set(data, '{oauth_pending,issued_at}',
                 to_jsonb((extract(epoch FROM now()) - 660)::bigint))",
@@ -227,21 +243,20 @@ async fn s11_missing_unknown_reused_or_expired_state_is_refused_with_400_and_not
     .execute(&test_db.pool)
     .await
     .unwrap();
-    let grant = google_grant(&provider, &started, "g-2", "grace@example.com", true);
-    let response = complete(&app, &provider, "google", &started, grant).await;
+    let grant = google_grant(provider, &started, "g-2", "grace@example.com", true);
+    let response = complete(app, provider, "google", &started, grant).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_nothing_created(&test_db.pool, &response, 1, 1).await;
 }
 
 #[tokio::test]
 async fn s12_a_state_issued_for_discord_is_refused_at_the_google_callback() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
-    let started = start(&app, "discord").await;
-    let mut grant = google_grant(&provider, &started, "g-1", "ada@example.com", true);
+    let world = World::new().await;
+    let (test_db, provider, app) = (&world.test_db, &world.provider, &world.app);
+    let started = start(app, "discord").await;
+    let mut grant = google_grant(provider, &started, "g-1", "ada@example.com", true);
     grant.id_claims.as_mut().unwrap()["nonce"] = "none".into();
-    let response = complete(&app, &provider, "google", &started, grant).await;
+    let response = complete(app, provider, "google", &started, grant).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_nothing_created(&test_db.pool, &response, 0, 0).await;
     assert_eq!(provider.issued(), 0, "the code was never exchanged");
@@ -249,12 +264,11 @@ async fn s12_a_state_issued_for_discord_is_refused_at_the_google_callback() {
 
 #[tokio::test]
 async fn s13_every_authorization_redirect_has_a_fresh_state_pkce_s256_and_a_google_nonce() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
+    let world = World::new().await;
+    let app = &world.app;
     let mut seen = std::collections::HashSet::new();
     for name in ["google", "google", "discord", "discord"] {
-        let started = start(&app, name).await;
+        let started = start(app, name).await;
         let q = &started.query;
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["client_id"], provider::CLIENT_ID);
@@ -276,9 +290,8 @@ async fn s13_every_authorization_redirect_has_a_fresh_state_pkce_s256_and_a_goog
 
 #[tokio::test]
 async fn s14_id_tokens_with_wrong_aud_iss_nonce_exp_or_signature_create_no_user_and_no_session() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
+    let world = World::new().await;
+    let (test_db, provider, app) = (&world.test_db, &world.provider, &world.app);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     // (what, how the claims are tampered with, whether the signature is forged)
     type Case = (&'static str, fn(&mut Value, i64), bool);
@@ -297,11 +310,11 @@ async fn s14_id_tokens_with_wrong_aud_iss_nonce_exp_or_signature_create_no_user_
         ("bad signature", |_, _| {}, true),
     ];
     for (what, tamper, forge_signature) in cases {
-        let started = start(&app, "google").await;
-        let mut grant = google_grant(&provider, &started, "g-1", "ada@example.com", true);
+        let started = start(app, "google").await;
+        let mut grant = google_grant(provider, &started, "g-1", "ada@example.com", true);
         tamper(grant.id_claims.as_mut().unwrap(), now);
         grant.forge_signature = forge_signature;
-        let response = complete(&app, &provider, "google", &started, grant).await;
+        let response = complete(app, provider, "google", &started, grant).await;
         assert_eq!(response.status(), StatusCode::FOUND, "{what}");
         assert_eq!(response.headers()["location"], "/login?error=oauth_failed", "{what}");
         assert_nothing_created(&test_db.pool, &response, 0, 0).await;
@@ -310,80 +323,54 @@ async fn s14_id_tokens_with_wrong_aud_iss_nonce_exp_or_signature_create_no_user_
 
 #[tokio::test]
 async fn s15_google_with_an_unverified_email_never_links_to_the_local_account_with_that_email() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
-    let local = register(&app, "ada@example.com").await;
-    let started = start(&app, "google").await;
-    let response = complete(
-        &app,
-        &provider,
-        "google",
-        &started,
-        google_grant(&provider, &started, "g-1", "ada@example.com", false),
-    )
-    .await;
+    let world = World::new().await;
+    let (test_db, app) = (&world.test_db, &world.app);
+    let local = register(app, "ada@example.com").await;
+    let response = world.sign_in("google", "g-1", "ada@example.com", false).await;
     assert_eq!(response.headers()["location"], "/login?error=unverified_email");
     assert!(refresh_cookie_of(&response).is_none());
     assert_eq!(count(&test_db.pool, "user_identities").await, 0);
     // The local account is untouched and still signs in.
-    assert_eq!(get_as(&app, "/api/v1/users/me", &local.bearer()).await.status(), StatusCode::OK);
-    common::login(&app, "ada@example.com").await;
+    assert_eq!(get_as(app, "/api/v1/users/me", &local.bearer()).await.status(), StatusCode::OK);
+    common::login(app, "ada@example.com").await;
 }
 
 #[tokio::test]
 async fn s16_discord_with_an_unverified_email_never_links_to_or_signs_into_an_account() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
-    register(&app, "ada@example.com").await;
+    let world = World::new().await;
+    let (test_db, app) = (&world.test_db, &world.app);
+    register(app, "ada@example.com").await;
 
-    let started = start(&app, "discord").await;
-    let response =
-        complete(&app, &provider, "discord", &started, discord_grant("d-1", "ada@example.com", false)).await;
+    let response = world.sign_in("discord", "d-1", "ada@example.com", false).await;
     assert_eq!(response.headers()["location"], "/login?error=unverified_email");
     assert!(refresh_cookie_of(&response).is_none());
     assert_eq!(count(&test_db.pool, "user_identities").await, 0);
 
     // Even an identity linked while verified is not signed in once Discord reports it unverified.
-    let started = start(&app, "discord").await;
-    let linked =
-        complete(&app, &provider, "discord", &started, discord_grant("d-2", "grace@example.com", true)).await;
+    let linked = world.sign_in("discord", "d-2", "grace@example.com", true).await;
     assert!(refresh_cookie_of(&linked).is_some());
-    let started = start(&app, "discord").await;
-    let response =
-        complete(&app, &provider, "discord", &started, discord_grant("d-2", "grace@example.com", false))
-            .await;
+    let response = world.sign_in("discord", "d-2", "grace@example.com", false).await;
     assert_eq!(response.headers()["location"], "/login?error=unverified_email");
     assert!(refresh_cookie_of(&response).is_none());
 }
 
 #[tokio::test]
 async fn s17_a_verified_provider_login_claiming_an_unverified_account_removes_its_password_and_sessions() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
+    let world = World::new().await;
+    let app = &world.app;
     // Someone registered the address without owning it.
-    let squatter = register(&app, "ada@example.com").await;
+    let squatter = register(app, "ada@example.com").await;
 
-    let started = start(&app, "google").await;
-    let response = complete(
-        &app,
-        &provider,
-        "google",
-        &started,
-        google_grant(&provider, &started, "g-1", "ada@example.com", true),
-    )
-    .await;
-    let owner = access_token_after(&app, &response).await;
-    let me = body_json(get_as(&app, "/api/v1/users/me", &owner).await).await;
+    let response = world.sign_in("google", "g-1", "ada@example.com", true).await;
+    let owner = access_token_after(app, &response).await;
+    let me = body_json(get_as(app, "/api/v1/users/me", &owner).await).await;
     assert_eq!(me["user_id"].as_str(), Some(squatter.user_id.as_str()), "the same account, now claimed");
     assert_eq!((me["has_password"].as_bool(), me["email_verified"].as_bool()), (Some(false), Some(true)));
 
-    assert_eq!(get_as(&app, "/api/v1/users/me", &squatter.bearer()).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh(&app, &squatter.cookie).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(get_as(app, "/api/v1/users/me", &squatter.bearer()).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh(app, &squatter.cookie).await.status(), StatusCode::UNAUTHORIZED);
     let password_login = call(
-        &app,
+        app,
         "POST",
         "/api/v1/auth/login",
         PEER,
@@ -396,25 +383,18 @@ async fn s17_a_verified_provider_login_claiming_an_unverified_account_removes_it
 
 #[tokio::test]
 async fn s18_after_the_email_changes_at_the_provider_the_same_identity_reaches_the_same_user() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
+    let world = World::new().await;
+    let (test_db, app) = (&world.test_db, &world.app);
     for (name, before, after) in [
         ("google", "ada@example.com", "ada@newmail.example"),
         ("discord", "grace@example.com", "grace@newmail.example"),
     ] {
-        let grant = |started: &Started, email: &str| match name {
-            "google" => google_grant(&provider, started, "subject-1", email, true),
-            _ => discord_grant("subject-1", email, true),
-        };
-        let started = start(&app, name).await;
-        let first = complete(&app, &provider, name, &started, grant(&started, before)).await;
+        let first = world.sign_in(name, "subject-1", before, true).await;
         let first_user =
-            body_json(get_as(&app, "/api/v1/users/me", &access_token_after(&app, &first).await).await).await;
-        let started = start(&app, name).await;
-        let second = complete(&app, &provider, name, &started, grant(&started, after)).await;
+            body_json(get_as(app, "/api/v1/users/me", &access_token_after(app, &first).await).await).await;
+        let second = world.sign_in(name, "subject-1", after, true).await;
         let second_user =
-            body_json(get_as(&app, "/api/v1/users/me", &access_token_after(&app, &second).await).await).await;
+            body_json(get_as(app, "/api/v1/users/me", &access_token_after(app, &second).await).await).await;
         assert_eq!(first_user["user_id"], second_user["user_id"], "{name}");
         assert_eq!(second_user["email"], before, "the account keeps its own email");
     }
@@ -423,17 +403,16 @@ async fn s18_after_the_email_changes_at_the_provider_the_same_identity_reaches_t
 
 #[tokio::test]
 async fn s19_a_redirect_from_the_token_endpoint_is_not_followed_and_fails_the_login() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
+    let world = World::new().await;
+    let (test_db, provider, app) = (&world.test_db, &world.provider, &world.app);
     for name in ["google", "discord"] {
-        let started = start(&app, name).await;
+        let started = start(app, name).await;
         let mut grant = match name {
-            "google" => google_grant(&provider, &started, "g-1", "ada@example.com", true),
+            "google" => google_grant(provider, &started, "g-1", "ada@example.com", true),
             _ => discord_grant("d-1", "ada@example.com", true),
         };
         grant.redirect_instead = true;
-        let response = complete(&app, &provider, name, &started, grant).await;
+        let response = complete(app, provider, name, &started, grant).await;
         assert_eq!(response.headers()["location"], "/login?error=oauth_failed", "{name}");
         assert_nothing_created(&test_db.pool, &response, 0, 0).await;
     }
@@ -442,12 +421,9 @@ async fn s19_a_redirect_from_the_token_endpoint_is_not_followed_and_fails_the_lo
 
 #[tokio::test]
 async fn s20_provider_tokens_are_stored_sealed_and_open_only_in_their_own_context() {
-    let test_db = TestDatabase::migrated().await;
-    let provider = TestProvider::start().await;
-    let app = app(test_db.pool.clone(), &provider);
-    let started = start(&app, "discord").await;
-    let response =
-        complete(&app, &provider, "discord", &started, discord_grant("d-1", "ada@example.com", true)).await;
+    let world = World::new().await;
+    let test_db = &world.test_db;
+    let response = world.sign_in("discord", "d-1", "ada@example.com", true).await;
     assert!(refresh_cookie_of(&response).is_some());
 
     let (access, refresh_token): (Vec<u8>, Vec<u8>) =
