@@ -43,6 +43,17 @@ mod edge {
         Ok(UiRequest { headers, peer })
     }
 
+    /// Sets the response's status from the error, so HTTP clients of these routes see 401, 403,
+    /// 422 or 429 rather than a generic 500.
+    pub fn finish<T>(result: Result<T, UiError>) -> Result<T, UiError> {
+        if let (Err(e), Some(response)) = (&result, use_context::<ResponseOptions>())
+            && let Ok(status) = http::StatusCode::from_u16(e.status())
+        {
+            response.set_status(status);
+        }
+        result
+    }
+
     /// Sends a reply's cookies with the response and returns its value.
     pub fn deliver<T>(reply: UiReply<T>) -> T {
         if let Some(response) = use_context::<ResponseOptions>() {
@@ -63,47 +74,68 @@ pub async fn ui_register(
     password: String,
     full_name: Option<String>,
 ) -> Result<SignedIn, UiError> {
-    let request = edge::request().await?;
-    let full_name = full_name.filter(|n| !n.trim().is_empty());
-    let reply = edge::backend()?.register(&request, RegisterRequest { email, password, full_name }).await?;
-    Ok(edge::deliver(reply))
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            let full_name = full_name.filter(|n| !n.trim().is_empty());
+            let reply =
+                edge::backend()?.register(&request, RegisterRequest { email, password, full_name }).await?;
+            Ok(edge::deliver(reply))
+        }
+        .await,
+    )
 }
 
 /// Signs in with email and password.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "login")]
 pub async fn ui_login(email: String, password: String) -> Result<SignedIn, UiError> {
-    let request = edge::request().await?;
-    let reply = edge::backend()?.login(&request, LoginRequest { email, password }).await?;
-    Ok(edge::deliver(reply))
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            let reply = edge::backend()?.login(&request, LoginRequest { email, password }).await?;
+            Ok(edge::deliver(reply))
+        }
+        .await,
+    )
 }
 
 /// A new access token from the refresh cookie; `None` when signed out.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "refresh")]
 pub async fn ui_refresh() -> Result<Option<SignedIn>, UiError> {
-    let request = edge::request().await?;
-    let reply = edge::backend()?.refresh(&request).await?;
-    Ok(edge::deliver(reply))
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            let reply = edge::backend()?.refresh(&request).await?;
+            Ok(edge::deliver(reply))
+        }
+        .await,
+    )
 }
 
 /// Signs this browser out.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "logout")]
 pub async fn ui_logout(access_token: Option<String>) -> Result<(), UiError> {
-    let request = edge::request().await?;
-    let reply = edge::backend()?.logout(&request, access_token).await?;
-    edge::deliver(reply);
-    Ok(())
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            let reply = edge::backend()?.logout(&request, access_token).await?;
+            edge::deliver(reply);
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// Which sign-in providers are offered.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "options")]
 pub async fn ui_sign_in_options() -> Result<SignInOptions, UiError> {
-    Ok(edge::backend()?.sign_in_options())
+    edge::finish(async move { Ok(edge::backend()?.sign_in_options()) }.await)
 }
 
 /// The caller's profile.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "profile")]
 pub async fn ui_profile(access_token: String) -> Result<UserProfile, UiError> {
-    edge::backend()?.profile(&access_token).await
+    edge::finish(async move { edge::backend()?.profile(&access_token).await }.await)
 }
 
 /// Edits the caller's profile.
@@ -112,7 +144,7 @@ pub async fn ui_update_profile(
     access_token: String,
     changes: UpdateProfileRequest,
 ) -> Result<UserProfile, UiError> {
-    edge::backend()?.update_profile(&access_token, changes).await
+    edge::finish(async move { edge::backend()?.update_profile(&access_token, changes).await }.await)
 }
 
 /// Changes the caller's password.
@@ -122,20 +154,27 @@ pub async fn ui_change_password(
     current_password: Option<String>,
     new_password: String,
 ) -> Result<(), UiError> {
-    let request = edge::request().await?;
-    let body =
-        ChangePasswordRequest { current_password: current_password.filter(|p| !p.is_empty()), new_password };
-    edge::backend()?.change_password(&request, &access_token, body).await
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            let body = ChangePasswordRequest {
+                current_password: current_password.filter(|p| !p.is_empty()),
+                new_password,
+            };
+            edge::backend()?.change_password(&request, &access_token, body).await
+        }
+        .await,
+    )
 }
 
 /// The caller's active sessions.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "sessions")]
 pub async fn ui_sessions(access_token: String) -> Result<Vec<SessionInfo>, UiError> {
-    edge::backend()?.sessions(&access_token).await
+    edge::finish(async move { edge::backend()?.sessions(&access_token).await }.await)
 }
 
 /// Ends one of the caller's sessions.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "revoke_session")]
 pub async fn ui_revoke_session(access_token: String, id: Uuid) -> Result<(), UiError> {
-    edge::backend()?.revoke_session(&access_token, id).await
+    edge::finish(async move { edge::backend()?.revoke_session(&access_token, id).await }.await)
 }

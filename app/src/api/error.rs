@@ -21,9 +21,15 @@ pub enum UiError {
     /// The access token is missing, expired or revoked: refresh once, else sign in.
     #[error("Your session has ended. Sign in again.")]
     Unauthenticated,
-    /// The request was understood and refused (wrong password, too many attempts, taken email…).
-    #[error("{0}")]
-    Refused(String),
+    /// The request was understood and refused (wrong password, too many attempts, a foreign
+    /// origin…), with the HTTP status that says so.
+    #[error("{message}")]
+    Refused {
+        /// 401, 403, 404 or 429.
+        status: u16,
+        /// For people.
+        message: String,
+    },
     /// Something failed on the way or on the server.
     #[error("{0}")]
     Failed(String),
@@ -36,6 +42,19 @@ impl UiError {
         match self {
             Self::Invalid { field, message } if field == name => Some(message.clone()),
             _ => None,
+        }
+    }
+}
+
+impl UiError {
+    /// The HTTP status a server function answers with this error.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid { .. } => 422,
+            Self::Unauthenticated => 401,
+            Self::Refused { status, .. } => *status,
+            Self::Failed(_) => 500,
         }
     }
 }

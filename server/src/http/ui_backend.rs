@@ -55,7 +55,11 @@ impl UiBackend {
         ) {
             Ok(())
         } else {
-            Err(UiError::Refused("This request must come from the PingvasAI app itself.".into()))
+            tracing::warn!(origin = ?request.headers.get(axum::http::header::ORIGIN), "UI request from a foreign origin refused");
+            Err(UiError::Refused {
+                status: 403,
+                message: "This request must come from the PingvasAI app itself.".into(),
+            })
         }
     }
 
@@ -101,7 +105,15 @@ fn ui_error(error: AccountError) -> UiError {
             tracing::error!(error = %detail, "UI request failed");
             UiError::Failed("Something went wrong on our side. Please try again in a moment.".into())
         }
-        refused => UiError::Refused(refused.to_string()),
+        refused => {
+            let status = match &refused {
+                AccountError::InvalidCredentials => 401,
+                AccountError::NotFound => 404,
+                AccountError::RateLimited(_) => 429,
+                _ => 403,
+            };
+            UiError::Refused { status, message: refused.to_string() }
+        }
     }
 }
 
@@ -119,11 +131,15 @@ impl AccountBackend for UiBackend {
         request: &UiRequest,
         body: RegisterRequest,
     ) -> Result<UiReply<SignedIn>, UiError> {
+        // These routes take plain form posts: without this, another site could sign a visitor
+        // into an account of its choosing (login CSRF).
+        self.check_origin(request)?;
         let signed_in = self.state.accounts.register(body, &self.client(request)).await.map_err(ui_error)?;
         Ok(self.signed_in(signed_in))
     }
 
     async fn login(&self, request: &UiRequest, body: LoginRequest) -> Result<UiReply<SignedIn>, UiError> {
+        self.check_origin(request)?;
         let signed_in = self.state.accounts.login(body, &self.client(request)).await.map_err(ui_error)?;
         Ok(self.signed_in(signed_in))
     }

@@ -186,6 +186,20 @@ pub async fn call(
     app.clone().oneshot(request).await.expect("the router never fails")
 }
 
+/// POSTs an `application/x-www-form-urlencoded` body, as an HTML form does, asking for JSON back.
+pub async fn post_form(app: &Router, path: &str, form: &str, headers: &[(&str, &str)]) -> Response {
+    let mut request = Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.clone()
+        .oneshot(request.body(Body::from(form.to_owned())).unwrap())
+        .await
+        .expect("the router never fails")
+}
+
 /// `name=value` of the refresh cookie a response sets (not one it clears).
 pub fn refresh_cookie(response: &Response) -> Option<String> {
     response
