@@ -13,6 +13,11 @@ pub enum Command {
     MigrateRun,
     /// Undo the most recent migration and exit.
     MigrateRevert,
+    /// Make the account with this email a superuser (creating it when a password is given).
+    MakeSuperuser {
+        /// The account's email.
+        email: String,
+    },
     /// Print usage.
     Help,
 }
@@ -27,6 +32,9 @@ Usage:
   server migrate revert   undo the most recent migration
   server db url           start the embedded database if needed; print its superuser URL
   server db stop          stop the embedded database
+  server user make-superuser EMAIL
+                          give the account with EMAIL superuser and staff rights; if there is
+                          none, create it with the password in PINGVAS_SUPERUSER_PASSWORD
   server help             show this text
 
 Configuration comes from environment variables and an optional .env file (see README.md).";
@@ -48,6 +56,7 @@ where
         ["db", "stop"] => Ok(Command::DbStop),
         ["migrate", "run"] => Ok(Command::MigrateRun),
         ["migrate", "revert"] => Ok(Command::MigrateRevert),
+        ["user", "make-superuser", email] => Ok(Command::MakeSuperuser { email: (*email).to_owned() }),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         other => Err(format!("unknown command `{}`", other.join(" "))),
     }
@@ -67,6 +76,11 @@ mod tests {
         assert_eq!(parse(["migrate", "run"]), Ok(Command::MigrateRun));
         assert_eq!(parse(["migrate", "revert"]), Ok(Command::MigrateRevert));
         assert_eq!(parse(["--help"]), Ok(Command::Help));
+        assert_eq!(
+            parse(["user", "make-superuser", "root@example.com"]),
+            Ok(Command::MakeSuperuser { email: "root@example.com".into() })
+        );
+        assert!(parse(["user", "make-superuser"]).is_err());
         assert_eq!(parse(["db", "drop"]), Err("unknown command `db drop`".to_owned()));
     }
 }

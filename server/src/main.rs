@@ -84,6 +84,23 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             pool.close().await;
             Ok(())
         }
+        Command::MakeSuperuser { email } => {
+            let options = db::connect_options(&config).await.map_err(|e| e.to_string())?;
+            let pool = db::pool(options, 1);
+            db::migrate(&pool).await.map_err(|e| e.to_string())?;
+            let password = std::env::var("PINGVAS_SUPERUSER_PASSWORD").ok().filter(|p| !p.is_empty());
+            let accounts = server::accounts::Accounts::new(pool.clone(), &config);
+            let outcome = accounts.make_superuser(&email, password).await.map_err(|e| match e {
+                server::accounts::AccountError::NotFound => format!(
+                    "there is no account with {email}: sign up first, or set PINGVAS_SUPERUSER_PASSWORD to create it"
+                ),
+                other => other.to_string(),
+            });
+            pool.close().await;
+            let (user, created) = outcome?;
+            tracing::info!(%user, created, "superuser ready");
+            Ok(())
+        }
         Command::Help => Ok(()),
     }
 }

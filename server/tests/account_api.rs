@@ -123,3 +123,31 @@ async fn every_account_route_is_documented_and_protected_ones_refuse_anonymous_c
         }
     }
 }
+
+#[tokio::test]
+async fn the_first_superuser_is_made_from_the_command_line_core() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let accounts = server::accounts::Accounts::new(test_db.pool.clone(), &common::config(&[]));
+
+    // No account and no password: nothing is created.
+    assert!(matches!(
+        accounts.make_superuser("root@example.com", None).await,
+        Err(server::accounts::AccountError::NotFound)
+    ));
+    // With a password, the account is created with both rights and signs in normally.
+    let (created, was_created) =
+        accounts.make_superuser("root@example.com", Some(common::STRONG_PASSWORD.into())).await.unwrap();
+    assert!(was_created);
+    let root = common::login(&app, "root@example.com").await;
+    let me = body_json(get_as(&app, "/api/v1/users/me", &root.bearer()).await).await;
+    assert_eq!((me["is_superuser"].as_bool(), me["is_staff"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(me["user_id"].as_str(), Some(created.to_string().as_str()));
+
+    // An existing account is promoted, its password untouched.
+    let ada = register(&app, "ada@example.com").await;
+    let (promoted, was_created) = accounts.make_superuser("ADA@example.com", None).await.unwrap();
+    assert!(!was_created);
+    assert_eq!(promoted.to_string(), ada.user_id);
+    assert!(accounts.make_superuser("root2@example.com", Some("short".into())).await.is_err());
+}

@@ -487,6 +487,44 @@ impl Accounts {
         Ok(())
     }
 
+    /// Gives the account with `email` superuser and staff rights; without such an account,
+    /// creates one with `password` (under the usual password rules). Returns the user and whether
+    /// it was created. For the command line: the first superuser has no one to promote them.
+    ///
+    /// # Errors
+    /// 422 for an invalid email or weak password; [`AccountError::NotFound`] when there is no
+    /// account and no password to create one with.
+    pub async fn make_superuser(
+        &self,
+        email: &str,
+        password: Option<String>,
+    ) -> Result<(UserId, bool), AccountError> {
+        let email = Email::parse(email)
+            .map_err(|e| AccountError::invalid("invalid_email", "email", e.to_string()))?;
+        let promoted: Option<UserId> = sqlx::query_scalar(
+            "UPDATE users SET is_superuser = true, is_staff = true, is_active = true WHERE email = $1 RETURNING user_id",
+        )
+        .bind(email.as_str())
+        .fetch_optional(&self.db)
+        .await?;
+        if let Some(user) = promoted {
+            return Ok((user, false));
+        }
+        let Some(password) = password else { return Err(AccountError::NotFound) };
+        check_new_password(&password)
+            .map_err(|e| AccountError::invalid("weak_password", "password", e.to_string()))?;
+        let hash = hash_password(password).await.map_err(internal)?;
+        let user = sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, is_superuser, is_staff) VALUES ($1, $2, true, true)
+             RETURNING user_id",
+        )
+        .bind(email.as_str())
+        .bind(hash)
+        .fetch_one(&self.db)
+        .await?;
+        Ok((user, true))
+    }
+
     /// Deletes expired sessions and revoked-token records (called periodically).
     ///
     /// # Errors
