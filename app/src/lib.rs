@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("account") view=pages::AccountPage/>
                     <Route path=StaticSegment("terms") view=pages::TermsPage/>
                     <Route path=StaticSegment("privacy") view=pages::PrivacyPage/>
+                    <Route path=StaticSegment("upgrade") view=pages::UpgradePage/>
                 </Routes>
             </main>
         </Router>

@@ -204,3 +204,13 @@ test("tabs loading at the same moment share the session without tripping reuse d
   await later.goto("/account");
   await expect(later.getByTestId("user-name")).toHaveText("Many Tabs");
 });
+
+test("the header's quota meter shows the month's allowance and the plans page marks the user's plan", async ({ page }) => {
+  await register(page, uniqueEmail("quota"), "Quota Watcher");
+  await expect(page.getByTestId("quota-label")).toHaveText("0 / 100 images");
+  await page.getByTestId("quota-meter").click();
+  await expect(page).toHaveURL("/upgrade");
+  await expect(page.getByTestId("plan-table")).toBeVisible();
+  await expect(page.getByTestId("plan-free")).toContainText("Your plan");
+  await expect(page.getByTestId("plan-pro")).not.toContainText("Your plan");
+});

@@ -1,5 +1,6 @@
 //! Pieces shared by several pages.
 
+mod quota_meter;
 mod site_header;
 
-pub use self::site_header::SiteHeader;
+pub use self::{quota_meter::QuotaMeter, site_header::SiteHeader};

@@ -3,6 +3,7 @@
 
 use leptos::{prelude::*, task::spawn_local};
 
+use super::QuotaMeter;
 use crate::{
     PRODUCT_NAME,
     api::account_fns::ui_logout,
@@ -40,6 +41,7 @@ pub fn SiteHeader() -> impl IntoView {
                             None => view! { <span class="avatar initial" aria-hidden="true">{initial}</span> }.into_any(),
                         };
                         view! {
+                            <QuotaMeter/>
                             <a href="/account" class="user-chip" data-testid="user-menu">
                                 {avatar}
                                 <span data-testid="user-name">{user.display_name().to_owned()}</span>

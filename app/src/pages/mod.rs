@@ -8,6 +8,7 @@ mod login;
 mod not_found;
 mod register;
 pub mod sign_in_messages;
+mod upgrade;
 
 pub use self::{
     account::AccountPage,
@@ -17,4 +18,5 @@ pub use self::{
     login::LoginPage,
     not_found::NotFound,
     register::RegisterPage,
+    upgrade::UpgradePage,
 };

@@ -1,0 +1,60 @@
+//! `/upgrade`: the plans side by side, from the same table the server enforces.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    auth::Auth,
+    plans::{Plan, PlanLimits},
+};
+
+/// One row of the comparison: a label and how to show a plan's value.
+type Row = (&'static str, fn(&PlanLimits) -> String);
+
+fn yes_no(allowed: bool) -> String {
+    if allowed { "Yes".to_owned() } else { "—".to_owned() }
+}
+
+const ROWS: [Row; 6] = [
+    ("Images per month", |l| l.monthly_images.map_or_else(|| "By contract".to_owned(), |n| n.to_string())),
+    ("Largest image", |l| format!("{0} × {0}", l.max_side)),
+    ("Steps per image", |l| l.max_steps.to_string()),
+    ("Images per request", |l| l.max_batch.to_string()),
+    ("Saved workflows", |l| yes_no(l.workflows)),
+    ("Custom models", |l| yes_no(l.custom_models)),
+];
+
+/// The plan comparison page.
+#[component]
+pub fn UpgradePage() -> impl IntoView {
+    let auth = Auth::get();
+    let current = move || auth.user().and_then(|u| Plan::parse(&u.subscription_plan));
+    view! {
+        <Title text="Plans"/>
+        <h1>"Plans"</h1>
+        <p class="tagline">"Every plan generates on the same GPUs; higher plans make more, larger images and queue first."</p>
+        <table class="plans" data-testid="plan-table">
+            <thead>
+                <tr>
+                    <th></th>
+                    {Plan::ALL.into_iter().map(|plan| view! {
+                        <th class=move || if current() == Some(plan) { "current" } else { "" }
+                            data-testid=format!("plan-{}", plan.as_str())>
+                            {plan.display_name()}
+                            {move || (current() == Some(plan)).then(|| view! { <span class="badge">"Your plan"</span> })}
+                        </th>
+                    }).collect_view()}
+                </tr>
+            </thead>
+            <tbody>
+                {ROWS.into_iter().map(|(label, value)| view! {
+                    <tr>
+                        <th scope="row">{label}</th>
+                        {Plan::ALL.into_iter().map(|plan| view! { <td>{value(&plan.limits())}</td> }).collect_view()}
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p class="muted">"To change plan, contact billing@pingvas.ai; self-service checkout is coming."</p>
+    }
+}
