@@ -74,10 +74,10 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         }
         Command::MigrateRun | Command::MigrateRevert => {
             let options = db::connect_options(&config).await.map_err(|e| e.to_string())?;
-            let pool = db::pool(options, 1);
+            let pool = db::pool(options.clone(), 1);
             if command == Command::MigrateRun {
-                db::migrate(&pool).await.map_err(|e| e.to_string())?;
-                tracing::info!("migrations applied");
+                db::prepare(&options, &config).await.map_err(|e| e.to_string())?;
+                tracing::info!("migrations applied; the application role may use the tables");
             } else {
                 db::revert_latest(&pool).await.map_err(|e| e.to_string())?;
             }

@@ -15,6 +15,8 @@ pub enum DevelopmentSecret {
     JwtSigningKey,
     /// Encrypts provider tokens at rest (`TOKEN_ENCRYPTION_KEY`).
     TokenEncryptionKey,
+    /// The password of the application's database role (`pingvas_app`).
+    AppRolePassword,
 }
 
 impl DevelopmentSecret {
@@ -24,6 +26,7 @@ impl DevelopmentSecret {
         data_dir.join(match self {
             Self::JwtSigningKey => "jwt-secret",
             Self::TokenEncryptionKey => "token-encryption-key",
+            Self::AppRolePassword => "app-role-password",
         })
     }
 
@@ -33,6 +36,7 @@ impl DevelopmentSecret {
         match self {
             Self::JwtSigningKey => 64,
             Self::TokenEncryptionKey => 32,
+            Self::AppRolePassword => 24,
         }
     }
 }

@@ -45,9 +45,10 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let leptos_options = site.leptos_options;
     let address = leptos_options.site_addr;
 
-    let options = db::connect_options(&config).await?;
-    let pool = db::pool(options, config.database_max_connections);
-    db::migrate(&pool).await?;
+    let owner = db::connect_options(&config).await?;
+    // Migrations run as the owner; requests run as the application's role (row-level security).
+    let app_options = db::prepare(&owner, &config).await?;
+    let pool = db::pool(app_options, config.database_max_connections);
     tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
     let state = AppState::new(pool.clone(), leptos_options, config)?;

@@ -32,11 +32,11 @@ async fn every_migration_is_reversible() {
 #[tokio::test]
 async fn revert_latest_undoes_exactly_one_migration() {
     let test_db = TestDatabase::migrated().await;
-    db::revert_latest(&test_db.pool).await.unwrap();
+    db::revert_latest(&test_db.owner_pool).await.unwrap();
     assert_eq!(
-        db::readiness(&test_db.pool).await,
+        db::readiness(&test_db.owner_pool).await,
         Readiness::MigrationsPending { pending: 1 },
-        "with one migration so far, reverting the latest leaves exactly it pending"
+        "reverting the latest leaves exactly it pending"
     );
 }
 
@@ -49,11 +49,11 @@ async fn set_updated_at_trigger_keeps_the_column_current() {
          INSERT INTO t (id, v) VALUES (1, 'a');
          UPDATE t SET v = 'b' WHERE id = 1;",
     )
-    .execute(&test_db.pool)
+    .execute(&test_db.owner_pool)
     .await
     .unwrap();
     let moved: bool = sqlx::query_scalar("SELECT updated_at > 'epoch' FROM t WHERE id = 1")
-        .fetch_one(&test_db.pool)
+        .fetch_one(&test_db.owner_pool)
         .await
         .unwrap();
     assert!(moved);

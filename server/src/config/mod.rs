@@ -13,7 +13,8 @@ use thiserror::Error;
 
 pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
 pub use self::values::{
-    DatabaseSource, EncryptionKey, Environment, JwtSecret, LogFormat, MIN_JWT_SECRET_BYTES, PublicUrl,
+    AppDatabase, DatabaseSource, EncryptionKey, Environment, JwtSecret, LogFormat, MIN_JWT_SECRET_BYTES,
+    PublicUrl,
 };
 use crate::{http::client_ip::ClientIpSource, secrets::DevelopmentSecret};
 
@@ -37,6 +38,9 @@ pub struct Config {
     pub public_url: PublicUrl,
     /// `DATABASE_URL`, or the embedded cluster when unset (development only).
     pub database: DatabaseSource,
+    /// `DATABASE_APP_URL`: the unprivileged role requests run as (required in production); in
+    /// development the server manages a `pingvas_app` role itself.
+    pub app_database: AppDatabase,
     /// `DATABASE_MAX_CONNECTIONS`: pool size, 1–1000, default 10.
     pub database_max_connections: u32,
     /// `ACCESS_TOKEN_TTL_SECONDS`: lifetime of access tokens, 10–3600, default 900 (15 minutes).
@@ -292,6 +296,19 @@ impl Config {
             }
         };
 
+        let app_database = match var("DATABASE_APP_URL") {
+            Some(url) => AppDatabase::Url(url),
+            None if environment.is_development() => AppDatabase::Managed {
+                password: development_secret(&data_dir, DevelopmentSecret::AppRolePassword)?,
+            },
+            None => {
+                return Err(ConfigError::MissingInProduction {
+                    variable: "DATABASE_APP_URL",
+                    why: "requests must run as a role that owns no table and is subject to row-level security",
+                });
+            }
+        };
+
         let trusted_proxy_header = var("TRUSTED_PROXY_HEADER");
         let client_ip_source =
             ClientIpSource::from_setting(trusted_proxy_header.as_deref()).ok_or_else(|| {
@@ -324,6 +341,7 @@ impl Config {
             data_dir,
             public_url,
             database,
+            app_database,
             database_max_connections,
             access_token_seconds,
             auth_attempts_per_minute,
@@ -509,14 +527,31 @@ mod tests {
             ("PINGVAS_ENV", "production"),
             ("PUBLIC_URL", PUBLIC_URL),
             ("DATABASE_URL", "postgres://db/app"),
+            ("DATABASE_APP_URL", "postgres://pingvas_app@db/app"),
             ("JWT_SECRET_KEY", LONG_SECRET),
             ("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
         ])
         .unwrap();
         assert!(config.public_url.is_https());
+        assert_eq!(config.app_database, AppDatabase::Url("postgres://pingvas_app@db/app".into()));
         assert_eq!(config.jwt_secret.expose(), LONG_SECRET.as_bytes());
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(config.warnings.is_empty());
+    }
+
+    #[test]
+    fn production_requires_the_application_role_and_development_manages_one() {
+        let err = parse(&[
+            ("PINGVAS_ENV", "production"),
+            ("PUBLIC_URL", PUBLIC_URL),
+            ("DATABASE_URL", "postgres://db/app"),
+            ("JWT_SECRET_KEY", LONG_SECRET),
+            ("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_APP_URL must be set in production"), "{err}");
+        assert!(matches!(parse(&[]).unwrap().app_database, AppDatabase::Managed { .. }));
+        assert!(!format!("{:?}", parse(&[]).unwrap()).contains(&"7".repeat(16)), "the password is redacted");
     }
 
     #[test]

@@ -41,6 +41,27 @@ pub enum DatabaseSource {
     Embedded,
 }
 
+/// How the application's own (unprivileged) database role is reached.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AppDatabase {
+    /// `DATABASE_APP_URL`: a role the operator created; the server only grants it table access.
+    Url(String),
+    /// Development: the server creates `pingvas_app` itself with this generated password.
+    Managed {
+        /// The role's password.
+        password: String,
+    },
+}
+
+impl fmt::Debug for AppDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Url(_) => f.write_str("Url([redacted])"),
+            Self::Managed { .. } => f.write_str("Managed([redacted])"),
+        }
+    }
+}
+
 impl fmt::Debug for DatabaseSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A URL may carry a password: never print it.

@@ -1,6 +1,7 @@
 //! PostgreSQL: which server to use, the connection pool, migrations and readiness.
 
 pub mod embedded;
+pub mod roles;
 
 use std::{collections::HashSet, str::FromStr, time::Duration};
 
@@ -11,7 +12,8 @@ use sqlx::{
 };
 use thiserror::Error;
 
-use crate::config::{Config, DatabaseSource};
+use self::roles::{AppRole, DEFAULT_APP_ROLE};
+use crate::config::{AppDatabase, Config, DatabaseSource};
 
 /// The schema migrations in `migrations/`, embedded at compile time. Each has an up and a down
 /// script, so `server migrate revert` can undo the latest one.
@@ -59,6 +61,29 @@ pub async fn connect_options(config: &Config) -> Result<PgConnectOptions, DbErro
             Ok(endpoint.connect_options(EMBEDDED_DATABASE))
         }
     }
+}
+
+/// Migrates the database as its owner and makes sure the application's role exists (in
+/// development) and may use the tables; returns the options requests connect with, as that role.
+///
+/// # Errors
+/// The database is unreachable, a migration fails, or the role cannot be created or granted.
+pub async fn prepare(owner: &PgConnectOptions, config: &Config) -> Result<PgConnectOptions, DbError> {
+    let (app_options, managed_role) = match &config.app_database {
+        AppDatabase::Url(url) => (PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl)?, None),
+        AppDatabase::Managed { password } => {
+            let role = AppRole { name: DEFAULT_APP_ROLE.to_owned(), password: password.clone() };
+            (owner.clone().username(&role.name).password(&role.password), Some(role))
+        }
+    };
+    let mut conn = PgConnection::connect_with(owner).await.map_err(DbError::Unreachable)?;
+    MIGRATOR.run(&mut conn).await?;
+    if let Some(role) = &managed_role {
+        roles::ensure_app_role(&mut conn, role).await?;
+    }
+    roles::grant_app_privileges(&mut conn, app_options.get_username()).await?;
+    conn.close().await.map_err(DbError::Unreachable)?;
+    Ok(app_options)
 }
 
 /// Creates `name` on the server `admin` points to, unless it exists.

@@ -14,7 +14,11 @@ use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use server::{
     config::Config,
-    db::{self, embedded::EmbeddedCluster},
+    db::{
+        self,
+        embedded::EmbeddedCluster,
+        roles::{self, AppRole},
+    },
     http::{AppState, router},
     secrets,
 };
@@ -42,10 +46,15 @@ pub async fn admin_options() -> PgConnectOptions {
 
 /// A database that exists only for one test.
 pub struct TestDatabase {
-    /// A pool connected to it.
+    /// A pool connected to it: as the application's own role once migrated (what the server
+    /// uses for requests), as the owner while empty.
     pub pool: PgPool,
-    /// Connection options for it.
+    /// A pool connected as the owner (migrations, schema changes, inspecting everything).
+    pub owner_pool: PgPool,
+    /// Connection options for it, as the owner.
     pub options: PgConnectOptions,
+    /// The application role made for this database, once migrated.
+    pub app_role: Option<String>,
     name: String,
     admin: PgConnectOptions,
 }
@@ -58,13 +67,24 @@ impl TestDatabase {
         db::create_database_if_missing(&admin, &name).await.expect("cannot create the test database");
         let options = admin.clone().database(&name);
         let pool = db::pool(options.clone(), 5);
-        Self { pool, options, name, admin }
+        Self { owner_pool: pool.clone(), pool, options, app_role: None, name, admin }
     }
 
-    /// A database with every migration applied, as the server leaves it at start-up.
+    /// A database with every migration applied and an application role of its own, as the
+    /// server leaves it at start-up; `pool` connects as that role.
     pub async fn migrated() -> Self {
-        let test_db = Self::empty().await;
-        db::migrate(&test_db.pool).await.expect("migrations failed");
+        let mut test_db = Self::empty().await;
+        let role = AppRole {
+            name: format!("pingvas_app_{}", uuid::Uuid::new_v4().simple()),
+            password: secrets::random_hex(16).unwrap(),
+        };
+        db::migrate(&test_db.owner_pool).await.expect("migrations failed");
+        let mut conn = test_db.owner_pool.acquire().await.unwrap();
+        roles::ensure_app_role(&mut conn, &role).await.expect("cannot create the application role");
+        roles::grant_app_privileges(&mut conn, &role.name).await.expect("cannot grant the application role");
+        drop(conn);
+        test_db.pool = db::pool(test_db.options.clone().username(&role.name).password(&role.password), 5);
+        test_db.app_role = Some(role.name);
         test_db
     }
 }
@@ -86,9 +106,15 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let admin = self.admin.clone();
         let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db::quote_identifier(&self.name));
+        let drop_role =
+            self.app_role.as_ref().map(|r| format!("DROP ROLE IF EXISTS {}", db::quote_identifier(r)));
         let dropped = block_on_detached(async move {
             let mut conn = PgConnection::connect_with(&admin).await.ok()?;
-            conn.execute(sqlx::AssertSqlSafe(statement)).await.ok()
+            let done = conn.execute(sqlx::AssertSqlSafe(statement)).await.ok()?;
+            if let Some(drop_role) = drop_role {
+                conn.execute(sqlx::AssertSqlSafe(drop_role)).await.ok()?;
+            }
+            Some(done)
         });
         if dropped.is_none() {
             eprintln!("warning: test database {} was not dropped", self.name);

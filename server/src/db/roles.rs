@@ -1,0 +1,103 @@
+//! The database role the application connects as. Migrations run as the owning role (the one
+//! `DATABASE_URL` names); requests run as a separate login role that owns nothing and is neither
+//! superuser nor BYPASSRLS, so row-level security applies to every query the app makes.
+//!
+//! Bootstrap makes sure that role exists (when we are allowed to create it) and can read and write
+//! the application's tables, but cannot change the migration history or the schema.
+
+use sqlx::{Executor, PgConnection};
+
+use super::{DbError, quote_identifier};
+
+/// The login role requests run as.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppRole {
+    /// Its name.
+    pub name: String,
+    /// Its password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for AppRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppRole").field("name", &self.name).field("password", &"[redacted]").finish()
+    }
+}
+
+/// The default name of the application's role.
+pub const DEFAULT_APP_ROLE: &str = "pingvas_app";
+
+/// A PostgreSQL string literal (role passwords cannot be bind parameters).
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+async fn run(conn: &mut PgConnection, statement: String) -> Result<(), DbError> {
+    conn.execute(sqlx::AssertSqlSafe(statement)).await.map(|_| ()).map_err(DbError::Unreachable)
+}
+
+/// Creates `role` as an unprivileged login role if it does not exist, and (re)sets its
+/// attributes and password. Needs a connection with `CREATEROLE`.
+///
+/// # Errors
+/// The statements failed (no permission, for instance).
+pub async fn ensure_app_role(owner: &mut PgConnection, role: &AppRole) -> Result<(), DbError> {
+    let name = quote_identifier(&role.name);
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(&role.name)
+        .fetch_one(&mut *owner)
+        .await
+        .map_err(DbError::Unreachable)?;
+    if !exists {
+        match run(owner, format!("CREATE ROLE {name} LOGIN")).await {
+            // 42710 duplicate_object: another process created it meanwhile.
+            Err(DbError::Unreachable(sqlx::Error::Database(e))) if e.code().as_deref() == Some("42710") => {}
+            other => other?,
+        }
+    }
+    run(
+        owner,
+        format!(
+            "ALTER ROLE {name} WITH LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION \
+             PASSWORD {}",
+            quote_literal(&role.password)
+        ),
+    )
+    .await
+}
+
+/// Lets `role` use the current database's tables: read and write rows, nothing else. The
+/// migration history is read-only to it (readiness reads it). Idempotent; run after migrating.
+///
+/// # Errors
+/// The statements failed.
+pub async fn grant_app_privileges(owner: &mut PgConnection, role: &str) -> Result<(), DbError> {
+    let name = quote_identifier(role);
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut *owner)
+        .await
+        .map_err(DbError::Unreachable)?;
+    for statement in [
+        format!("GRANT CONNECT ON DATABASE {} TO {name}", quote_identifier(&database)),
+        format!("GRANT USAGE ON SCHEMA public TO {name}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {name}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}"),
+    ] {
+        run(owner, statement).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_and_identifiers_are_quoted_against_injection() {
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_identifier("pingvas\"app"), "\"pingvas\"\"app\"");
+        let role = AppRole { name: "r".into(), password: "hunter2".into() };
+        assert!(!format!("{role:?}").contains("hunter2"));
+    }
+}
