@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod boards;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -15,3 +16,4 @@ pub mod rate_limit;
 pub mod secrets;
 pub mod serve;
 pub mod telemetry;
+pub mod tenancy;

@@ -6,4 +6,5 @@ pub mod account;
 pub mod account_fns;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod boards;
 pub mod error;

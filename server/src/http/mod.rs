@@ -4,6 +4,7 @@
 mod account_errors;
 pub mod api_rate_limit;
 pub mod auth_api;
+pub mod boards_api;
 pub mod client_context;
 pub mod client_ip;
 pub mod cors;
@@ -39,6 +40,7 @@ use crate::{
     config::Config,
     oauth::{OAuthService, session_store::PgSessionStore},
     rate_limit::RateLimiter,
+    tenancy::TenantDb,
 };
 
 /// What every handler can reach.
@@ -56,6 +58,8 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Google and Discord sign-in.
     pub oauth: Arc<OAuthService>,
+    /// User-bound transactions: the only way to tenant tables.
+    pub tenants: TenantDb,
 }
 
 impl AppState {
@@ -66,6 +70,7 @@ impl AppState {
     pub fn new(db: PgPool, leptos_options: LeptosOptions, config: Config) -> Result<Self, reqwest::Error> {
         Ok(Self {
             oauth: Arc::new(OAuthService::new(&config)?),
+            tenants: TenantDb::new(db.clone()),
             accounts: Accounts::new(db.clone(), &config),
             api_limiter: Arc::new(api_rate_limit::api_limiter(config.api_requests_per_minute)),
             db,

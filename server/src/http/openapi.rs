@@ -9,7 +9,7 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, auth_api, health, oauth_api, users_api};
+use super::{AppState, auth_api, boards_api, health, oauth_api, users_api};
 
 /// Document-level information; paths are added by [`api_router`].
 #[derive(Debug, OpenApi)]
@@ -23,6 +23,7 @@ use super::{AppState, auth_api, health, oauth_api, users_api};
     tags(
         (name = "auth", description = "Sign-in, tokens and sessions"),
         (name = "users", description = "The signed-in user's profile"),
+        (name = "boards", description = "The signed-in user's boards (row-level security)"),
         (name = "operations", description = "Probes and monitoring"),
     )
 )]
@@ -55,6 +56,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users_api::me, users_api::update_me))
         .routes(routes!(users_api::change_password))
         .routes(routes!(oauth_api::providers))
+        .routes(routes!(boards_api::list_boards, boards_api::create_board))
+        .routes(routes!(boards_api::get_board, boards_api::update_board, boards_api::delete_board))
 }
 
 /// The provider sign-in routes, which need the OAuth session layer.

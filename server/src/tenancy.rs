@@ -1,0 +1,95 @@
+//! The one way to touch tenant tables: a transaction bound to a user. `begin` opens it and sets
+//! `app.current_user_id` transaction-locally (a bind parameter, never string formatting), so
+//! PostgreSQL's row-level security shows that user's rows only; the setting ends with the
+//! transaction, so a pooled connection never carries one user's identity into the next request.
+//!
+//! Repositories of tenant tables take a [`TenantTx`], never a pool, so code cannot reach those
+//! tables without naming whose rows it works on.
+
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+use crate::ids::UserId;
+
+/// Opens user-bound transactions.
+#[derive(Debug, Clone)]
+pub struct TenantDb {
+    pool: PgPool,
+}
+
+/// A transaction in which only one user's rows exist.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: Transaction<'static, Postgres>,
+    user: UserId,
+}
+
+impl TenantDb {
+    /// User-bound transactions over `pool` (which must connect as the application's role).
+    #[must_use]
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// A transaction as `user`.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn begin(&self, user: UserId) -> Result<TenantTx, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('app.current_user_id', $1, true)")
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+        Ok(TenantTx { tx, user })
+    }
+}
+
+impl TenantTx {
+    /// Whose rows this transaction sees.
+    #[must_use]
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// The connection, for the queries of this transaction.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits; dropping a `TenantTx` instead rolls it back.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+/// Why an operation on a tenant's rows did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum TenantError {
+    /// A field failed validation (422).
+    #[error("{message}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// The field.
+        field: &'static str,
+        /// For people.
+        message: String,
+    },
+    /// Not the caller's, or no such row (404; never says which).
+    #[error("Not found.")]
+    NotFound,
+    /// The database failed (500; details logged).
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl TenantError {
+    /// A 422 for `field`.
+    #[must_use]
+    pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { code, field, message: message.into() }
+    }
+}

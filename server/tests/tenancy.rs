@@ -1,0 +1,244 @@
+//! SECURITY.md 1–3 and 6–9 for the tenant tables so far (boards), against real PostgreSQL with
+//! the application's own role: row-level security, not WHERE clauses alone, keeps tenants apart.
+
+// Test helpers fail loudly by design.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::{Router, http::StatusCode};
+use common::{PEER, SignedIn, TestDatabase, app, body_json, call, get, get_as, register};
+use serde_json::{Value, json};
+use server::{db, ids::UserId, tenancy::TenantDb};
+use sqlx::PgPool;
+
+/// Tables that hold `user_id` but belong to sign-in itself, read before any user is known
+/// (by email, by refresh-token digest); every other table with `user_id` is a tenant table.
+const ACCOUNT_TABLES: [&str; 2] = ["user_identities", "user_sessions"];
+
+async fn create_board(app: &Router, user: &SignedIn, name: &str) -> Value {
+    let response = call(
+        app,
+        "POST",
+        "/api/v1/boards",
+        PEER,
+        &[("authorization", &user.bearer())],
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    body_json(response).await
+}
+
+/// A board's owner and name, read as the owner (a superuser here, which RLS does not bind).
+async fn board_row(pool: &PgPool, id: &str) -> (String, String) {
+    sqlx::query_as("SELECT user_id::text, name FROM boards WHERE board_id = $1::uuid")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn s06_every_tenant_table_has_row_level_security_enabled_and_forced() {
+    let test_db = TestDatabase::migrated().await;
+    let tables: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT c.relname::text, c.relrowsecurity, c.relforcerowsecurity
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'users'
+           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'user_id')",
+    )
+    .fetch_all(&test_db.owner_pool)
+    .await
+    .unwrap();
+    let tenant: Vec<_> =
+        tables.iter().filter(|(name, ..)| !ACCOUNT_TABLES.contains(&name.as_str())).collect();
+    assert!(tenant.iter().any(|(name, ..)| name == "boards"), "{tables:?}");
+    for (name, enabled, forced) in tenant {
+        assert!(*enabled && *forced, "{name}: row security enabled {enabled}, forced {forced}");
+    }
+}
+
+#[tokio::test]
+async fn s07_no_view_bypasses_rls_and_no_security_definer_function_is_loose() {
+    let test_db = TestDatabase::migrated().await;
+    let loose_views: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'public' AND c.relkind = 'v'
+           AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)",
+    )
+    .fetch_all(&test_db.owner_pool)
+    .await
+    .unwrap();
+    assert!(loose_views.is_empty(), "views without security_invoker: {loose_views:?}");
+    let loose_functions: Vec<String> = sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = 'public' AND p.prosecdef
+           AND (NOT coalesce(EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%'), false)
+                OR has_function_privilege('public', p.oid, 'EXECUTE'))",
+    )
+    .fetch_all(&test_db.owner_pool)
+    .await
+    .unwrap();
+    assert!(
+        loose_functions.is_empty(),
+        "SECURITY DEFINER functions without pinned search_path or open to PUBLIC: {loose_functions:?}"
+    );
+}
+
+#[tokio::test]
+async fn s08_without_tenant_context_a_query_sees_nothing_even_on_a_reused_connection() {
+    let test_db = TestDatabase::migrated().await;
+    // One connection, so the second query surely runs where the first transaction ran.
+    let pool = db::pool(test_db.pool.connect_options().as_ref().clone(), 1);
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let tenants = TenantDb::new(pool.clone());
+    let user = UserId(ada.user_id.parse().unwrap());
+    let mut tx = tenants.begin(user).await.unwrap();
+    sqlx::query("INSERT INTO boards (name) VALUES ('mine')").execute(tx.conn()).await.unwrap();
+    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM boards").fetch_one(tx.conn()).await.unwrap();
+    assert_eq!(seen, 1);
+    tx.commit().await.unwrap();
+
+    let without_context: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM boards").fetch_one(&pool).await.unwrap();
+    assert_eq!(without_context, 0, "no rows, no error, after commit on the same connection");
+    let setting: Option<String> =
+        sqlx::query_scalar("SELECT nullif(current_setting('app.current_user_id', true), '')")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(setting, None, "the setting ended with the transaction");
+}
+
+#[tokio::test]
+async fn s09_with_a_pool_of_one_a_request_as_a_then_as_b_shows_only_bs_data() {
+    let test_db = TestDatabase::migrated().await;
+    let single = db::pool(test_db.pool.connect_options().as_ref().clone(), 1);
+    let app = app(single);
+    let ada = register(&app, "ada@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    let ada_board = create_board(&app, &ada, "Ada's").await;
+    let bob_board = create_board(&app, &bob, "Bob's").await;
+    for (user, mine, theirs) in
+        [(&ada, &ada_board, &bob_board), (&bob, &bob_board, &ada_board), (&ada, &ada_board, &bob_board)]
+    {
+        let list = body_json(get_as(&app, "/api/v1/boards", &user.bearer()).await).await;
+        let ids: Vec<&str> =
+            list["items"].as_array().unwrap().iter().map(|b| b["board_id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [mine["board_id"].as_str().unwrap()]);
+        assert!(!list.to_string().contains(theirs["board_id"].as_str().unwrap()));
+    }
+}
+
+#[tokio::test]
+async fn s02_lists_never_show_another_tenants_rows_whatever_the_query_string() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    let bob_board = create_board(&app, &bob, "Bob's").await;
+    create_board(&app, &ada, "Ada's").await;
+    for query in ["", &format!("?user_id={}", bob.user_id), "?limit=1000000&offset=-5", "?board_id=all"] {
+        let response = get_as(&app, &format!("/api/v1/boards{query}"), &ada.bearer()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{query}");
+        let text = body_json(response).await.to_string();
+        assert!(!text.contains(bob_board["board_id"].as_str().unwrap()), "{query}: {text}");
+        assert!(!text.contains(&bob.user_id));
+    }
+}
+
+#[tokio::test]
+async fn s03_s04_a_create_or_update_cannot_choose_another_owner() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    let response = call(
+        &app,
+        "POST",
+        "/api/v1/boards",
+        PEER,
+        &[("authorization", &ada.bearer())],
+        Some(json!({"name": "planted", "user_id": bob.user_id})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let board = body_json(response).await;
+    let (owner, _) = board_row(&test_db.owner_pool, board["board_id"].as_str().unwrap()).await;
+    assert_eq!(owner, ada.user_id, "the row is the caller's, not the one the body names");
+
+    let path = format!("/api/v1/boards/{}", board["board_id"].as_str().unwrap());
+    let response = call(
+        &app,
+        "PATCH",
+        &path,
+        PEER,
+        &[("authorization", &ada.bearer())],
+        Some(json!({"user_id": bob.user_id})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (owner, _) = board_row(&test_db.owner_pool, board["board_id"].as_str().unwrap()).await;
+    assert_eq!(owner, ada.user_id);
+
+    // Even a direct UPDATE in Ada's transaction cannot hand the row to Bob: WITH CHECK refuses.
+    let tenants = TenantDb::new(test_db.pool.clone());
+    let mut tx = tenants.begin(UserId(ada.user_id.parse().unwrap())).await.unwrap();
+    let moved =
+        sqlx::query("UPDATE boards SET user_id = $1::uuid").bind(&bob.user_id).execute(tx.conn()).await;
+    assert!(moved.is_err(), "the policy's WITH CHECK refuses a change of owner");
+}
+
+/// SECURITY.md 1 as a matrix over the OpenAPI document: every route with an `{id}` parameter,
+/// every method, called by A with B's id, answers 404 and leaves B's object as it was.
+#[tokio::test]
+async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    let doc = body_json(get(&app, "/api/v1/openapi.json").await).await;
+
+    let mut covered = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if !path.contains("{id}") {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            // A fresh object of Bob's for each call, and a way to read it back as Bob.
+            let (bob_id, read_back): (String, String) = match path.as_str() {
+                "/api/v1/boards/{id}" => {
+                    let board = create_board(&app, &bob, "Bob's board").await;
+                    let id = board["board_id"].as_str().unwrap().to_owned();
+                    (id.clone(), format!("/api/v1/boards/{id}"))
+                }
+                "/api/v1/auth/sessions/{id}" => {
+                    let sessions =
+                        body_json(get_as(&app, "/api/v1/auth/sessions", &bob.bearer()).await).await;
+                    (sessions[0]["id"].as_str().unwrap().to_owned(), "/api/v1/auth/sessions".to_owned())
+                }
+                other => panic!("{other} takes an id: add it to this isolation matrix"),
+            };
+            let before = body_json(get_as(&app, &read_back, &bob.bearer()).await).await;
+            let body =
+                matches!(method.as_str(), "post" | "patch" | "put").then(|| json!({"name": "hijacked"}));
+            let response = call(
+                &app,
+                &method.to_uppercase(),
+                &path.replace("{id}", &bob_id),
+                PEER,
+                &[("authorization", &ada.bearer())],
+                body,
+            )
+            .await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            let after = body_json(get_as(&app, &read_back, &bob.bearer()).await).await;
+            assert_eq!(before, after, "{method} {path} changed Bob's object");
+            covered += 1;
+        }
+    }
+    // GET, PATCH and DELETE of a board, DELETE of a session (so far).
+    assert!(covered >= 4, "only {covered} id routes found");
+}
