@@ -17,3 +17,4 @@ pub mod secrets;
 pub mod serve;
 pub mod telemetry;
 pub mod tenancy;
+pub mod workflows;

@@ -78,6 +78,9 @@ pub enum TenantError {
         /// For people.
         message: String,
     },
+    /// The caller's plan does not include this (403), naming the cheapest plan that does.
+    #[error("This needs the {} plan or higher. See /upgrade.", .0.display_name())]
+    PlanRequired(app::plans::Plan),
     /// Not the caller's, or no such row (404; never says which).
     #[error("Not found.")]
     NotFound,

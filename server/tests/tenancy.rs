@@ -199,6 +199,11 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
     let app = app(test_db.pool.clone());
     let ada = register(&app, "ada@example.com").await;
     let bob = register(&app, "bob@example.com").await;
+    // On a plan with every feature, so no gate answers before the ownership check.
+    sqlx::query("UPDATE users SET subscription_plan = 'enterprise'")
+        .execute(&test_db.owner_pool)
+        .await
+        .unwrap();
     let doc = body_json(get(&app, "/api/v1/openapi.json").await).await;
 
     let mut covered = 0;
@@ -213,6 +218,20 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                     let board = create_board(&app, &bob, "Bob's board").await;
                     let id = board["board_id"].as_str().unwrap().to_owned();
                     (id.clone(), format!("/api/v1/boards/{id}"))
+                }
+                "/api/v1/workflows/{id}" => {
+                    let response = call(
+                        &app,
+                        "POST",
+                        "/api/v1/workflows",
+                        PEER,
+                        &[("authorization", &bob.bearer())],
+                        Some(json!({"name": "Bob's preset", "params": {"steps": 20}})),
+                    )
+                    .await;
+                    assert_eq!(response.status(), StatusCode::CREATED);
+                    let id = body_json(response).await["workflow_id"].as_str().unwrap().to_owned();
+                    (id.clone(), format!("/api/v1/workflows/{id}"))
                 }
                 "/api/v1/auth/sessions/{id}" => {
                     let sessions =
@@ -239,6 +258,66 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
             covered += 1;
         }
     }
-    // GET, PATCH and DELETE of a board, DELETE of a session (so far).
-    assert!(covered >= 4, "only {covered} id routes found");
+    // GET, PATCH and DELETE of a board and of a workflow, DELETE of a session (so far).
+    assert!(covered >= 7, "only {covered} id routes found");
+}
+
+#[tokio::test]
+async fn workflows_are_for_pro_and_up_and_the_refusal_names_the_plan() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let save = |user: SignedIn| {
+        let app = app.clone();
+        async move {
+            call(
+                &app,
+                "POST",
+                "/api/v1/workflows",
+                PEER,
+                &[("authorization", &user.bearer())],
+                Some(json!({"name": "Penguins at dusk", "params": {"prompt": "penguins at dusk", "steps": 25}})),
+            )
+            .await
+        }
+    };
+    let refused = save(ada.clone()).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body = body_json(refused).await;
+    assert_eq!(body["error"]["code"], "plan_required");
+    assert!(body["error"]["message"].as_str().unwrap().contains("Pro"), "{body}");
+    assert_eq!(get_as(&app, "/api/v1/workflows", &ada.bearer()).await.status(), StatusCode::FORBIDDEN);
+
+    sqlx::query("UPDATE users SET subscription_plan = 'pro'").execute(&test_db.owner_pool).await.unwrap();
+    let saved = save(ada.clone()).await;
+    assert_eq!(saved.status(), StatusCode::CREATED);
+    let workflow = body_json(saved).await;
+    assert_eq!(workflow["params"]["steps"], 25);
+    let path = format!("/api/v1/workflows/{}", workflow["workflow_id"].as_str().unwrap());
+    let renamed = call(
+        &app,
+        "PATCH",
+        &path,
+        PEER,
+        &[("authorization", &ada.bearer())],
+        Some(json!({"name": "Renamed"})),
+    )
+    .await;
+    assert_eq!(body_json(renamed).await["name"], "Renamed");
+    let bad = call(
+        &app,
+        "PATCH",
+        &path,
+        PEER,
+        &[("authorization", &ada.bearer())],
+        Some(json!({"params": [1, 2]})),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let list = body_json(get_as(&app, "/api/v1/workflows", &ada.bearer()).await).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        call(&app, "DELETE", &path, PEER, &[("authorization", &ada.bearer())], None).await.status(),
+        StatusCode::NO_CONTENT
+    );
 }

@@ -8,3 +8,4 @@ pub mod account_fns;
 pub mod backend;
 pub mod boards;
 pub mod error;
+pub mod workflows;

@@ -12,9 +12,12 @@ pub mod sessions;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
 
-use app::api::account::{
-    AccessToken, ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, UpdateProfileRequest,
-    UserProfile,
+use app::{
+    api::account::{
+        AccessToken, ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, UpdateProfileRequest,
+        UserProfile,
+    },
+    plans::Plan,
 };
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -56,6 +59,8 @@ pub struct CurrentUser {
     pub is_staff: bool,
     /// Superusers administer users.
     pub is_superuser: bool,
+    /// Their subscription plan.
+    pub plan: Plan,
 }
 
 /// A new access token and the refresh token that goes into the cookie.
@@ -354,8 +359,8 @@ impl Accounts {
             tracing::debug!(error = %e, "access token refused");
             AccountError::Unauthenticated
         })?;
-        let row: Option<(String, bool, bool)> = sqlx::query_as(
-            "SELECT u.email, u.is_staff, u.is_superuser FROM users u
+        let row: Option<(String, bool, bool, String)> = sqlx::query_as(
+            "SELECT u.email, u.is_staff, u.is_superuser, u.subscription_plan FROM users u
              WHERE u.user_id = $1 AND u.is_active
                AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2)
                AND EXISTS (SELECT 1 FROM user_sessions s
@@ -367,7 +372,7 @@ impl Accounts {
         .bind(claims.sid)
         .fetch_optional(&self.db)
         .await?;
-        let (email, is_staff, is_superuser) = row.ok_or(AccountError::Unauthenticated)?;
+        let (email, is_staff, is_superuser, plan) = row.ok_or(AccountError::Unauthenticated)?;
         Ok(CurrentUser {
             user_id: claims.sub,
             email,
@@ -376,6 +381,8 @@ impl Accounts {
             token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).map_err(internal)?,
             is_staff,
             is_superuser,
+            // The column's CHECK allows only known plans; an unknown one gets the least.
+            plan: Plan::parse(&plan).unwrap_or(Plan::Free),
         })
     }
 

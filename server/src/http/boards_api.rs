@@ -6,32 +6,14 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use uuid::Uuid;
 
+use super::tenant_errors::parse_id;
 use super::{
     AppState,
     error::{ApiError, ErrorBody},
     json::ApiJson,
 };
-use crate::{accounts::CurrentUser, boards, tenancy::TenantError};
-
-impl From<TenantError> for ApiError {
-    fn from(error: TenantError) -> Self {
-        match error {
-            TenantError::Invalid { code, field, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field)
-            }
-            TenantError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", "Not found."),
-            // Constraint names and values stay in the log (SECURITY.md 10).
-            TenantError::Database(e) => Self::internal(&e),
-        }
-    }
-}
-
-/// An id from the path; anything that is not a UUID cannot be one of the caller's rows.
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| TenantError::NotFound.into())
-}
+use crate::{accounts::CurrentUser, boards};
 
 /// My boards, oldest first.
 #[utoipa::path(

@@ -16,8 +16,10 @@ pub mod oauth_api;
 pub mod openapi;
 pub mod request_log;
 pub mod security_headers;
+pub mod tenant_errors;
 pub mod ui_backend;
 pub mod users_api;
+pub mod workflows_api;
 
 use app::{App, api::backend::AccountBackend, shell};
 use axum::{

@@ -9,7 +9,7 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, auth_api, boards_api, health, oauth_api, users_api};
+use super::{AppState, auth_api, boards_api, health, oauth_api, users_api, workflows_api};
 
 /// Document-level information; paths are added by [`api_router`].
 #[derive(Debug, OpenApi)]
@@ -24,6 +24,7 @@ use super::{AppState, auth_api, boards_api, health, oauth_api, users_api};
         (name = "auth", description = "Sign-in, tokens and sessions"),
         (name = "users", description = "The signed-in user's profile"),
         (name = "boards", description = "The signed-in user's boards (row-level security)"),
+        (name = "workflows", description = "Saved generation presets (Pro and up)"),
         (name = "operations", description = "Probes and monitoring"),
     )
 )]
@@ -58,6 +59,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(oauth_api::providers))
         .routes(routes!(boards_api::list_boards, boards_api::create_board))
         .routes(routes!(boards_api::get_board, boards_api::update_board, boards_api::delete_board))
+        .routes(routes!(workflows_api::list_workflows, workflows_api::create_workflow))
+        .routes(routes!(
+            workflows_api::get_workflow,
+            workflows_api::update_workflow,
+            workflows_api::delete_workflow
+        ))
 }
 
 /// The provider sign-in routes, which need the OAuth session layer.

@@ -1,0 +1,27 @@
+-- Saved generation presets (Pro and up): a name and the generation parameters as JSON.
+-- Row-level security exactly as for boards (see the boards migration).
+CREATE TABLE workflows (
+    workflow_id  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id      uuid NOT NULL DEFAULT app_current_user_id()
+                 REFERENCES users (user_id) ON DELETE CASCADE,
+    name         text NOT NULL CHECK (length(btrim(name)) BETWEEN 1 AND 100),
+    params       jsonb NOT NULL DEFAULT '{}'::jsonb
+                 CHECK (jsonb_typeof(params) = 'object' AND octet_length(params::text) <= 16384),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX workflows_user_id_idx ON workflows (user_id);
+
+CREATE TRIGGER workflows_set_updated_at BEFORE UPDATE ON workflows
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+ALTER TABLE workflows ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflows FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY workflows_owner ON workflows
+    USING (user_id = app_current_user_id())
+    WITH CHECK (user_id = app_current_user_id());
+
+CREATE POLICY workflows_staff_read ON workflows FOR SELECT
+    USING (app_is_staff());
