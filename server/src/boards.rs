@@ -10,6 +10,9 @@ use crate::{
     tenancy::{TenantDb, TenantError},
 };
 
+/// What a second board of the same name is told.
+const DUPLICATE_NAME: &str = "You already have a board with this name.";
+
 /// Longest board name.
 pub const MAX_NAME_CHARS: usize = 100;
 
@@ -82,7 +85,8 @@ pub async fn create(db: &TenantDb, user: UserId, name: &str) -> Result<Board, Te
     .bind(user)
     .bind(name)
     .fetch_one(tx.conn())
-    .await?;
+    .await
+    .map_err(|e| TenantError::unique_as(e, DUPLICATE_NAME))?;
     tx.commit().await?;
     Ok(row.into())
 }
@@ -118,7 +122,8 @@ pub async fn rename(db: &TenantDb, user: UserId, id: Uuid, name: Option<&str>) -
     .bind(user)
     .bind(name)
     .fetch_optional(tx.conn())
-    .await?;
+    .await
+    .map_err(|e| TenantError::unique_as(e, DUPLICATE_NAME))?;
     tx.commit().await?;
     row.map(Board::from).ok_or(TenantError::NotFound)
 }

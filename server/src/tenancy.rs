@@ -81,6 +81,10 @@ pub enum TenantError {
     /// The caller's plan does not include this (403), naming the cheapest plan that does.
     #[error("This needs the {} plan or higher. See /upgrade.", .0.display_name())]
     PlanRequired(app::plans::Plan),
+    /// The caller already has such a row (409). The message names no constraint and no other
+    /// tenant's data (SECURITY.md 10).
+    #[error("{0}")]
+    Conflict(&'static str),
     /// Not the caller's, or no such row (404; never says which).
     #[error("Not found.")]
     NotFound,
@@ -90,6 +94,15 @@ pub enum TenantError {
 }
 
 impl TenantError {
+    /// `Conflict(message)` for a unique violation, the error itself otherwise.
+    #[must_use]
+    pub fn unique_as(error: sqlx::Error, message: &'static str) -> Self {
+        match &error {
+            sqlx::Error::Database(e) if e.is_unique_violation() => Self::Conflict(message),
+            _ => Self::Database(error),
+        }
+    }
+
     /// A 422 for `field`.
     #[must_use]
     pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {

@@ -215,7 +215,7 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
             // A fresh object of Bob's for each call, and a way to read it back as Bob.
             let (bob_id, read_back): (String, String) = match path.as_str() {
                 "/api/v1/boards/{id}" => {
-                    let board = create_board(&app, &bob, "Bob's board").await;
+                    let board = create_board(&app, &bob, &format!("Bob's board {covered}")).await;
                     let id = board["board_id"].as_str().unwrap().to_owned();
                     (id.clone(), format!("/api/v1/boards/{id}"))
                 }
@@ -226,7 +226,7 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                         "/api/v1/workflows",
                         PEER,
                         &[("authorization", &bob.bearer())],
-                        Some(json!({"name": "Bob's preset", "params": {"steps": 20}})),
+                        Some(json!({"name": format!("Bob's preset {covered}"), "params": {"steps": 20}})),
                     )
                     .await;
                     assert_eq!(response.status(), StatusCode::CREATED);
@@ -320,4 +320,32 @@ async fn workflows_are_for_pro_and_up_and_the_refusal_names_the_plan() {
         call(&app, "DELETE", &path, PEER, &[("authorization", &ada.bearer())], None).await.status(),
         StatusCode::NO_CONTENT
     );
+}
+
+#[tokio::test]
+async fn s10_a_unique_violation_reveals_nothing_about_other_tenants() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    let bobs = create_board(&app, &bob, "Penguins").await;
+    // Names are unique per user: Bob's board does not stop Ada's, nor is it mentioned.
+    create_board(&app, &ada, "Penguins").await;
+    let again = call(
+        &app,
+        "POST",
+        "/api/v1/boards",
+        PEER,
+        &[("authorization", &ada.bearer())],
+        Some(json!({"name": "PENGUINS"})),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let text = body_json(again).await.to_string();
+    assert!(text.contains("already_exists"), "{text}");
+    for secret in
+        ["boards_user_id_name_key", "constraint", bob.user_id.as_str(), bobs["board_id"].as_str().unwrap()]
+    {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
 }

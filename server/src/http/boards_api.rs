@@ -37,6 +37,7 @@ pub async fn list_boards(
     responses(
         (status = 201, description = "Created", body = Board),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 409, description = "`already_exists`: I have a board of this name", body = ErrorBody),
         (status = 422, description = "Invalid name", body = ErrorBody),
     )
 )]
@@ -75,6 +76,7 @@ pub async fn get_board(
         (status = 200, description = "The updated board", body = Board),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No board of mine has this id", body = ErrorBody),
+        (status = 409, description = "`already_exists`: I have a board of this name", body = ErrorBody),
         (status = 422, description = "Invalid name", body = ErrorBody),
     )
 )]

@@ -1,0 +1,1 @@
+DROP INDEX boards_user_id_name_key;
