@@ -4,6 +4,7 @@
 //! build the exact router the binary serves and call it without a network.
 
 pub mod accounts;
+pub mod admin;
 pub mod auth;
 pub mod boards;
 pub mod cli;

@@ -233,6 +233,8 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                     let id = body_json(response).await["workflow_id"].as_str().unwrap().to_owned();
                     (id.clone(), format!("/api/v1/workflows/{id}"))
                 }
+                // Not a tenant route: for anyone but a superuser it is forbidden outright.
+                "/api/v1/admin/users/{id}" => (bob.user_id.clone(), "/api/v1/users/me".to_owned()),
                 "/api/v1/auth/sessions/{id}" => {
                     let sessions =
                         body_json(get_as(&app, "/api/v1/auth/sessions", &bob.bearer()).await).await;
@@ -252,14 +254,19 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                 body,
             )
             .await;
-            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            let expected = if path.starts_with("/api/v1/admin/") {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            assert_eq!(response.status(), expected, "{method} {path}");
             let after = body_json(get_as(&app, &read_back, &bob.bearer()).await).await;
             assert_eq!(before, after, "{method} {path} changed Bob's object");
             covered += 1;
         }
     }
-    // GET, PATCH and DELETE of a board and of a workflow, DELETE of a session (so far).
-    assert!(covered >= 7, "only {covered} id routes found");
+    // GET, PATCH and DELETE of a board and of a workflow, DELETE of a session, PATCH of a user.
+    assert!(covered >= 8, "only {covered} id routes found");
 }
 
 #[tokio::test]

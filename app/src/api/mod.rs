@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod account_fns;
+pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod boards;

@@ -67,7 +67,8 @@ pub async fn ensure_app_role(owner: &mut PgConnection, role: &AppRole) -> Result
 }
 
 /// Lets `role` use the current database's tables: read and write rows, nothing else. The
-/// migration history is read-only to it (readiness reads it). Idempotent; run after migrating.
+/// migration history is read-only to it (readiness reads it) and the admin audit log
+/// append-only. Idempotent; run after migrating.
 ///
 /// # Errors
 /// The statements failed.
@@ -82,6 +83,8 @@ pub async fn grant_app_privileges(owner: &mut PgConnection, role: &str) -> Resul
         format!("GRANT USAGE ON SCHEMA public TO {name}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"),
         format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {name}"),
+        // The audit log is append-only for requests.
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON admin_audit_log FROM {name}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}"),
     ] {
         run(owner, statement).await?;

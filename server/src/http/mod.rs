@@ -2,6 +2,7 @@
 //! server-rendered Leptos app.
 
 mod account_errors;
+pub mod admin_api;
 pub mod api_rate_limit;
 pub mod auth_api;
 pub mod boards_api;

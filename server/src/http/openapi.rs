@@ -9,7 +9,7 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, auth_api, boards_api, health, oauth_api, users_api, workflows_api};
+use super::{AppState, admin_api, auth_api, boards_api, health, oauth_api, users_api, workflows_api};
 
 /// Document-level information; paths are added by [`api_router`].
 #[derive(Debug, OpenApi)]
@@ -25,6 +25,7 @@ use super::{AppState, auth_api, boards_api, health, oauth_api, users_api, workfl
         (name = "users", description = "The signed-in user's profile"),
         (name = "boards", description = "The signed-in user's boards (row-level security)"),
         (name = "workflows", description = "Saved generation presets (Pro and up)"),
+        (name = "admin", description = "User administration (superusers only)"),
         (name = "operations", description = "Probes and monitoring"),
     )
 )]
@@ -65,6 +66,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             workflows_api::update_workflow,
             workflows_api::delete_workflow
         ))
+        .routes(routes!(admin_api::list_users))
+        .routes(routes!(admin_api::update_user))
 }
 
 /// The provider sign-in routes, which need the OAuth session layer.

@@ -313,3 +313,10 @@ pub async fn refresh(app: &Router, cookie: &str) -> Response {
 pub async fn get_as(app: &Router, path: &str, bearer: &str) -> Response {
     call(app, "GET", path, PEER, &[("authorization", bearer)], None).await
 }
+
+/// Makes `email` a superuser (creating it with [`STRONG_PASSWORD`]) and signs it in.
+pub async fn superuser(pool: &PgPool, app: &Router, email: &str) -> SignedIn {
+    let accounts = server::accounts::Accounts::new(pool.clone(), &config(&[]));
+    accounts.make_superuser(email, Some(STRONG_PASSWORD.into())).await.unwrap();
+    login(app, email).await
+}
