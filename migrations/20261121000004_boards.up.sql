@@ -12,6 +12,27 @@ CREATE FUNCTION app_is_staff() RETURNS boolean
 LANGUAGE sql STABLE
 AS $$ SELECT coalesce(nullif(current_setting('app.is_staff', true), '')::boolean, false) $$;
 
+-- Turns a table with a `user_id` column into a tenant table, the same way every time: row-level
+-- security enabled and forced, the owner policy (USING and WITH CHECK), the staff read policy,
+-- and the updated_at trigger. Migrations of later tenant tables CALL it.
+CREATE PROCEDURE make_tenant_table(tbl regclass)
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format(
+        'CREATE POLICY %I ON %s USING (user_id = app_current_user_id()) '
+        'WITH CHECK (user_id = app_current_user_id())', tbl::text || '_owner', tbl);
+    EXECUTE format('CREATE POLICY %I ON %s FOR SELECT USING (app_is_staff())', tbl::text || '_staff_read', tbl);
+    EXECUTE format(
+        'CREATE TRIGGER %I BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION set_updated_at()',
+        tbl::text || '_set_updated_at', tbl);
+END;
+$$;
+
+REVOKE ALL ON PROCEDURE make_tenant_table(regclass) FROM PUBLIC;
+
 -- A user's collections of images.
 CREATE TABLE boards (
     board_id        uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -26,15 +47,4 @@ CREATE TABLE boards (
 
 CREATE INDEX boards_user_id_idx ON boards (user_id);
 
-CREATE TRIGGER boards_set_updated_at BEFORE UPDATE ON boards
-    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
-ALTER TABLE boards ENABLE ROW LEVEL SECURITY;
-ALTER TABLE boards FORCE ROW LEVEL SECURITY;
-
-CREATE POLICY boards_owner ON boards
-    USING (user_id = app_current_user_id())
-    WITH CHECK (user_id = app_current_user_id());
-
-CREATE POLICY boards_staff_read ON boards FOR SELECT
-    USING (app_is_staff());
+CALL make_tenant_table('boards');

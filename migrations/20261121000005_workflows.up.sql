@@ -1,5 +1,5 @@
 -- Saved generation presets (Pro and up): a name and the generation parameters as JSON.
--- Row-level security exactly as for boards (see the boards migration).
+-- A tenant table like boards (see make_tenant_table in the boards migration).
 CREATE TABLE workflows (
     workflow_id  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id      uuid NOT NULL DEFAULT app_current_user_id()
@@ -13,15 +13,4 @@ CREATE TABLE workflows (
 
 CREATE INDEX workflows_user_id_idx ON workflows (user_id);
 
-CREATE TRIGGER workflows_set_updated_at BEFORE UPDATE ON workflows
-    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-
-ALTER TABLE workflows ENABLE ROW LEVEL SECURITY;
-ALTER TABLE workflows FORCE ROW LEVEL SECURITY;
-
-CREATE POLICY workflows_owner ON workflows
-    USING (user_id = app_current_user_id())
-    WITH CHECK (user_id = app_current_user_id());
-
-CREATE POLICY workflows_staff_read ON workflows FOR SELECT
-    USING (app_is_staff());
+CALL make_tenant_table('workflows');
