@@ -133,14 +133,7 @@ pub async fn rename(db: &TenantDb, user: UserId, id: Uuid, name: Option<&str>) -
 /// # Errors
 /// 404 if it is not theirs.
 pub async fn delete(db: &TenantDb, user: UserId, id: Uuid) -> Result<(), TenantError> {
-    let mut tx = db.begin(user).await?;
-    let deleted = sqlx::query("DELETE FROM boards WHERE board_id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user)
-        .execute(tx.conn())
-        .await?;
-    tx.commit().await?;
-    if deleted.rows_affected() == 0 { Err(TenantError::NotFound) } else { Ok(()) }
+    db.delete_owned(user, "boards", "board_id", id).await
 }
 
 #[cfg(test)]

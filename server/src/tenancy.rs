@@ -44,6 +44,32 @@ impl TenantDb {
     }
 }
 
+impl TenantDb {
+    /// Deletes the row of `user`'s with `id` in `column` of `table` (both fixed names of a
+    /// tenant table, never input).
+    ///
+    /// # Errors
+    /// [`TenantError::NotFound`] if no row of theirs has that id.
+    pub async fn delete_owned(
+        &self,
+        user: UserId,
+        table: &'static str,
+        column: &'static str,
+        id: uuid::Uuid,
+    ) -> Result<(), TenantError> {
+        let mut tx = self.begin(user).await?;
+        let deleted = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE {column} = $1 AND user_id = $2"
+        )))
+        .bind(id)
+        .bind(user)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        if deleted.rows_affected() == 0 { Err(TenantError::NotFound) } else { Ok(()) }
+    }
+}
+
 impl TenantTx {
     /// Whose rows this transaction sees.
     #[must_use]

@@ -161,14 +161,7 @@ pub async fn update(
 /// 403 below Pro; 404 if it is not theirs.
 pub async fn delete(db: &TenantDb, user: &CurrentUser, id: Uuid) -> Result<(), TenantError> {
     require_workflows(user)?;
-    let mut tx = db.begin(user.user_id).await?;
-    let deleted = sqlx::query("DELETE FROM workflows WHERE workflow_id = $1 AND user_id = $2")
-        .bind(id)
-        .bind(user.user_id)
-        .execute(tx.conn())
-        .await?;
-    tx.commit().await?;
-    if deleted.rows_affected() == 0 { Err(TenantError::NotFound) } else { Ok(()) }
+    db.delete_owned(user.user_id, "workflows", "workflow_id", id).await
 }
 
 #[cfg(test)]

@@ -62,11 +62,12 @@ pub fn QuotaMeter() -> impl IntoView {
         auth.user().map(|user| {
             let quota = user.quota;
             let level = quota_level(&quota);
-            let title = format!("Monthly images; the count resets on {}", reset_date(&quota));
+            let resets = reset_date(&quota);
+            let title = format!("Monthly images; the count resets on {resets}");
             view! {
                 <a href="/upgrade" class=level.class() title=title data-testid="quota-meter">
                     <span data-testid="quota-label">{quota_label(&quota)}</span>
-                    <span class="quota-reset">" · resets " {reset_date(&quota)}</span>
+                    <span class="quota-reset">" · resets " {resets}</span>
                 </a>
             }
         })

@@ -14,8 +14,8 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use app::{
     api::account::{
-        AccessToken, ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, UpdateProfileRequest,
-        UserProfile,
+        AccessToken, ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, SignedIn,
+        UpdateProfileRequest, UserProfile,
     },
     plans::Plan,
 };
@@ -66,6 +66,8 @@ pub struct CurrentUser {
 /// A new access token and the refresh token that goes into the cookie.
 #[derive(Debug)]
 pub struct IssuedTokens {
+    /// Whose they are.
+    pub user: UserId,
     /// For the response body.
     pub access: AccessToken,
     /// For the cookie only.
@@ -91,6 +93,20 @@ pub struct SignedInSession {
     pub user: UserProfile,
 }
 
+impl SignedInSession {
+    /// What the response body says (access token and user), and the tokens for the cookie.
+    #[must_use]
+    pub fn into_body(self) -> (SignedIn, IssuedTokens) {
+        let body = SignedIn {
+            access_token: self.tokens.access.access_token.clone(),
+            token_type: self.tokens.access.token_type.clone(),
+            expires_in: self.tokens.access.expires_in,
+            user: self.user,
+        };
+        (body, self.tokens)
+    }
+}
+
 /// The accounts service: the database plus the keys that sign and seal.
 #[derive(Clone)]
 pub struct Accounts {
@@ -108,6 +124,16 @@ impl std::fmt::Debug for Accounts {
 
 fn internal(error: impl std::fmt::Display) -> AccountError {
     AccountError::Internal(error.to_string())
+}
+
+/// An email from a request, or a 422 for `email`.
+fn parse_email(raw: &str) -> Result<Email, AccountError> {
+    Email::parse(raw).map_err(|e| AccountError::invalid("invalid_email", "email", e.to_string()))
+}
+
+/// A 422 for `field` unless `password` passes the policy for new passwords.
+fn check_policy(password: &str, field: &'static str) -> Result<(), AccountError> {
+    check_new_password(password).map_err(|e| AccountError::invalid("weak_password", field, e.to_string()))
 }
 
 impl Accounts {
@@ -170,10 +196,8 @@ impl Accounts {
         client: &ClientContext,
     ) -> Result<SignedInSession, AccountError> {
         self.count_attempt("register", client.ip, &request.email)?;
-        let email = Email::parse(&request.email)
-            .map_err(|e| AccountError::invalid("invalid_email", "email", e.to_string()))?;
-        check_new_password(&request.password)
-            .map_err(|e| AccountError::invalid("weak_password", "password", e.to_string()))?;
+        let email = parse_email(&request.email)?;
+        check_policy(&request.password, "password")?;
         let full_name = request.full_name.as_deref().map(check_full_name).transpose()?.flatten();
         let hash = hash_password(request.password).await.map_err(internal)?;
 
@@ -257,7 +281,7 @@ impl Accounts {
         let refresh = RefreshToken::generate().map_err(internal)?;
         let row = TokenRow { family, user, token: &refresh, access_jti: jti, client };
         let refresh_expires_at = sessions::insert_first(conn, &row).await?;
-        Ok(IssuedTokens { access, refresh, refresh_expires_at })
+        Ok(IssuedTokens { user, access, refresh, refresh_expires_at })
     }
 
     fn issue_access(
@@ -320,7 +344,12 @@ impl Accounts {
         };
         sessions::rotate(&mut tx, &presented, &successor).await?;
         tx.commit().await?;
-        Ok(IssuedTokens { access, refresh, refresh_expires_at: presented.expires_at })
+        Ok(IssuedTokens {
+            user: presented.user_id,
+            access,
+            refresh,
+            refresh_expires_at: presented.expires_at,
+        })
     }
 
     /// Ends the session of the refresh token and/or access token presented, and revokes that
@@ -386,13 +415,13 @@ impl Accounts {
         })
     }
 
-    /// The caller's profile.
+    /// A user's own profile.
     ///
     /// # Errors
     /// The database failed.
-    pub async fn profile(&self, user: &CurrentUser) -> Result<UserProfile, AccountError> {
+    pub async fn profile(&self, user: UserId) -> Result<UserProfile, AccountError> {
         let mut conn = self.db.acquire().await?;
-        profile::load(&mut conn, user.user_id).await
+        profile::load(&mut conn, user).await
     }
 
     /// Edits the caller's profile.
@@ -435,8 +464,7 @@ impl Accounts {
                 return Err(AccountError::WrongPassword);
             }
         }
-        check_new_password(&request.new_password)
-            .map_err(|e| AccountError::invalid("weak_password", "new_password", e.to_string()))?;
+        check_policy(&request.new_password, "new_password")?;
         let hash = hash_password(request.new_password).await.map_err(internal)?;
         let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $2 WHERE user_id = $1")
@@ -506,8 +534,7 @@ impl Accounts {
         email: &str,
         password: Option<String>,
     ) -> Result<(UserId, bool), AccountError> {
-        let email = Email::parse(email)
-            .map_err(|e| AccountError::invalid("invalid_email", "email", e.to_string()))?;
+        let email = parse_email(email)?;
         let promoted: Option<UserId> = sqlx::query_scalar(
             "UPDATE users SET is_superuser = true, is_staff = true, is_active = true WHERE email = $1 RETURNING user_id",
         )
@@ -518,8 +545,7 @@ impl Accounts {
             return Ok((user, false));
         }
         let Some(password) = password else { return Err(AccountError::NotFound) };
-        check_new_password(&password)
-            .map_err(|e| AccountError::invalid("weak_password", "password", e.to_string()))?;
+        check_policy(&password, "password")?;
         let hash = hash_password(password).await.map_err(internal)?;
         let user = sqlx::query_scalar(
             "INSERT INTO users (email, password_hash, is_superuser, is_staff) VALUES ($1, $2, true, true)

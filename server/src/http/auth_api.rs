@@ -14,13 +14,13 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use uuid::Uuid;
 
 use super::{
     AppState,
     current_user::bearer_token,
     error::{ApiError, ErrorBody},
     json::ApiJson,
+    tenant_errors::parse_id,
 };
 use crate::{
     accounts::{ClientContext, CurrentUser, IssuedTokens, SignedInSession},
@@ -55,13 +55,7 @@ fn clearing_cookie(state: &AppState, mut response: Response) -> Response {
 }
 
 fn signed_in_response(state: &AppState, status: StatusCode, signed_in: SignedInSession) -> Response {
-    let SignedInSession { tokens, user } = signed_in;
-    let body = SignedIn {
-        access_token: tokens.access.access_token.clone(),
-        token_type: tokens.access.token_type.clone(),
-        expires_in: tokens.access.expires_in,
-        user,
-    };
+    let (body, tokens) = signed_in.into_body();
     with_tokens(state, (status, Json(body)).into_response(), &tokens)
 }
 
@@ -193,7 +187,6 @@ pub async fn revoke_session(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::from(crate::accounts::AccountError::NotFound))?;
-    state.accounts.revoke_session(&user, SessionId(id)).await?;
+    state.accounts.revoke_session(&user, SessionId(parse_id(&id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -68,17 +68,8 @@ impl UiBackend {
     }
 
     fn signed_in(&self, signed_in: SignedInSession) -> UiReply<SignedIn> {
-        let cookie = self.cookie_for(&signed_in.tokens);
-        let SignedInSession { tokens, user } = signed_in;
-        UiReply {
-            value: SignedIn {
-                access_token: tokens.access.access_token,
-                token_type: tokens.access.token_type,
-                expires_in: tokens.access.expires_in,
-                user,
-            },
-            set_cookies: vec![cookie],
-        }
+        let (body, tokens) = signed_in.into_body();
+        UiReply { value: body, set_cookies: vec![self.cookie_for(&tokens)] }
     }
 
     async fn user(&self, access_token: &str) -> Result<CurrentUser, UiError> {
@@ -155,8 +146,8 @@ impl AccountBackend for UiBackend {
             Err(AccountError::Unauthenticated) => return Ok(signed_out()),
             Err(other) => return Err(ui_error(other)),
         };
-        let user = self.user(&tokens.access.access_token).await?;
-        let profile = self.state.accounts.profile(&user).await.map_err(ui_error)?;
+        // The tokens say whose they are: no need to verify the access token just signed.
+        let profile = self.state.accounts.profile(tokens.user).await.map_err(ui_error)?;
         let session = SignedInSession { tokens, user: profile };
         let reply = self.signed_in(session);
         Ok(UiReply { value: Some(reply.value), set_cookies: reply.set_cookies })
@@ -175,7 +166,7 @@ impl AccountBackend for UiBackend {
 
     async fn profile(&self, access_token: &str) -> Result<UserProfile, UiError> {
         let user = self.user(access_token).await?;
-        self.state.accounts.profile(&user).await.map_err(ui_error)
+        self.state.accounts.profile(user.user_id).await.map_err(ui_error)
     }
 
     async fn update_profile(

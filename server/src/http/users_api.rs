@@ -20,7 +20,7 @@ use crate::accounts::{ClientContext, CurrentUser};
     )
 )]
 pub async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<UserProfile>, ApiError> {
-    Ok(Json(state.accounts.profile(&user).await?))
+    Ok(Json(state.accounts.profile(user.user_id).await?))
 }
 
 /// Edit my profile: full name, username, bio, locale, time zone.
