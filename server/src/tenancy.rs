@@ -5,10 +5,14 @@
 //!
 //! Repositories of tenant tables take a [`TenantTx`], never a pool, so code cannot reach those
 //! tables without naming whose rows it works on.
+//!
+//! Two other paths exist, each named and logged where it is opened: [`TenantDb::begin_staff_read`]
+//! (a staff member reading everyone's rows, read-only) and [`TenantDb::begin_background`] (a
+//! worker or housekeeping task, which sees every user's generation jobs and nothing else).
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use crate::ids::UserId;
+use crate::{accounts::CurrentUser, ids::UserId};
 
 /// Opens user-bound transactions.
 #[derive(Debug, Clone)]
@@ -41,6 +45,63 @@ impl TenantDb {
             .execute(&mut *tx)
             .await?;
         Ok(TenantTx { tx, user })
+    }
+
+    /// A read-only transaction in which `staff` sees every user's rows (the staff read policy),
+    /// logged with its `purpose`.
+    ///
+    /// # Errors
+    /// [`TenantError::Forbidden`] unless `staff` is staff; the database failed.
+    pub async fn begin_staff_read(
+        &self,
+        staff: &CurrentUser,
+        purpose: &'static str,
+    ) -> Result<TenantTx, TenantError> {
+        if !(staff.is_staff || staff.is_superuser) {
+            return Err(TenantError::Forbidden);
+        }
+        tracing::info!(staff = %staff.user_id, purpose, "staff read of every tenant's rows");
+        let mut tx = self.begin(staff.user_id).await?;
+        sqlx::query("SET TRANSACTION READ ONLY").execute(tx.conn()).await?;
+        sqlx::query("SELECT set_config('app.is_staff', 'true', true)").execute(tx.conn()).await?;
+        Ok(tx)
+    }
+
+    /// A transaction for background `task` (a worker, quota housekeeping), which sees every
+    /// user's generation jobs; other tenant tables still need [`TenantDb::begin`] as their owner.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn begin_background(&self, task: &'static str) -> Result<BackgroundTx, sqlx::Error> {
+        // Debug, not info: workers open one per heartbeat.
+        tracing::debug!(task, "background transaction");
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT set_config('app.background_task', $1, true)")
+            .bind(task)
+            .execute(&mut *tx)
+            .await?;
+        Ok(BackgroundTx { tx })
+    }
+}
+
+/// A transaction of a background task (see [`TenantDb::begin_background`]).
+#[derive(Debug)]
+pub struct BackgroundTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl BackgroundTx {
+    /// The connection, for the queries of this transaction.
+    pub fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// Commits; dropping it instead rolls back.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
     }
 }
 
@@ -107,10 +168,19 @@ pub enum TenantError {
     /// The caller's plan does not include this (403), naming the cheapest plan that does.
     #[error("This needs the {} plan or higher. See /upgrade.", .0.display_name())]
     PlanRequired(app::plans::Plan),
-    /// The caller already has such a row (409). The message names no constraint and no other
-    /// tenant's data (SECURITY.md 10).
-    #[error("{0}")]
-    Conflict(&'static str),
+    /// The request clashes with the row's state (409), e.g. a duplicate name (`already_exists`)
+    /// or a finished job. The message names no constraint and no other tenant's data
+    /// (SECURITY.md 10).
+    #[error("{message}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// For people.
+        message: &'static str,
+    },
+    /// The caller may not do this at all (403).
+    #[error("Not enough permissions.")]
+    Forbidden,
     /// Not the caller's, or no such row (404; never says which).
     #[error("Not found.")]
     NotFound,
@@ -120,11 +190,13 @@ pub enum TenantError {
 }
 
 impl TenantError {
-    /// `Conflict(message)` for a unique violation, the error itself otherwise.
+    /// An `already_exists` conflict for a unique violation, the error itself otherwise.
     #[must_use]
     pub fn unique_as(error: sqlx::Error, message: &'static str) -> Self {
         match &error {
-            sqlx::Error::Database(e) if e.is_unique_violation() => Self::Conflict(message),
+            sqlx::Error::Database(e) if e.is_unique_violation() => {
+                Self::Conflict { code: "already_exists", message }
+            }
             _ => Self::Database(error),
         }
     }

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::TestDatabase;
+use common::{TestDatabase, app, config, register};
+use server::db;
 
 #[tokio::test]
 async fn s05_the_application_role_is_unprivileged_and_owns_nothing() {
@@ -41,4 +42,50 @@ async fn s05_the_application_role_is_unprivileged_and_owns_nothing() {
     let migrations: i64 =
         sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&test_db.pool).await.unwrap();
     assert!(migrations > 0, "it may read the migration history (readiness)");
+}
+
+/// SEEDS.md §2: `DB_SCHEMA` separates environments inside one database. Each schema gets its
+/// own tables, migration history and application role, and one schema's role cannot read the
+/// other's tables.
+#[tokio::test]
+async fn each_db_schema_has_its_own_tables_and_role_and_cannot_read_the_other() {
+    let test_db = TestDatabase::empty().await;
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..16];
+    let (dev, prod) = (format!("dev_{suffix}"), format!("prod_{suffix}"));
+    let dev_options = db::prepare(&test_db.options, &config(&[("DB_SCHEMA", &dev)])).await.unwrap();
+    let prod_options = db::prepare(&test_db.options, &config(&[("DB_SCHEMA", &prod)])).await.unwrap();
+    let roles = [dev_options.get_username().to_owned(), prod_options.get_username().to_owned()];
+    assert_eq!(roles[0], format!("pingvas_app_{dev}"));
+    let (dev_pool, prod_pool) = (db::pool(dev_options, 2), db::pool(prod_options, 2));
+    assert_eq!(db::readiness(&dev_pool).await, db::Readiness::Ready);
+
+    register(&app(dev_pool.clone()), "ada@example.com").await;
+    let count = async |pool: &sqlx::PgPool, table: &str| {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(pool)
+            .await
+    };
+    assert_eq!(count(&dev_pool, "users").await.unwrap(), 1);
+    assert_eq!(count(&prod_pool, "users").await.unwrap(), 0, "prod has its own users table");
+    for (pool, other) in [(&dev_pool, &prod), (&prod_pool, &dev)] {
+        let refused = count(pool, &format!("{other}.users")).await.unwrap_err();
+        let code = refused.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+        assert_eq!(code.as_deref(), Some("42501"), "permission denied for schema {other}");
+    }
+    let in_public: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('users', '_sqlx_migrations')",
+    )
+    .fetch_one(&test_db.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!(in_public, 0, "nothing lands in public");
+
+    // The roles are cluster-wide: remove them with what they were granted here.
+    let roles: Vec<String> = roles.iter().map(|r| db::quote_identifier(r)).collect();
+    drop((dev_pool, prod_pool));
+    for statement in
+        [format!("DROP OWNED BY {}", roles.join(", ")), format!("DROP ROLE {}", roles.join(", "))]
+    {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&test_db.owner_pool).await.unwrap();
+    }
 }

@@ -4,6 +4,7 @@
 //! tested without touching the process environment. The only I/O, creating a development JWT
 //! secret, is passed in by the caller.
 
+mod catalog;
 mod oauth;
 mod values;
 
@@ -11,10 +12,11 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub use self::catalog::{TINY_MODEL, default_catalog};
 pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
 pub use self::values::{
-    AppDatabase, DatabaseSource, EncryptionKey, Environment, JwtSecret, LogFormat, MIN_JWT_SECRET_BYTES,
-    PublicUrl,
+    AppDatabase, DatabaseSource, DbSchema, EncryptionKey, Environment, JwtSecret, LogFormat,
+    MIN_JWT_SECRET_BYTES, PublicUrl,
 };
 use crate::{http::client_ip::ClientIpSource, secrets::DevelopmentSecret};
 
@@ -65,6 +67,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Sign-in providers (`GOOGLE_*`, `DISCORD_*`); unconfigured ones are hidden.
     pub oauth: OAuthSettings,
+    /// `DB_SCHEMA`: the PostgreSQL schema the tables live in (default `public`). Each schema
+    /// gets its own migration history and, in development, its own application role, so a `dev`
+    /// and a `prod` schema in one database cannot read each other.
+    pub db_schema: DbSchema,
+    /// `MODEL_CATALOG`: the models people may choose and the plan each needs.
+    pub models: Vec<app::api::generation::ModelInfo>,
     /// Things worth a warning once logging is up (e.g. a generated secret).
     pub warnings: Vec<String>,
 }
@@ -81,6 +89,14 @@ pub enum ConfigError {
         value: String,
         /// What it may hold.
         expected: &'static str,
+    },
+    /// `MODEL_CATALOG` is not a usable catalog.
+    #[error(
+        "MODEL_CATALOG is not valid: {why}. Expected a JSON array of {{\"name\", \"title\", \"min_plan\"}} objects"
+    )]
+    InvalidCatalog {
+        /// What is wrong with it.
+        why: String,
     },
     /// A variable that this environment requires is missing.
     #[error("{variable} must be set in production: {why}")]
@@ -335,8 +351,24 @@ impl Config {
 
         let oauth = oauth::parse(&var, environment.is_development())?;
 
+        let db_schema = match var("DB_SCHEMA") {
+            None => DbSchema::default(),
+            Some(raw) => DbSchema::parse(&raw).ok_or(ConfigError::Invalid {
+                variable: "DB_SCHEMA",
+                value: raw,
+                expected: "a schema name of 1-40 characters from a-z, 0-9 and '_', starting with a letter, \
+                           not pg_… or information_schema (e.g. dev or prod)",
+            })?,
+        };
+        let models = match var("MODEL_CATALOG") {
+            None => catalog::default_catalog(),
+            Some(raw) => catalog::parse_catalog(&raw).map_err(|why| ConfigError::InvalidCatalog { why })?,
+        };
+
         Ok(Self {
             oauth,
+            db_schema,
+            models,
             environment,
             data_dir,
             public_url,
@@ -388,6 +420,23 @@ mod tests {
     /// Stands in for the persisted development secrets: fixed hex of the right length.
     fn fake_development_secret(which: DevelopmentSecret) -> String {
         "7".repeat(2 * which.random_bytes())
+    }
+
+    #[test]
+    fn db_schema_defaults_to_public_and_refuses_names_that_could_escape_it() {
+        assert!(parse(&[]).unwrap().db_schema.is_public());
+        assert_eq!(parse(&[("DB_SCHEMA", "dev")]).unwrap().db_schema.as_str(), "dev");
+        for bad in ["Dev", "1dev", "pg_catalog", "information_schema", "dev;drop", "de\"v", &"a".repeat(41)] {
+            let err = parse(&[("DB_SCHEMA", bad)]).unwrap_err();
+            assert!(err.to_string().starts_with("DB_SCHEMA="), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_model_catalog_defaults_to_the_tiny_model_and_bad_catalogs_are_refused() {
+        assert_eq!(parse(&[]).unwrap().models[0].name, TINY_MODEL);
+        let err = parse(&[("MODEL_CATALOG", "[]")]).unwrap_err();
+        assert!(err.to_string().starts_with("MODEL_CATALOG is not valid: the catalog is empty"), "{err}");
     }
 
     #[test]

@@ -156,3 +156,40 @@ impl PublicUrl {
         &self.0
     }
 }
+
+/// A PostgreSQL schema name we create and put in `search_path`: lower-case letters, digits and
+/// `_`, starting with a letter, never a system schema. Quoting is then unnecessary, but still done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbSchema(String);
+
+impl Default for DbSchema {
+    fn default() -> Self {
+        Self("public".to_owned())
+    }
+}
+
+impl DbSchema {
+    /// A valid schema name, or `None`.
+    #[must_use]
+    pub fn parse(raw: &str) -> Option<Self> {
+        let name = raw.trim();
+        let valid = (1..=40).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            && !name.starts_with("pg_")
+            && name != "information_schema";
+        valid.then(|| Self(name.to_owned()))
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is PostgreSQL's default `public` schema.
+    #[must_use]
+    pub fn is_public(&self) -> bool {
+        self.0 == "public"
+    }
+}

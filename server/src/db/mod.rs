@@ -13,7 +13,7 @@ use sqlx::{
 use thiserror::Error;
 
 use self::roles::{AppRole, DEFAULT_APP_ROLE};
-use crate::config::{AppDatabase, Config, DatabaseSource};
+use crate::config::{AppDatabase, Config, DatabaseSource, DbSchema};
 
 /// The schema migrations in `migrations/`, embedded at compile time. Each has an up and a down
 /// script, so `server migrate revert` can undo the latest one.
@@ -53,14 +53,22 @@ pub enum DbError {
 /// # Errors
 /// An invalid URL, or an embedded cluster that cannot be made, started or reached.
 pub async fn connect_options(config: &Config) -> Result<PgConnectOptions, DbError> {
-    match &config.database {
-        DatabaseSource::Url(url) => PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl),
+    let options = match &config.database {
+        DatabaseSource::Url(url) => PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl)?,
         DatabaseSource::Embedded => {
             let endpoint = embedded::EmbeddedCluster::new(&config.data_dir).ensure_running().await?;
             create_database_if_missing(&endpoint.connect_options("postgres"), EMBEDDED_DATABASE).await?;
-            Ok(endpoint.connect_options(EMBEDDED_DATABASE))
+            endpoint.connect_options(EMBEDDED_DATABASE)
         }
-    }
+    };
+    Ok(in_schema(options, &config.db_schema))
+}
+
+/// `options` with `schema` as the only schema on the `search_path` (unchanged for `public`), so
+/// tables, functions and the migration history are created and found there.
+#[must_use]
+pub fn in_schema(options: PgConnectOptions, schema: &DbSchema) -> PgConnectOptions {
+    if schema.is_public() { options } else { options.options([("search_path", schema.as_str())]) }
 }
 
 /// Migrates the database as its owner and makes sure the application's role exists (in
@@ -69,21 +77,37 @@ pub async fn connect_options(config: &Config) -> Result<PgConnectOptions, DbErro
 /// # Errors
 /// The database is unreachable, a migration fails, or the role cannot be created or granted.
 pub async fn prepare(owner: &PgConnectOptions, config: &Config) -> Result<PgConnectOptions, DbError> {
+    let schema = &config.db_schema;
     let (app_options, managed_role) = match &config.app_database {
         AppDatabase::Url(url) => (PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl)?, None),
         AppDatabase::Managed { password } => {
-            let role = AppRole { name: DEFAULT_APP_ROLE.to_owned(), password: password.clone() };
+            // One role per schema, so a `dev` role cannot read `prod`.
+            let name = if schema.is_public() {
+                DEFAULT_APP_ROLE.to_owned()
+            } else {
+                format!("{DEFAULT_APP_ROLE}_{}", schema.as_str())
+            };
+            let role = AppRole { name, password: password.clone() };
             (owner.clone().username(&role.name).password(&role.password), Some(role))
         }
     };
-    let mut conn = PgConnection::connect_with(owner).await.map_err(DbError::Unreachable)?;
+    let mut conn =
+        PgConnection::connect_with(&in_schema(owner.clone(), schema)).await.map_err(DbError::Unreachable)?;
+    if !schema.is_public() {
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            quote_identifier(schema.as_str())
+        )))
+        .await
+        .map_err(DbError::Unreachable)?;
+    }
     MIGRATOR.run(&mut conn).await?;
     if let Some(role) = &managed_role {
-        roles::ensure_app_role(&mut conn, role).await?;
+        roles::ensure_app_role(&mut conn, role, schema.as_str()).await?;
     }
-    roles::grant_app_privileges(&mut conn, app_options.get_username()).await?;
+    roles::grant_app_privileges(&mut conn, app_options.get_username(), schema.as_str()).await?;
     conn.close().await.map_err(DbError::Unreachable)?;
-    Ok(app_options)
+    Ok(in_schema(app_options, schema))
 }
 
 /// Creates `name` on the server `admin` points to, unless it exists.

@@ -37,11 +37,11 @@ async fn run(conn: &mut PgConnection, statement: String) -> Result<(), DbError> 
 }
 
 /// Creates `role` as an unprivileged login role if it does not exist, and (re)sets its
-/// attributes and password. Needs a connection with `CREATEROLE`.
+/// attributes, password and `search_path` (`schema`). Needs a connection with `CREATEROLE`.
 ///
 /// # Errors
 /// The statements failed (no permission, for instance).
-pub async fn ensure_app_role(owner: &mut PgConnection, role: &AppRole) -> Result<(), DbError> {
+pub async fn ensure_app_role(owner: &mut PgConnection, role: &AppRole, schema: &str) -> Result<(), DbError> {
     let name = quote_identifier(&role.name);
     let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
         .bind(&role.name)
@@ -63,29 +63,32 @@ pub async fn ensure_app_role(owner: &mut PgConnection, role: &AppRole) -> Result
             quote_literal(&role.password)
         ),
     )
-    .await
+    .await?;
+    run(owner, format!("ALTER ROLE {name} SET search_path TO {}", quote_identifier(schema))).await
 }
 
-/// Lets `role` use the current database's tables: read and write rows, nothing else. The
+/// Lets `role` use the tables of `schema` in the current database: read and write rows, nothing
+/// else (no other schema of ours: it gets no USAGE there). The
 /// migration history is read-only to it (readiness reads it) and the admin audit log
 /// append-only. Idempotent; run after migrating.
 ///
 /// # Errors
 /// The statements failed.
-pub async fn grant_app_privileges(owner: &mut PgConnection, role: &str) -> Result<(), DbError> {
+pub async fn grant_app_privileges(owner: &mut PgConnection, role: &str, schema: &str) -> Result<(), DbError> {
     let name = quote_identifier(role);
+    let schema = quote_identifier(schema);
     let database: String = sqlx::query_scalar("SELECT current_database()")
         .fetch_one(&mut *owner)
         .await
         .map_err(DbError::Unreachable)?;
     for statement in [
         format!("GRANT CONNECT ON DATABASE {} TO {name}", quote_identifier(&database)),
-        format!("GRANT USAGE ON SCHEMA public TO {name}"),
-        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {name}"),
-        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON _sqlx_migrations FROM {name}"),
+        format!("GRANT USAGE ON SCHEMA {schema} TO {name}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {name}"),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {schema}._sqlx_migrations FROM {name}"),
         // The audit log is append-only for requests.
-        format!("REVOKE UPDATE, DELETE, TRUNCATE ON admin_audit_log FROM {name}"),
-        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {name}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.admin_audit_log FROM {name}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {name}"),
     ] {
         run(owner, statement).await?;
     }

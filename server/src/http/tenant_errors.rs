@@ -15,7 +15,8 @@ impl From<TenantError> for ApiError {
             }
             TenantError::PlanRequired(_) => Self::new(StatusCode::FORBIDDEN, "plan_required", message),
             TenantError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", message),
-            TenantError::Conflict(_) => Self::new(StatusCode::CONFLICT, "already_exists", message),
+            TenantError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, message),
+            TenantError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             // Constraint names and values stay in the log (SECURITY.md 10).
             TenantError::Database(e) => Self::internal(&e),
         }

@@ -80,8 +80,10 @@ impl TestDatabase {
         };
         db::migrate(&test_db.owner_pool).await.expect("migrations failed");
         let mut conn = test_db.owner_pool.acquire().await.unwrap();
-        roles::ensure_app_role(&mut conn, &role).await.expect("cannot create the application role");
-        roles::grant_app_privileges(&mut conn, &role.name).await.expect("cannot grant the application role");
+        roles::ensure_app_role(&mut conn, &role, "public").await.expect("cannot create the application role");
+        roles::grant_app_privileges(&mut conn, &role.name, "public")
+            .await
+            .expect("cannot grant the application role");
         drop(conn);
         test_db.pool = db::pool(test_db.options.clone().username(&role.name).password(&role.password), 5);
         test_db.app_role = Some(role.name);
@@ -319,4 +321,34 @@ pub async fn superuser(pool: &PgPool, app: &Router, email: &str) -> SignedIn {
     let accounts = server::accounts::Accounts::new(pool.clone(), &config(&[]));
     accounts.make_superuser(email, Some(STRONG_PASSWORD.into())).await.unwrap();
     login(app, email).await
+}
+
+/// `POST /api/v1/images/generate` as `user`.
+pub async fn generate(app: &Router, user: &SignedIn, body: serde_json::Value) -> Response {
+    call(app, "POST", "/api/v1/images/generate", PEER, &[("authorization", &user.bearer())], Some(body)).await
+}
+
+/// A `POST` with no body as `user`.
+pub async fn post_as(app: &Router, path: &str, user: &SignedIn) -> Response {
+    call(app, "POST", path, PEER, &[("authorization", &user.bearer())], None).await
+}
+
+/// Puts `user` on `plan` with that plan's default quota, as the database owner would.
+pub async fn set_plan(owner_pool: &PgPool, user: &SignedIn, plan: app::plans::Plan) {
+    sqlx::query("UPDATE users SET subscription_plan = $2, monthly_image_quota = $3 WHERE user_id = $1::uuid")
+        .bind(&user.user_id)
+        .bind(plan.as_str())
+        .bind(plan.limits().monthly_images)
+        .execute(owner_pool)
+        .await
+        .unwrap();
+}
+
+/// `user`'s (monthly_image_quota, monthly_images_generated) as stored.
+pub async fn quota_row(owner_pool: &PgPool, user: &SignedIn) -> (Option<i32>, i32) {
+    sqlx::query_as("SELECT monthly_image_quota, monthly_images_generated FROM users WHERE user_id = $1::uuid")
+        .bind(&user.user_id)
+        .fetch_one(owner_pool)
+        .await
+        .unwrap()
 }
