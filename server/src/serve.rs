@@ -63,11 +63,13 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 }
 
 /// Once a minute, forgets quiet clients so the rate limiters' memory stays bounded; once an
-/// hour, deletes sessions and revoked-token records past their expiry.
+/// hour, deletes sessions and revoked-token records past their expiry and resets the image
+/// quotas whose month is over (each user's is also reset lazily when used).
 fn spawn_housekeeping(state: &AppState) {
     let limiter = std::sync::Arc::clone(&state.api_limiter);
     let accounts = state.accounts.clone();
     let oauth_sessions = crate::oauth::session_store::PgSessionStore::new(state.db.clone());
+    let db = state.db.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
         for minute in 0_u64.. {
@@ -82,9 +84,18 @@ fn spawn_housekeeping(state: &AppState) {
                 if let Err(e) = oauth_sessions.delete_expired().await {
                     tracing::warn!(error = %e, "could not delete expired OAuth sessions");
                 }
+                match reset_due_quotas(&db).await {
+                    Ok(reset) => tracing::debug!(reset, "monthly quotas reset"),
+                    Err(e) => tracing::warn!(error = %e, "could not reset monthly quotas"),
+                }
             }
         }
     });
+}
+
+async fn reset_due_quotas(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    crate::quota::reset_all_due(&mut conn).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

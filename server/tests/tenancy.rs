@@ -7,7 +7,7 @@
 mod common;
 
 use axum::{Router, http::StatusCode};
-use common::{PEER, SignedIn, TestDatabase, app, body_json, call, get, get_as, register};
+use common::{PEER, SignedIn, TestDatabase, app, body_json, call, generate, get, get_as, register};
 use serde_json::{Value, json};
 use server::{db, ids::UserId, tenancy::TenantDb};
 use sqlx::PgPool;
@@ -28,6 +28,13 @@ async fn create_board(app: &Router, user: &SignedIn, name: &str) -> Value {
     .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     body_json(response).await
+}
+
+/// A job of `user`'s, queued; its id.
+async fn queue_job(app: &Router, user: &SignedIn) -> String {
+    let response = generate(app, user, json!({"prompt": "a penguin on an ice floe", "seed": 1})).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    body_json(response).await["job"]["job_id"].as_str().unwrap().to_owned()
 }
 
 /// A board's owner and name, read as the owner (a superuser here, which RLS does not bind).
@@ -53,7 +60,9 @@ async fn s06_every_tenant_table_has_row_level_security_enabled_and_forced() {
     .unwrap();
     let tenant: Vec<_> =
         tables.iter().filter(|(name, ..)| !ACCOUNT_TABLES.contains(&name.as_str())).collect();
-    assert!(tenant.iter().any(|(name, ..)| name == "boards"), "{tables:?}");
+    for expected in ["boards", "workflows", "models", "generation_jobs", "images"] {
+        assert!(tenant.iter().any(|(name, ..)| name == expected), "{expected} missing from {tables:?}");
+    }
     for (name, enabled, forced) in tenant {
         assert!(*enabled && *forced, "{name}: row security enabled {enabled}, forced {forced}");
     }
@@ -110,6 +119,70 @@ async fn s08_without_tenant_context_a_query_sees_nothing_even_on_a_reused_connec
             .await
             .unwrap();
     assert_eq!(setting, None, "the setting ended with the transaction");
+
+    // Every tenant table, with rows in it, looks empty without a tenant.
+    queue_job(&app, &ada).await;
+    for table in ["boards", "workflows", "models", "generation_jobs", "images"] {
+        let seen: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(seen, 0, "{table} without tenant context");
+    }
+}
+
+/// The seeds' RLS check: Alice sees only Alice's rows; staff (through the named, read-only staff
+/// path) see both; background work sees every job but no other tenant table.
+#[tokio::test]
+async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let alice = register(&app, "alice@example.com").await;
+    let bob = register(&app, "bob@example.com").await;
+    for user in [&alice, &bob] {
+        create_board(&app, user, "mine").await;
+        queue_job(&app, user).await;
+    }
+    let tenants = TenantDb::new(test_db.pool.clone());
+    let current = |user: &SignedIn, staff: bool| server::accounts::CurrentUser {
+        user_id: UserId(user.user_id.parse().unwrap()),
+        email: String::new(),
+        session: server::ids::SessionId(uuid::Uuid::nil()),
+        jti: uuid::Uuid::nil(),
+        token_expires_at: time::OffsetDateTime::now_utc(),
+        is_staff: staff,
+        is_superuser: false,
+        plan: app::plans::Plan::Free,
+    };
+    let count = async |tx: &mut server::tenancy::TenantTx, table: &str| -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+            .fetch_one(tx.conn())
+            .await
+            .unwrap()
+    };
+
+    let mut as_alice = tenants.begin(UserId(alice.user_id.parse().unwrap())).await.unwrap();
+    assert_eq!((count(&mut as_alice, "boards").await, count(&mut as_alice, "generation_jobs").await), (1, 1));
+    drop(as_alice);
+
+    assert!(matches!(
+        tenants.begin_staff_read(&current(&alice, false), "test").await,
+        Err(server::tenancy::TenantError::Forbidden)
+    ));
+    let mut staff = tenants.begin_staff_read(&current(&alice, true), "test").await.unwrap();
+    assert_eq!((count(&mut staff, "boards").await, count(&mut staff, "generation_jobs").await), (2, 2));
+    let write = sqlx::query("DELETE FROM boards").execute(staff.conn()).await;
+    assert!(write.is_err(), "the staff path is read-only");
+    drop(staff);
+
+    let mut background = tenants.begin_background("test").await.unwrap();
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM generation_jobs")
+        .fetch_one(background.conn())
+        .await
+        .unwrap();
+    let boards: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM boards").fetch_one(background.conn()).await.unwrap();
+    assert_eq!((jobs, boards), (2, 0));
 }
 
 #[tokio::test]
@@ -139,14 +212,28 @@ async fn s02_lists_never_show_another_tenants_rows_whatever_the_query_string() {
     let ada = register(&app, "ada@example.com").await;
     let bob = register(&app, "bob@example.com").await;
     let bob_board = create_board(&app, &bob, "Bob's").await;
+    let bob_job = queue_job(&app, &bob).await;
     create_board(&app, &ada, "Ada's").await;
-    for query in ["", &format!("?user_id={}", bob.user_id), "?limit=1000000&offset=-5", "?board_id=all"] {
-        let response = get_as(&app, &format!("/api/v1/boards{query}"), &ada.bearer()).await;
-        assert_eq!(response.status(), StatusCode::OK, "{query}");
-        let text = body_json(response).await.to_string();
-        assert!(!text.contains(bob_board["board_id"].as_str().unwrap()), "{query}: {text}");
-        assert!(!text.contains(&bob.user_id));
+    let ada_job = queue_job(&app, &ada).await;
+    let bobs = [bob_board["board_id"].as_str().unwrap(), &bob_job, &bob.user_id];
+    for list in ["/api/v1/boards", "/api/v1/jobs"] {
+        for query in [
+            "",
+            &format!("?user_id={}", bob.user_id),
+            "?limit=1000000&offset=-5",
+            "?board_id=all",
+            "?status=queued",
+        ] {
+            let response = get_as(&app, &format!("{list}{query}"), &ada.bearer()).await;
+            assert_eq!(response.status(), StatusCode::OK, "{list}{query}");
+            let text = body_json(response).await.to_string();
+            for id in bobs {
+                assert!(!text.contains(id), "{list}{query}: {text}");
+            }
+        }
     }
+    let jobs = body_json(get_as(&app, "/api/v1/jobs", &ada.bearer()).await).await;
+    assert_eq!(jobs["items"][0]["job_id"], ada_job.as_str(), "Ada's own job is listed");
 }
 
 #[tokio::test]
@@ -182,6 +269,17 @@ async fn s03_s04_a_create_or_update_cannot_choose_another_owner() {
     assert_eq!(response.status(), StatusCode::OK);
     let (owner, _) = board_row(&test_db.owner_pool, board["board_id"].as_str().unwrap()).await;
     assert_eq!(owner, ada.user_id);
+
+    let response = generate(&app, &ada, json!({"prompt": "planted", "user_id": bob.user_id})).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let job_id = body_json(response).await["job"]["job_id"].as_str().unwrap().to_owned();
+    let owner: String =
+        sqlx::query_scalar("SELECT user_id::text FROM generation_jobs WHERE job_id = $1::uuid")
+            .bind(&job_id)
+            .fetch_one(&test_db.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!(owner, ada.user_id, "the job and its quota are the caller's");
 
     // Even a direct UPDATE in Ada's transaction cannot hand the row to Bob: WITH CHECK refuses.
     let tenants = TenantDb::new(test_db.pool.clone());
@@ -233,6 +331,10 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                     let id = body_json(response).await["workflow_id"].as_str().unwrap().to_owned();
                     (id.clone(), format!("/api/v1/workflows/{id}"))
                 }
+                "/api/v1/jobs/{id}" | "/api/v1/jobs/{id}/cancel" => {
+                    let id = queue_job(&app, &bob).await;
+                    (id.clone(), format!("/api/v1/jobs/{id}"))
+                }
                 // Not a tenant route: for anyone but a superuser it is forbidden outright.
                 "/api/v1/admin/users/{id}" => (bob.user_id.clone(), "/api/v1/users/me".to_owned()),
                 "/api/v1/auth/sessions/{id}" => {
@@ -265,8 +367,9 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
             covered += 1;
         }
     }
-    // GET, PATCH and DELETE of a board and of a workflow, DELETE of a session, PATCH of a user.
-    assert!(covered >= 8, "only {covered} id routes found");
+    // GET, PATCH and DELETE of a board and of a workflow, GET and cancel of a job, DELETE of a
+    // session, PATCH of a user.
+    assert!(covered >= 10, "only {covered} id routes found");
 }
 
 #[tokio::test]

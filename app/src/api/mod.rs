@@ -9,4 +9,5 @@ pub mod admin;
 pub mod backend;
 pub mod boards;
 pub mod error;
+pub mod generation;
 pub mod workflows;

@@ -71,7 +71,11 @@ pub async fn load(conn: &mut PgConnection, user: UserId) -> Result<UserProfile, 
     let row: Option<ProfileRow> = sqlx::query_as(
         "SELECT u.user_id, u.email, u.email_verified, u.username, u.full_name, u.avatar_url, u.bio,
                 u.locale, u.timezone, u.subscription_plan, u.monthly_image_quota,
-                u.monthly_images_generated, u.quota_reset_date,
+                -- A month that is over reads as reset, before anything writes the reset.
+                CASE WHEN u.quota_reset_date <= now() THEN 0 ELSE u.monthly_images_generated END
+                    AS monthly_images_generated,
+                CASE WHEN u.quota_reset_date <= now() THEN next_quota_reset() ELSE u.quota_reset_date END
+                    AS quota_reset_date,
                 u.password_hash IS NOT NULL AS has_password,
                 ARRAY(SELECT i.provider FROM user_identities i WHERE i.user_id = u.user_id
                       ORDER BY i.provider) AS linked_providers,

@@ -11,6 +11,7 @@ pub mod client_ip;
 pub mod cors;
 pub mod current_user;
 pub mod error;
+pub mod generation_api;
 pub mod health;
 pub mod json;
 pub mod oauth_api;

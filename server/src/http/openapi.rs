@@ -9,7 +9,9 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{AppState, admin_api, auth_api, boards_api, health, oauth_api, users_api, workflows_api};
+use super::{
+    AppState, admin_api, auth_api, boards_api, generation_api, health, oauth_api, users_api, workflows_api,
+};
 
 /// Document-level information; paths are added by [`api_router`].
 #[derive(Debug, OpenApi)]
@@ -24,6 +26,7 @@ use super::{AppState, admin_api, auth_api, boards_api, health, oauth_api, users_
         (name = "auth", description = "Sign-in, tokens and sessions"),
         (name = "users", description = "The signed-in user's profile"),
         (name = "boards", description = "The signed-in user's boards (row-level security)"),
+        (name = "generation", description = "Generation requests, jobs and models (quota-checked)"),
         (name = "workflows", description = "Saved generation presets (Pro and up)"),
         (name = "admin", description = "User administration (superusers only)"),
         (name = "operations", description = "Probes and monitoring"),
@@ -66,6 +69,11 @@ pub fn api_router() -> OpenApiRouter<AppState> {
             workflows_api::update_workflow,
             workflows_api::delete_workflow
         ))
+        .routes(routes!(generation_api::generate))
+        .routes(routes!(generation_api::list_jobs))
+        .routes(routes!(generation_api::get_job))
+        .routes(routes!(generation_api::cancel_job))
+        .routes(routes!(generation_api::list_models))
         .routes(routes!(admin_api::list_users))
         .routes(routes!(admin_api::update_user))
 }

@@ -1,0 +1,75 @@
+//! Accepting a generation request: check it against the plan and the model catalog, reserve the
+//! quota and queue the job, all in one user-bound transaction, so a request is either queued
+//! with its images reserved or leaves no trace. Running jobs is the workers' part.
+
+use app::api::generation::{GenerateRequest, GenerationRefusal, Job, ModelInfo, check_request};
+
+use crate::{
+    accounts::CurrentUser,
+    jobs,
+    quota::{self, QuotaError},
+    tenancy::{TenantDb, TenantError},
+};
+
+/// Why a request was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerationError {
+    /// A parameter is invalid (422) or beyond the plan (403).
+    #[error(transparent)]
+    Refused(#[from] GenerationRefusal),
+    /// Not enough quota left this month (429).
+    #[error(transparent)]
+    Quota(#[from] QuotaError),
+    /// The board is not the caller's, or the database failed.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+}
+
+impl From<sqlx::Error> for GenerationError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Tenant(TenantError::Database(error))
+    }
+}
+
+/// A seed for requests without one.
+fn random_seed() -> i64 {
+    let mut bytes = [0u8; 4];
+    // The OS generator does not fail on supported platforms; a fixed seed would still be valid.
+    let _ = getrandom::fill(&mut bytes);
+    i64::from(u32::from_le_bytes(bytes))
+}
+
+/// Checks `request`, reserves its images and queues it for `user`.
+///
+/// # Errors
+/// 422/403 for the parameters, 422 for a board that is not theirs, 429 when the quota is short.
+pub async fn accept(
+    db: &TenantDb,
+    catalog: &[ModelInfo],
+    user: &CurrentUser,
+    request: &GenerateRequest,
+) -> Result<Job, GenerationError> {
+    let params = check_request(request, user.plan, catalog, random_seed)?;
+    let mut tx = db.begin(user.user_id).await?;
+    if let Some(board) = request.board_id {
+        let mine: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM boards WHERE board_id = $1 AND user_id = $2)")
+                .bind(board)
+                .bind(user.user_id)
+                .fetch_one(tx.conn())
+                .await?;
+        if !mine {
+            return Err(
+                TenantError::invalid("unknown_board", "board_id", "You have no board with this id.").into()
+            );
+        }
+    }
+    let images = i32::try_from(params.batch_size).unwrap_or(i32::MAX);
+    let reservation = quota::reserve(tx.conn(), user.user_id, user.plan, images).await?;
+    let job =
+        jobs::insert(&mut tx, &params, request.board_id, user.plan.limits().queue_priority, reservation)
+            .await?;
+    tx.commit().await?;
+    tracing::info!(job = %job.job_id, user = %user.user_id, images, "generation queued");
+    Ok(job)
+}
