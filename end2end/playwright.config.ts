@@ -13,6 +13,9 @@ export const mockGoogle = `http://127.0.0.1:${Number(process.env.MOCK_GOOGLE_POR
 export const mockDiscord = `http://127.0.0.1:${Number(process.env.MOCK_DISCORD_PORT ?? 3019)}`;
 if (!binary) throw new Error("PINGVAS_BINARY must name the release server binary (run ./scripts/test)");
 
+/** Runs the server's command line against the test database (e.g. `user make-superuser`). */
+export const serverCli = { binary, cwd: root, env: { ...process.env, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) } };
+
 export default defineConfig({
   testDir: "./tests",
   fullyParallel: true,

@@ -279,3 +279,38 @@ mod tests {
         assert_eq!(encode_query_value("ü"), "%C3%BC");
     }
 }
+
+/// Shows `children` to a signed-in user whose plan is `min` or higher; sends anyone on a lower
+/// plan to `/upgrade`, which names the plan needed. The server enforces the same gate on every
+/// call these pages make; this only spares people a page they cannot use.
+#[component]
+pub fn RequirePlan(min: crate::plans::Plan, children: ChildrenFn) -> impl IntoView {
+    let auth = Auth::get();
+    let navigate = use_navigate();
+    let location = use_location();
+    let allowed = move || {
+        auth.user()
+            .and_then(|u| crate::plans::Plan::parse(&u.subscription_plan))
+            .is_some_and(|plan| plan >= min)
+    };
+    Effect::new(move |_| {
+        if auth.status() == AuthStatus::SignedIn && !allowed() {
+            let from = encode_query_value(&location.pathname.get_untracked());
+            navigate(&format!("/upgrade?needed={}&from={from}", min.as_str()), Default::default());
+        }
+    });
+    view! {
+        <RequireAuth>
+            {
+                let children = children.clone();
+                move || {
+                    if allowed() {
+                        children().into_any()
+                    } else {
+                        view! { <p class="loading">"This needs a higher plan: opening the plans…"</p> }.into_any()
+                    }
+                }
+            }
+        </RequireAuth>
+    }
+}

@@ -75,6 +75,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("terms") view=pages::TermsPage/>
                     <Route path=StaticSegment("privacy") view=pages::PrivacyPage/>
                     <Route path=StaticSegment("upgrade") view=pages::UpgradePage/>
+                    <Route path=StaticSegment("workflows") view=pages::WorkflowsPage/>
+                    <Route path=StaticSegment("models") view=pages::ModelsPage/>
+                    <Route path=StaticSegment("admin") view=pages::AdminPage/>
                 </Routes>
             </main>
         </Router>

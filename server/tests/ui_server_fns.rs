@@ -1,4 +1,4 @@
-//! The UI's server functions (`/api/v1/auth/ui/…`) over HTTP: same core and rules as the REST
+//! The UI's server functions (`/api/v1/auth/ui/…`, `/api/v1/ui/…`) over HTTP: same core and rules as the REST
 //! routes, plus an Origin check on sign-in itself, since they accept plain form posts (login CSRF).
 
 mod common;
@@ -65,4 +65,36 @@ async fn ui_errors_carry_their_http_status() {
     let signed_out = post_form(&app, "refresh", "", OWN_ORIGIN, None).await;
     assert_eq!(signed_out.status(), StatusCode::OK);
     assert_eq!(body_json(signed_out).await, serde_json::Value::Null);
+}
+
+/// The tenant server functions (`/api/v1/ui/…`) run through the same core as the REST API:
+/// row-level security, plan gates and the superuser check apply, with real HTTP statuses.
+#[tokio::test]
+async fn tenant_server_functions_keep_tenants_apart_and_enforce_plans_and_roles() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = common::register(&app, "ada@example.com").await;
+    let bob = common::register(&app, "bob@example.com").await;
+    let call = async |function: &str, user: &common::SignedIn, rest: &str| {
+        let form = format!("access_token={}{rest}", user.access_token);
+        common::post_form(&app, &format!("/api/v1/ui/{function}"), &form, &[("origin", OWN_ORIGIN)]).await
+    };
+
+    let created = call("boards/create", &ada, "&name=Penguins").await;
+    assert_eq!(created.status(), StatusCode::OK);
+    let board_id = body_json(created).await["board_id"].as_str().unwrap().to_owned();
+    let bobs = body_json(call("boards", &bob, "").await).await;
+    assert_eq!(bobs, serde_json::json!([]), "Bob sees none of Ada's boards");
+    let renamed = call("boards/rename", &bob, &format!("&id={board_id}&name=Mine")).await;
+    assert_eq!(renamed.status(), StatusCode::NOT_FOUND);
+    assert_eq!(call("boards/delete", &bob, &format!("&id={board_id}")).await.status(), StatusCode::NOT_FOUND);
+    let adas = body_json(call("boards", &ada, "").await).await;
+    assert_eq!(adas[0]["name"], "Penguins", "Ada's board is as she left it");
+
+    assert_eq!(call("workflows", &ada, "").await.status(), StatusCode::FORBIDDEN, "Free has no workflows");
+    assert_eq!(call("admin/users", &ada, "&offset=0").await.status(), StatusCode::FORBIDDEN);
+    let models = body_json(call("models", &ada, "").await).await;
+    assert_eq!(models[0]["name"], "tiny-sd");
+    let signed_out = common::post_form(&app, "/api/v1/ui/boards", "access_token=nope", &[]).await;
+    assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
 }

@@ -43,14 +43,9 @@ mod edge {
         Ok(UiRequest { headers, peer })
     }
 
-    /// Sets the response's status from the error, so HTTP clients of these routes see 401, 403,
-    /// 422 or 429 rather than a generic 500.
+    /// Sets the response's status from the error (see [`super::set_error_status`]).
     pub fn finish<T>(result: Result<T, UiError>) -> Result<T, UiError> {
-        if let (Err(e), Some(response)) = (&result, use_context::<ResponseOptions>())
-            && let Ok(status) = http::StatusCode::from_u16(e.status())
-        {
-            response.set_status(status);
-        }
+        super::set_error_status(&result);
         result
     }
 
@@ -64,6 +59,17 @@ mod edge {
             }
         }
         reply.value
+    }
+}
+
+/// Sets the response's status from an error, so HTTP clients of server functions see 401, 403,
+/// 404, 422 or 429 rather than a generic 500.
+#[cfg(feature = "ssr")]
+pub(crate) fn set_error_status<T>(result: &Result<T, UiError>) {
+    if let (Err(e), Some(response)) = (result, use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(status) = http::StatusCode::from_u16(e.status())
+    {
+        response.set_status(status);
     }
 }
 

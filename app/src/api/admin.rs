@@ -60,7 +60,7 @@ pub struct AdminUserUpdate {
     #[serde(default)]
     pub is_staff: Option<bool>,
     /// Images per month; `null` sets unlimited, absent leaves it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<i32>))]
     pub monthly_image_quota: Option<Option<i32>>,
 }

@@ -13,7 +13,11 @@ use super::{
         ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, SignInOptions, SignedIn,
         UpdateProfileRequest, UserProfile,
     },
+    admin::{AdminUser, AdminUserPage, AdminUserUpdate},
+    boards::Board,
     error::UiError,
+    generation::ModelInfo,
+    workflows::Workflow,
 };
 
 /// The parts of the HTTP request the core needs: headers (cookie, origin, user agent, proxy
@@ -72,4 +76,46 @@ pub trait AccountBackend: Send + Sync + 'static {
     async fn sessions(&self, access_token: &str) -> Result<Vec<SessionInfo>, UiError>;
     /// Ends one of the caller's sessions.
     async fn revoke_session(&self, access_token: &str, id: Uuid) -> Result<(), UiError>;
+}
+
+/// The tenant-scoped core (boards, workflows, models) and user administration, as the UI sees
+/// it: every call names the caller by their access token, and runs through the same functions
+/// (row-level security, plan gates, superuser checks) as the REST API.
+#[async_trait]
+pub trait TenantBackend: Send + Sync + 'static {
+    /// The caller's boards.
+    async fn boards(&self, access_token: &str) -> Result<Vec<Board>, UiError>;
+    /// Creates a board.
+    async fn create_board(&self, access_token: &str, name: String) -> Result<Board, UiError>;
+    /// Renames one of the caller's boards.
+    async fn rename_board(&self, access_token: &str, id: Uuid, name: String) -> Result<Board, UiError>;
+    /// Deletes one of the caller's boards.
+    async fn delete_board(&self, access_token: &str, id: Uuid) -> Result<(), UiError>;
+    /// The caller's workflows (Pro and up).
+    async fn workflows(&self, access_token: &str) -> Result<Vec<Workflow>, UiError>;
+    /// Saves a workflow (Pro and up).
+    async fn create_workflow(
+        &self,
+        access_token: &str,
+        name: String,
+        params: serde_json::Value,
+    ) -> Result<Workflow, UiError>;
+    /// Deletes one of the caller's workflows (Pro and up).
+    async fn delete_workflow(&self, access_token: &str, id: Uuid) -> Result<(), UiError>;
+    /// Every model of the catalog; the caller's plan decides which they may use.
+    async fn models(&self, access_token: &str) -> Result<Vec<ModelInfo>, UiError>;
+    /// A page of users (superusers only).
+    async fn admin_users(
+        &self,
+        access_token: &str,
+        search: Option<String>,
+        offset: i64,
+    ) -> Result<AdminUserPage, UiError>;
+    /// Changes a user (superusers only; audited).
+    async fn admin_update_user(
+        &self,
+        access_token: &str,
+        id: Uuid,
+        changes: AdminUserUpdate,
+    ) -> Result<AdminUser, UiError>;
 }

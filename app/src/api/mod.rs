@@ -10,4 +10,5 @@ pub mod backend;
 pub mod boards;
 pub mod error;
 pub mod generation;
+pub mod tenant_fns;
 pub mod workflows;

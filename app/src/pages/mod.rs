@@ -1,22 +1,28 @@
 //! One module per page.
 
 mod account;
+mod admin;
 mod auth_complete;
 mod home;
 mod legal;
 mod login;
+mod models;
 mod not_found;
 mod register;
 pub mod sign_in_messages;
 mod upgrade;
+mod workflows;
 
 pub use self::{
     account::AccountPage,
+    admin::AdminPage,
     auth_complete::AuthCompletePage,
     home::HomePage,
     legal::{PrivacyPage, TermsPage},
     login::LoginPage,
+    models::ModelsPage,
     not_found::NotFound,
     register::RegisterPage,
     upgrade::UpgradePage,
+    workflows::WorkflowsPage,
 };

@@ -29,9 +29,21 @@ const ROWS: [Row; 6] = [
 pub fn UpgradePage() -> impl IntoView {
     let auth = Auth::get();
     let current = move || auth.user().and_then(|u| Plan::parse(&u.subscription_plan));
+    // Set when a plan-gated page sent the visitor here.
+    let query = leptos_router::hooks::use_query_map();
+    let needed = move || {
+        let query = query.read();
+        let plan = query.get("needed").and_then(|name| Plan::parse(&name))?;
+        Some((plan, query.get("from").unwrap_or_default()))
+    };
     view! {
         <Title text="Plans"/>
         <h1>"Plans"</h1>
+        {move || needed().map(|(plan, from)| view! {
+            <p class="notice" role="status" data-testid="upgrade-needed">
+                {format!("{from} needs the {} plan or higher.", plan.display_name())}
+            </p>
+        })}
         <p class="tagline">"Every plan generates on the same GPUs; higher plans make more, larger images and queue first."</p>
         <table class="plans" data-testid="plan-table">
             <thead>

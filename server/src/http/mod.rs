@@ -23,7 +23,11 @@ pub mod ui_backend;
 pub mod users_api;
 pub mod workflows_api;
 
-use app::{App, api::backend::AccountBackend, shell};
+use app::{
+    App,
+    api::backend::{AccountBackend, TenantBackend},
+    shell,
+};
 use axum::{
     Router,
     body::Bytes,
@@ -101,7 +105,9 @@ pub fn router(state: AppState) -> Router {
     let leptos_routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
     // The UI's server functions reach the accounts core through this.
-    let ui_backend: Arc<dyn AccountBackend> = Arc::new(ui_backend::UiBackend::new(state.clone()));
+    let ui_backend = Arc::new(ui_backend::UiBackend::new(state.clone()));
+    let account_backend: Arc<dyn AccountBackend> = ui_backend.clone();
+    let tenant_backend: Arc<dyn TenantBackend> = ui_backend;
     let cors = cors::layer(&state.config.cors_allowed_origins);
 
     let router = Router::new()
@@ -115,7 +121,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             leptos_routes,
-            move || provide_context(Arc::clone(&ui_backend)),
+            move || {
+                provide_context(Arc::clone(&account_backend));
+                provide_context(Arc::clone(&tenant_backend));
+            },
             move || shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -1,13 +1,18 @@
-//! The accounts core offered to the UI's server functions (`app::api::account_fns`): the same
-//! calls the REST API makes, with the same cookie and Origin rules, answering in the UI's terms.
+//! The core offered to the UI's server functions (`app::api::account_fns`, `tenant_fns`): the
+//! same calls the REST API makes, with the same cookie and Origin rules, answering in the UI's
+//! terms.
 
 use app::api::{
     account::{
         ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, SignInOptions, SignedIn,
         UpdateProfileRequest, UserProfile,
     },
-    backend::{AccountBackend, UiReply, UiRequest},
+    admin::{AdminUser, AdminUserPage, AdminUserUpdate},
+    backend::{AccountBackend, TenantBackend, UiReply, UiRequest},
+    boards::Board,
     error::UiError,
+    generation::ModelInfo,
+    workflows::Workflow,
 };
 use async_trait::async_trait;
 use axum::http::header::USER_AGENT;
@@ -17,9 +22,13 @@ use uuid::Uuid;
 use super::AppState;
 use crate::{
     accounts::{AccountError, ClientContext, CurrentUser, IssuedTokens, SignedInSession},
+    admin::{self, AdminError},
     auth::cookie::{clear_refresh_cookie, origin_allowed, read_refresh_cookie, set_refresh_cookie},
+    boards,
     config::Provider,
-    ids::SessionId,
+    ids::{SessionId, UserId},
+    tenancy::TenantError,
+    workflows,
 };
 
 /// The UI's view of the accounts core.
@@ -196,5 +205,110 @@ impl AccountBackend for UiBackend {
     async fn revoke_session(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
         self.state.accounts.revoke_session(&user, SessionId(id)).await.map_err(ui_error)
+    }
+}
+
+/// The UI's reading of an error on tenant rows.
+fn tenant_ui_error(error: TenantError) -> UiError {
+    match error {
+        TenantError::Invalid { field, message, .. } => UiError::Invalid { field: field.to_owned(), message },
+        TenantError::Database(e) => ui_error(AccountError::Internal(e.to_string())),
+        refused => {
+            let status = match &refused {
+                TenantError::NotFound => 404,
+                TenantError::Conflict { .. } => 409,
+                _ => 403,
+            };
+            UiError::Refused { status, message: refused.to_string() }
+        }
+    }
+}
+
+/// The UI's reading of an administration error.
+fn admin_ui_error(error: AdminError) -> UiError {
+    match error {
+        AdminError::Forbidden => UiError::Refused { status: 403, message: AdminError::Forbidden.to_string() },
+        AdminError::NotFound => UiError::Refused { status: 404, message: AdminError::NotFound.to_string() },
+        AdminError::Invalid { field, message } => UiError::Invalid { field: field.to_owned(), message },
+        AdminError::Database(e) => ui_error(AccountError::Internal(e.to_string())),
+        AdminError::Sessions(e) => ui_error(e),
+    }
+}
+
+#[async_trait]
+impl TenantBackend for UiBackend {
+    async fn boards(&self, access_token: &str) -> Result<Vec<Board>, UiError> {
+        let user = self.user(access_token).await?;
+        boards::list(&self.state.tenants, user.user_id).await.map_err(tenant_ui_error)
+    }
+
+    async fn create_board(&self, access_token: &str, name: String) -> Result<Board, UiError> {
+        let user = self.user(access_token).await?;
+        boards::create(&self.state.tenants, user.user_id, &name).await.map_err(tenant_ui_error)
+    }
+
+    async fn rename_board(&self, access_token: &str, id: Uuid, name: String) -> Result<Board, UiError> {
+        let user = self.user(access_token).await?;
+        boards::rename(&self.state.tenants, user.user_id, id, Some(&name)).await.map_err(tenant_ui_error)
+    }
+
+    async fn delete_board(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
+        let user = self.user(access_token).await?;
+        boards::delete(&self.state.tenants, user.user_id, id).await.map_err(tenant_ui_error)
+    }
+
+    async fn workflows(&self, access_token: &str) -> Result<Vec<Workflow>, UiError> {
+        let user = self.user(access_token).await?;
+        workflows::list(&self.state.tenants, &user).await.map_err(tenant_ui_error)
+    }
+
+    async fn create_workflow(
+        &self,
+        access_token: &str,
+        name: String,
+        params: serde_json::Value,
+    ) -> Result<Workflow, UiError> {
+        let user = self.user(access_token).await?;
+        workflows::create(&self.state.tenants, &user, &name, &params).await.map_err(tenant_ui_error)
+    }
+
+    async fn delete_workflow(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
+        let user = self.user(access_token).await?;
+        workflows::delete(&self.state.tenants, &user, id).await.map_err(tenant_ui_error)
+    }
+
+    async fn models(&self, access_token: &str) -> Result<Vec<ModelInfo>, UiError> {
+        self.user(access_token).await?;
+        Ok(self.state.config.models.clone())
+    }
+
+    async fn admin_users(
+        &self,
+        access_token: &str,
+        search: Option<String>,
+        offset: i64,
+    ) -> Result<AdminUserPage, UiError> {
+        let user = self.user(access_token).await?;
+        admin::list_users(&self.state.db, &user, search.as_deref(), Some(offset), None)
+            .await
+            .map_err(admin_ui_error)
+    }
+
+    async fn admin_update_user(
+        &self,
+        access_token: &str,
+        id: Uuid,
+        changes: AdminUserUpdate,
+    ) -> Result<AdminUser, UiError> {
+        let user = self.user(access_token).await?;
+        admin::update_user(
+            &self.state.db,
+            &user,
+            UserId(id),
+            &changes,
+            self.state.config.access_token_seconds,
+        )
+        .await
+        .map_err(admin_ui_error)
     }
 }
