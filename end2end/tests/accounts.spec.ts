@@ -1,34 +1,6 @@
 import { expect, test, type BrowserContext, type Page } from "@playwright/test";
 import { mockDiscord, mockGoogle } from "../playwright.config";
-
-const PASSWORD = "correct horse battery staple 42";
-
-function uniqueEmail(name: string): string {
-  return `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-}
-
-/** Waits until the wasm bundle has hydrated the page. */
-async function hydrated(page: Page) {
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
-}
-
-async function register(page: Page, email: string, name = "Ada Lovelace") {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByTestId("email").fill(email);
-  await page.getByTestId("full-name").fill(name);
-  await page.getByTestId("password").fill(PASSWORD);
-  await page.getByTestId("submit").click();
-  await expect(page.getByTestId("user-name")).toHaveText(name);
-}
-
-async function signIn(page: Page, email: string, next = "") {
-  await page.goto(`/login${next}`);
-  await hydrated(page);
-  await page.getByTestId("email").fill(email);
-  await page.getByTestId("password").fill(PASSWORD);
-  await page.getByTestId("submit").click();
-}
+import { PASSWORD, hydrated, register, signIn, uniqueEmail } from "./helpers";
 
 /** Chooses who signs in at a mock provider, through a cookie on the provider's origin. */
 async function providerIdentity(context: BrowserContext, provider: string, who: object) {

@@ -1,26 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext } from "@playwright/test";
 import { serverCli } from "../playwright.config";
-
-const PASSWORD = "correct horse battery staple 42";
-
-function uniqueEmail(name: string): string {
-  return `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
-}
-
-async function register(page: Page, email: string, name: string) {
-  await page.goto("/register");
-  await hydrated(page);
-  await page.getByTestId("email").fill(email);
-  await page.getByTestId("full-name").fill(name);
-  await page.getByTestId("password").fill(PASSWORD);
-  await page.getByTestId("submit").click();
-  await expect(page.getByTestId("user-name")).toHaveText(name);
-}
+import { PASSWORD, hydrated, register, signIn, uniqueEmail } from "./helpers";
 
 /** An access token for `email` from the REST API, as a script or another client would get one. */
 async function apiToken(request: APIRequestContext, email: string): Promise<string> {
@@ -88,11 +69,7 @@ test("a superuser moves a user to Pro in /admin, and the user can then save work
   });
   const adminContext = await browser.newContext();
   const admin = await adminContext.newPage();
-  await admin.goto("/login?next=/admin");
-  await hydrated(admin);
-  await admin.getByTestId("email").fill(adminEmail);
-  await admin.getByTestId("password").fill(PASSWORD);
-  await admin.getByTestId("submit").click();
+  await signIn(admin, adminEmail, "?next=/admin");
   await expect(admin).toHaveURL("/admin");
   await admin.getByTestId("admin-query").fill(email);
   await admin.getByTestId("admin-search").getByRole("button").click();
