@@ -273,7 +273,11 @@ async fn generation_parameters_are_checked_and_plan_gates_are_enforced_on_the_se
     let bob_board = body_json(board).await["board_id"].as_str().unwrap().to_owned();
     let response = generate(&app, &ada, json!({"prompt": "x", "board_id": bob_board})).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body_json(response).await["error"]["code"], "unknown_board");
+    let error = body_json(response).await["error"].clone();
+    assert_eq!(error["code"], "unknown_board");
+    // SECURITY.md 10 for references: no constraint name, nothing of Bob's.
+    let text = error.to_string();
+    assert!(!text.contains("fkey") && !text.contains("constraint") && !text.contains(&bob_board), "{text}");
     assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0);
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM generation_jobs")
         .fetch_one(&test_db.owner_pool)
