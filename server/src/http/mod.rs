@@ -104,7 +104,7 @@ pub fn router(state: AppState) -> Router {
     let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let leptos_routes = generate_route_list(App);
     let leptos_options = state.leptos_options.clone();
-    // The UI's server functions reach the accounts core through this.
+    // The UI's server functions reach the accounts and tenant cores through these.
     let ui_backend = Arc::new(ui_backend::UiBackend::new(state.clone()));
     let account_backend: Arc<dyn AccountBackend> = ui_backend.clone();
     let tenant_backend: Arc<dyn TenantBackend> = ui_backend;
