@@ -4,9 +4,11 @@ transformers / diffusers) and writes them under engine/tests/fixtures/.
 Run once, commit the outputs; the Rust tests compare against them. So far: the tiny CLIP
 tokenizer (a vocabulary and merges trained here on a small corpus, the way CLIP's files are laid
 out) and golden token ids for SD1-style (pad with <|endoftext|>) and SD2-style (pad with "!")
-padding. The tiny model pipelines are added with the rest of the engine.
+padding. Then scheduler trajectories (DDIM so far): timesteps and every
+step's output for fixed samples and model outputs, per configuration. The tiny model pipelines
+are added with the rest of the engine.
 
-    python3 -m venv .venv-parity && .venv-parity/bin/pip install transformers==4.46.3
+    python3 -m venv .venv-parity && .venv-parity/bin/pip install transformers==4.46.3 torch==2.15.0 diffusers==0.31.0
     .venv-parity/bin/python engine/parity/make_fixtures.py
 
 ftfy is deliberately not installed: without it transformers' CLIPTokenizer cleans text with its
@@ -85,6 +87,53 @@ def train_bpe(corpus: str, merges: int):
     return {token: i for i, token in enumerate(vocab)}, learned
 
 
+SCHEDULER_CONFIGS = {
+    # Stable Diffusion 1.5's scheduler_config.json (DDIM flavour).
+    "sd1": {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+            "num_train_timesteps": 1000, "steps_offset": 1, "set_alpha_to_one": False,
+            "clip_sample": False, "prediction_type": "epsilon", "timestep_spacing": "leading"},
+    # Stable Diffusion 2.1 (768): v-prediction.
+    "sd2_v": {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+              "num_train_timesteps": 1000, "steps_offset": 1, "set_alpha_to_one": False,
+              "clip_sample": False, "prediction_type": "v_prediction", "timestep_spacing": "leading"},
+    # SD-Turbo: trailing spacing.
+    "turbo": {"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+              "num_train_timesteps": 1000, "steps_offset": 1, "set_alpha_to_one": False,
+              "clip_sample": False, "prediction_type": "epsilon", "timestep_spacing": "trailing"},
+    "linear": {"beta_schedule": "linear", "beta_start": 0.0001, "beta_end": 0.02,
+               "num_train_timesteps": 1000, "steps_offset": 0, "set_alpha_to_one": True,
+               "clip_sample": False, "prediction_type": "epsilon", "timestep_spacing": "linspace"},
+}
+
+
+def scheduler_fixtures():
+    import numpy as np
+    import torch
+    from diffusers import DDIMScheduler
+
+    rng = np.random.default_rng(1234)
+    size, steps = 8, 10
+    sample = rng.standard_normal(size)
+    outputs = rng.standard_normal((steps, size))
+    golden = {"size": size, "steps": steps, "sample": sample.tolist(), "model_outputs": outputs.tolist(), "ddim": {}}
+    for name, config in SCHEDULER_CONFIGS.items():
+        scheduler = DDIMScheduler(**config)
+        scheduler.set_timesteps(steps)
+        x = torch.tensor(sample, dtype=torch.float64)
+        trajectory = []
+        for i, t in enumerate(scheduler.timesteps):
+            eps = torch.tensor(outputs[i], dtype=torch.float64)
+            x = scheduler.step(eps, t, x, eta=0.0).prev_sample
+            trajectory.append(x.tolist())
+        golden["ddim"][name] = {
+            "config": config,
+            "timesteps": scheduler.timesteps.tolist(),
+            "trajectory": trajectory,
+        }
+    (OUT / "scheduler_golden.json").write_text(json.dumps(golden, indent=1), encoding="utf-8")
+    print(f"scheduler trajectories for {len(SCHEDULER_CONFIGS)} configurations")
+
+
 def main():
     tokenizer_dir = OUT / "tiny-sd" / "tokenizer"
     tokenizer_dir.mkdir(parents=True, exist_ok=True)
@@ -112,6 +161,7 @@ def main():
         }
     (OUT / "tokenizer_golden.json").write_text(json.dumps(golden, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"vocabulary of {len(vocab)} tokens, {len(merges)} merges, {len(PROMPTS)} golden prompts")
+    scheduler_fixtures()
 
 
 if __name__ == "__main__":
