@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{PEER, TestDatabase, app, body_json, call, get, get_as, login, refresh, register};
+use common::{PEER, TestDatabase, app, body_json, call, get, get_as, login, refresh, register, send_as};
 use serde_json::json;
 
 #[tokio::test]
@@ -21,13 +21,8 @@ async fn the_profile_shows_plan_and_quota_and_edits_are_validated() {
     assert!(me["quota"]["resets_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!((me["has_password"].as_bool(), me["email_verified"].as_bool()), (Some(true), Some(false)));
 
-    let patch = |body: serde_json::Value| {
-        let app = app.clone();
-        let bearer = ada.bearer();
-        async move {
-            call(&app, "PATCH", "/api/v1/users/me", PEER, &[("authorization", &bearer)], Some(body)).await
-        }
-    };
+    let patch =
+        async |body: serde_json::Value| send_as(&app, "PATCH", "/api/v1/users/me", &ada, Some(body)).await;
     let response = patch(json!({"full_name": "Ada Lovelace", "username": "Ada_L", "timezone": "Europe/London", "locale": "en-GB"})).await;
     assert_eq!(response.status(), StatusCode::OK);
     let me = body_json(response).await;
@@ -39,15 +34,7 @@ async fn the_profile_shows_plan_and_quota_and_edits_are_validated() {
     assert_eq!(body_json(response).await["error"]["field"], "timezone");
 
     let grace = register(&app, "grace@example.com").await;
-    let taken = call(
-        &app,
-        "PATCH",
-        "/api/v1/users/me",
-        PEER,
-        &[("authorization", &grace.bearer())],
-        Some(json!({"username": "ada_l"})),
-    )
-    .await;
+    let taken = send_as(&app, "PATCH", "/api/v1/users/me", &grace, Some(json!({"username": "ada_l"}))).await;
     assert_eq!(taken.status(), StatusCode::CONFLICT);
     assert_eq!(body_json(taken).await["error"]["code"], "username_taken");
 }
@@ -73,19 +60,17 @@ async fn sessions_are_listed_per_device_and_revoking_one_signs_only_that_device_
     // Another user cannot revoke it, nor learn whether it exists.
     let grace = register(&app, "grace@example.com").await;
     let path = format!("/api/v1/auth/sessions/{phone_id}");
-    let foreign = call(&app, "DELETE", &path, PEER, &[("authorization", &grace.bearer())], None).await;
+    let foreign = send_as(&app, "DELETE", &path, &grace, None).await;
     assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
-    let not_an_id =
-        call(&app, "DELETE", "/api/v1/auth/sessions/xyz", PEER, &[("authorization", &grace.bearer())], None)
-            .await;
+    let not_an_id = send_as(&app, "DELETE", "/api/v1/auth/sessions/xyz", &grace, None).await;
     assert_eq!(not_an_id.status(), StatusCode::NOT_FOUND);
     assert_eq!(get_as(&app, "/api/v1/users/me", &phone.bearer()).await.status(), StatusCode::OK);
 
-    let revoked = call(&app, "DELETE", &path, PEER, &[("authorization", &laptop.bearer())], None).await;
+    let revoked = send_as(&app, "DELETE", &path, &laptop, None).await;
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
     assert_eq!(get_as(&app, "/api/v1/users/me", &phone.bearer()).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(get_as(&app, "/api/v1/users/me", &laptop.bearer()).await.status(), StatusCode::OK);
-    let again = call(&app, "DELETE", &path, PEER, &[("authorization", &laptop.bearer())], None).await;
+    let again = send_as(&app, "DELETE", &path, &laptop, None).await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
 }
 

@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{PEER, SignedIn, TestDatabase, app, body_json, call, get_as, refresh, register};
+use common::{PEER, SignedIn, TestDatabase, app, body_json, call, get_as, refresh, register, send_as};
 use serde_json::json;
 
 async fn superuser(test_db: &TestDatabase, app: &axum::Router) -> SignedIn {
@@ -20,15 +20,7 @@ async fn only_superusers_may_list_or_change_users() {
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(body_json(response).await["error"]["message"], "Not enough permissions.");
     let path = format!("/api/v1/admin/users/{}", ada.user_id);
-    let response = call(
-        &app,
-        "PATCH",
-        &path,
-        PEER,
-        &[("authorization", &ada.bearer())],
-        Some(json!({"subscription_plan": "studio"})),
-    )
-    .await;
+    let response = send_as(&app, "PATCH", &path, &ada, Some(json!({"subscription_plan": "studio"}))).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN, "not even on oneself");
     let me = body_json(get_as(&app, "/api/v1/users/me", &ada.bearer()).await).await;
     assert_eq!(me["subscription_plan"], "free");
@@ -52,10 +44,7 @@ async fn a_superuser_finds_users_changes_plan_and_quota_and_every_change_is_audi
     assert_eq!(none["total"], 0);
 
     let path = format!("/api/v1/admin/users/{}", ada.user_id);
-    let patch = |body: serde_json::Value| {
-        let (app, bearer, path) = (app.clone(), root.bearer(), path.clone());
-        async move { call(&app, "PATCH", &path, PEER, &[("authorization", &bearer)], Some(body)).await }
-    };
+    let patch = async |body: serde_json::Value| send_as(&app, "PATCH", &path, &root, Some(body)).await;
     let updated = body_json(patch(json!({"subscription_plan": "pro"})).await).await;
     assert_eq!(
         (updated["subscription_plan"].as_str(), updated["monthly_image_quota"].as_i64()),
@@ -70,12 +59,11 @@ async fn a_superuser_finds_users_changes_plan_and_quota_and_every_change_is_audi
     assert!(updated["monthly_image_quota"].is_null(), "null means unlimited");
     assert_eq!(patch(json!({"subscription_plan": "gold"})).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(patch(json!({"monthly_image_quota": -1})).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let unknown = call(
+    let unknown = send_as(
         &app,
         "PATCH",
         "/api/v1/admin/users/00000000-0000-4000-8000-000000000000",
-        PEER,
-        &[("authorization", &root.bearer())],
+        &root,
         Some(json!({"is_staff": true})),
     )
     .await;
@@ -102,15 +90,7 @@ async fn deactivating_a_user_signs_them_out_everywhere_at_once() {
     let root = superuser(&test_db, &app).await;
     let ada = register(&app, "ada@example.com").await;
     let path = format!("/api/v1/admin/users/{}", ada.user_id);
-    let response = call(
-        &app,
-        "PATCH",
-        &path,
-        PEER,
-        &[("authorization", &root.bearer())],
-        Some(json!({"is_active": false})),
-    )
-    .await;
+    let response = send_as(&app, "PATCH", &path, &root, Some(json!({"is_active": false}))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(get_as(&app, "/api/v1/users/me", &ada.bearer()).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(refresh(&app, &ada.cookie).await.status(), StatusCode::UNAUTHORIZED);

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use common::{
     PEER, STRONG_PASSWORD, TestDatabase, app_with_config, body_json, body_text, call, config, get_as, login,
-    refresh, refresh_cookie, register,
+    refresh, refresh_cookie, register, send_as,
 };
 use serde_json::json;
 use server::{
@@ -169,12 +169,11 @@ async fn s26_a_password_change_or_deactivation_ends_every_other_session() {
     let phone = login(&app, "ada@example.com").await;
 
     let new_password = "a different horse battery staple 7";
-    let response = call(
+    let response = send_as(
         &app,
         "POST",
         "/api/v1/users/me/password",
-        PEER,
-        &[("authorization", &laptop.bearer())],
+        &laptop,
         Some(json!({"current_password": STRONG_PASSWORD, "new_password": new_password})),
     )
     .await;
@@ -222,15 +221,7 @@ async fn s26_a_wrong_current_password_or_a_weak_new_one_changes_nothing() {
         ),
     ];
     for (body, status, code) in cases {
-        let response = call(
-            &app,
-            "POST",
-            "/api/v1/users/me/password",
-            PEER,
-            &[("authorization", &laptop.bearer())],
-            Some(body),
-        )
-        .await;
+        let response = send_as(&app, "POST", "/api/v1/users/me/password", &laptop, Some(body)).await;
         assert_eq!(response.status(), status);
         assert_eq!(body_json(response).await["error"]["code"], code);
     }

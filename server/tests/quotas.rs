@@ -9,8 +9,8 @@ mod common;
 use app::plans::Plan;
 use axum::http::{StatusCode, header::RETRY_AFTER};
 use common::{
-    PEER, TestDatabase, app, app_with_config, body_json, call, config, generate, get_as, post_as, quota_row,
-    register, set_plan,
+    TestDatabase, app, app_with_config, body_json, config, generate, get_as, post_as, quota_row, register,
+    send_as, set_plan,
 };
 use serde_json::{Value, json};
 use server::{jobs, quota, tenancy::TenantDb};
@@ -261,15 +261,7 @@ async fn generation_parameters_are_checked_and_plan_gates_are_enforced_on_the_se
     }
 
     // Someone else's board is not a board of mine: 422, nothing reserved.
-    let board = call(
-        &app,
-        "POST",
-        "/api/v1/boards",
-        PEER,
-        &[("authorization", &bob.bearer())],
-        Some(json!({"name": "Bob's"})),
-    )
-    .await;
+    let board = send_as(&app, "POST", "/api/v1/boards", &bob, Some(json!({"name": "Bob's"}))).await;
     let bob_board = body_json(board).await["board_id"].as_str().unwrap().to_owned();
     let response = generate(&app, &ada, json!({"prompt": "x", "board_id": bob_board})).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -7,7 +7,7 @@
 mod common;
 
 use axum::{Router, http::StatusCode};
-use common::{PEER, SignedIn, TestDatabase, app, body_json, call, generate, get, get_as, register};
+use common::{SignedIn, TestDatabase, app, body_json, generate, get, get_as, register, send_as};
 use serde_json::{Value, json};
 use server::{db, ids::UserId, tenancy::TenantDb};
 use sqlx::PgPool;
@@ -17,15 +17,7 @@ use sqlx::PgPool;
 const ACCOUNT_TABLES: [&str; 2] = ["user_identities", "user_sessions"];
 
 async fn create_board(app: &Router, user: &SignedIn, name: &str) -> Value {
-    let response = call(
-        app,
-        "POST",
-        "/api/v1/boards",
-        PEER,
-        &[("authorization", &user.bearer())],
-        Some(json!({"name": name})),
-    )
-    .await;
+    let response = send_as(app, "POST", "/api/v1/boards", user, Some(json!({"name": name}))).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     body_json(response).await
 }
@@ -242,12 +234,11 @@ async fn s03_s04_a_create_or_update_cannot_choose_another_owner() {
     let app = app(test_db.pool.clone());
     let ada = register(&app, "ada@example.com").await;
     let bob = register(&app, "bob@example.com").await;
-    let response = call(
+    let response = send_as(
         &app,
         "POST",
         "/api/v1/boards",
-        PEER,
-        &[("authorization", &ada.bearer())],
+        &ada,
         Some(json!({"name": "planted", "user_id": bob.user_id})),
     )
     .await;
@@ -257,15 +248,7 @@ async fn s03_s04_a_create_or_update_cannot_choose_another_owner() {
     assert_eq!(owner, ada.user_id, "the row is the caller's, not the one the body names");
 
     let path = format!("/api/v1/boards/{}", board["board_id"].as_str().unwrap());
-    let response = call(
-        &app,
-        "PATCH",
-        &path,
-        PEER,
-        &[("authorization", &ada.bearer())],
-        Some(json!({"user_id": bob.user_id})),
-    )
-    .await;
+    let response = send_as(&app, "PATCH", &path, &ada, Some(json!({"user_id": bob.user_id}))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let (owner, _) = board_row(&test_db.owner_pool, board["board_id"].as_str().unwrap()).await;
     assert_eq!(owner, ada.user_id);
@@ -318,12 +301,11 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                     (id.clone(), format!("/api/v1/boards/{id}"))
                 }
                 "/api/v1/workflows/{id}" => {
-                    let response = call(
+                    let response = send_as(
                         &app,
                         "POST",
                         "/api/v1/workflows",
-                        PEER,
-                        &[("authorization", &bob.bearer())],
+                        &bob,
                         Some(json!({"name": format!("Bob's preset {covered}"), "params": {"steps": 20}})),
                     )
                     .await;
@@ -347,15 +329,8 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
             let before = body_json(get_as(&app, &read_back, &bob.bearer()).await).await;
             let body =
                 matches!(method.as_str(), "post" | "patch" | "put").then(|| json!({"name": "hijacked"}));
-            let response = call(
-                &app,
-                &method.to_uppercase(),
-                &path.replace("{id}", &bob_id),
-                PEER,
-                &[("authorization", &ada.bearer())],
-                body,
-            )
-            .await;
+            let response =
+                send_as(&app, &method.to_uppercase(), &path.replace("{id}", &bob_id), &ada, body).await;
             let expected = if path.starts_with("/api/v1/admin/") {
                 StatusCode::FORBIDDEN
             } else {
@@ -380,14 +355,7 @@ async fn workflows_are_for_pro_and_up_and_the_refusal_names_the_plan() {
     let save = |user: SignedIn| {
         let app = app.clone();
         async move {
-            call(
-                &app,
-                "POST",
-                "/api/v1/workflows",
-                PEER,
-                &[("authorization", &user.bearer())],
-                Some(json!({"name": "Penguins at dusk", "params": {"prompt": "penguins at dusk", "steps": 25}})),
-            )
+            send_as(&app, "POST", "/api/v1/workflows", &user, Some(json!({"name": "Penguins at dusk", "params": {"prompt": "penguins at dusk", "steps": 25}})))
             .await
         }
     };
@@ -404,32 +372,13 @@ async fn workflows_are_for_pro_and_up_and_the_refusal_names_the_plan() {
     let workflow = body_json(saved).await;
     assert_eq!(workflow["params"]["steps"], 25);
     let path = format!("/api/v1/workflows/{}", workflow["workflow_id"].as_str().unwrap());
-    let renamed = call(
-        &app,
-        "PATCH",
-        &path,
-        PEER,
-        &[("authorization", &ada.bearer())],
-        Some(json!({"name": "Renamed"})),
-    )
-    .await;
+    let renamed = send_as(&app, "PATCH", &path, &ada, Some(json!({"name": "Renamed"}))).await;
     assert_eq!(body_json(renamed).await["name"], "Renamed");
-    let bad = call(
-        &app,
-        "PATCH",
-        &path,
-        PEER,
-        &[("authorization", &ada.bearer())],
-        Some(json!({"params": [1, 2]})),
-    )
-    .await;
+    let bad = send_as(&app, "PATCH", &path, &ada, Some(json!({"params": [1, 2]}))).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let list = body_json(get_as(&app, "/api/v1/workflows", &ada.bearer()).await).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        call(&app, "DELETE", &path, PEER, &[("authorization", &ada.bearer())], None).await.status(),
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(send_as(&app, "DELETE", &path, &ada, None).await.status(), StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
@@ -441,15 +390,7 @@ async fn s10_a_unique_violation_reveals_nothing_about_other_tenants() {
     let bobs = create_board(&app, &bob, "Penguins").await;
     // Names are unique per user: Bob's board does not stop Ada's, nor is it mentioned.
     create_board(&app, &ada, "Penguins").await;
-    let again = call(
-        &app,
-        "POST",
-        "/api/v1/boards",
-        PEER,
-        &[("authorization", &ada.bearer())],
-        Some(json!({"name": "PENGUINS"})),
-    )
-    .await;
+    let again = send_as(&app, "POST", "/api/v1/boards", &ada, Some(json!({"name": "PENGUINS"}))).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let text = body_json(again).await.to_string();
     assert!(text.contains("already_exists"), "{text}");

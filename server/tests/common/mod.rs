@@ -323,14 +323,25 @@ pub async fn superuser(pool: &PgPool, app: &Router, email: &str) -> SignedIn {
     login(app, email).await
 }
 
+/// A request as `user` (bearer token) from [`PEER`], with an optional JSON body.
+pub async fn send_as(
+    app: &Router,
+    method: &str,
+    path: &str,
+    user: &SignedIn,
+    body: Option<serde_json::Value>,
+) -> Response {
+    call(app, method, path, PEER, &[("authorization", &user.bearer())], body).await
+}
+
 /// `POST /api/v1/images/generate` as `user`.
 pub async fn generate(app: &Router, user: &SignedIn, body: serde_json::Value) -> Response {
-    call(app, "POST", "/api/v1/images/generate", PEER, &[("authorization", &user.bearer())], Some(body)).await
+    send_as(app, "POST", "/api/v1/images/generate", user, Some(body)).await
 }
 
 /// A `POST` with no body as `user`.
 pub async fn post_as(app: &Router, path: &str, user: &SignedIn) -> Response {
-    call(app, "POST", path, PEER, &[("authorization", &user.bearer())], None).await
+    send_as(app, "POST", path, user, None).await
 }
 
 /// Puts `user` on `plan` with that plan's default quota, as the database owner would.
