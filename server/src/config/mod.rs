@@ -5,6 +5,7 @@
 //! secret, is passed in by the caller.
 
 mod catalog;
+mod keys;
 mod oauth;
 mod values;
 
@@ -19,14 +20,6 @@ pub use self::values::{
     MIN_JWT_SECRET_BYTES, PublicUrl,
 };
 use crate::{http::client_ip::ClientIpSource, secrets::DevelopmentSecret};
-
-/// The warning logged when development generates a secret.
-fn generated_secret_warning(variable: &str, which: DevelopmentSecret, data_dir: &std::path::Path) -> String {
-    format!(
-        "{variable} is not set: using a random development key kept in {}; set {variable} in production",
-        which.path(data_dir).display()
-    )
-}
 
 /// Validated server configuration.
 #[derive(Debug, Clone)]
@@ -258,59 +251,8 @@ impl Config {
             })?,
         };
 
-        let jwt_secret = match var("JWT_SECRET_KEY") {
-            Some(key) if key.len() >= MIN_JWT_SECRET_BYTES => JwtSecret::new(key.into_bytes()),
-            Some(key) if environment.is_development() => {
-                warnings.push(format!(
-                    "JWT_SECRET_KEY is only {} bytes; accepted in development, refused in production \
-                     (at least {MIN_JWT_SECRET_BYTES} bytes)",
-                    key.len()
-                ));
-                JwtSecret::new(key.into_bytes())
-            }
-            Some(key) => return Err(ConfigError::JwtSecretTooShort { length: key.len() }),
-            None if environment.is_development() => {
-                let hex = development_secret(&data_dir, DevelopmentSecret::JwtSigningKey)?;
-                warnings.push(generated_secret_warning(
-                    "JWT_SECRET_KEY",
-                    DevelopmentSecret::JwtSigningKey,
-                    &data_dir,
-                ));
-                JwtSecret::new(hex.into_bytes())
-            }
-            None => {
-                return Err(ConfigError::MissingInProduction {
-                    variable: "JWT_SECRET_KEY",
-                    why: "access tokens must be signed with a stable secret key",
-                });
-            }
-        };
-
-        let token_encryption_key = match var("TOKEN_ENCRYPTION_KEY") {
-            Some(raw) => EncryptionKey::from_hex(raw.trim()).ok_or(ConfigError::Invalid {
-                variable: "TOKEN_ENCRYPTION_KEY",
-                value: "[redacted]".into(),
-                expected: "64 hexadecimal characters, i.e. 32 bytes (generate with `openssl rand -hex 32`)",
-            })?,
-            None if environment.is_development() => {
-                let hex = development_secret(&data_dir, DevelopmentSecret::TokenEncryptionKey)?;
-                warnings.push(generated_secret_warning(
-                    "TOKEN_ENCRYPTION_KEY",
-                    DevelopmentSecret::TokenEncryptionKey,
-                    &data_dir,
-                ));
-                EncryptionKey::from_hex(&hex).ok_or(ConfigError::DevelopmentSecret {
-                    path: DevelopmentSecret::TokenEncryptionKey.path(&data_dir),
-                    source: std::io::Error::other("not 64 hexadecimal characters"),
-                })?
-            }
-            None => {
-                return Err(ConfigError::MissingInProduction {
-                    variable: "TOKEN_ENCRYPTION_KEY",
-                    why: "sign-in providers' tokens are stored encrypted with it",
-                });
-            }
-        };
+        let (jwt_secret, token_encryption_key) =
+            keys::parse(&var, environment, &data_dir, &mut development_secret, &mut warnings)?;
 
         let app_database = match var("DATABASE_APP_URL") {
             Some(url) => AppDatabase::Url(url),
