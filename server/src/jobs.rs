@@ -29,19 +29,16 @@ struct JobRow {
     finished_at: Option<OffsetDateTime>,
 }
 
-fn corrupt(what: impl std::error::Error + Send + Sync + 'static) -> TenantError {
-    TenantError::Database(sqlx::Error::Decode(Box::new(what)))
-}
-
 impl TryFrom<JobRow> for Job {
     type Error = TenantError;
 
     fn try_from(row: JobRow) -> Result<Self, TenantError> {
         Ok(Self {
             job_id: row.job_id,
-            status: JobStatus::parse(&row.status)
-                .ok_or_else(|| corrupt(std::io::Error::other(format!("job status {:?}", row.status))))?,
-            params: serde_json::from_str(&row.params).map_err(corrupt)?,
+            status: JobStatus::parse(&row.status).ok_or_else(|| {
+                TenantError::corrupt(std::io::Error::other(format!("job status {:?}", row.status)))
+            })?,
+            params: serde_json::from_str(&row.params).map_err(TenantError::corrupt)?,
             board_id: row.board_id,
             progress_step: row.progress_step,
             progress_total: row.progress_total,
@@ -74,7 +71,7 @@ pub async fn insert(
     priority: i16,
     reservation: Reservation,
 ) -> Result<Job, TenantError> {
-    let params_json = serde_json::to_string(params).map_err(corrupt)?;
+    let params_json = serde_json::to_string(params).map_err(TenantError::corrupt)?;
     let total = i32::try_from(u64::from(params.steps) * u64::from(params.batch_size)).unwrap_or(i32::MAX);
     let user = tx.user();
     let row: JobRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(

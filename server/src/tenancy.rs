@@ -201,6 +201,12 @@ impl TenantError {
         }
     }
 
+    /// A stored value that does not decode (500; the cause is logged where it is answered).
+    #[must_use]
+    pub fn corrupt(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Database(sqlx::Error::Decode(Box::new(cause)))
+    }
+
     /// A 422 for `field`.
     #[must_use]
     pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {

@@ -29,8 +29,7 @@ impl TryFrom<WorkflowRow> for Workflow {
         Ok(Self {
             workflow_id: row.workflow_id,
             name: row.name,
-            params: serde_json::from_str(&row.params)
-                .map_err(|e| TenantError::Database(sqlx::Error::Decode(Box::new(e))))?,
+            params: serde_json::from_str(&row.params).map_err(TenantError::corrupt)?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
