@@ -89,6 +89,14 @@ ensure_postgres() {
 }
 
 # Chromium for the browser tests (Playwright cannot download its own browser here).
+# A Vulkan driver for the engine's wgpu test: Mesa's lavapipe runs Vulkan on the CPU, so the
+# GPU code path is exercised on machines without a GPU.
+ensure_vulkan() {
+  if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
+    apt_install mesa-vulkan-drivers libvulkan1
+  fi
+}
+
 ensure_chromium() {
   export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
   [ -x "$CHROMIUM_PATH" ] || apt_install chromium

@@ -33,14 +33,16 @@ fn check(tokenizer: &ClipTokenizer, style: &str) {
 
 #[test]
 fn sd1_tokens_and_padded_ids_match_transformers() {
-    let tokenizer = ClipTokenizer::from_dir(&fixtures().join("tiny-sd/tokenizer")).unwrap();
+    let tokenizer = ClipTokenizer::from_dir(&fixtures().join("tiny-sd1/tokenizer")).unwrap();
     assert_eq!(tokenizer.max_length(), 77);
     check(&tokenizer, "sd1");
 }
 
 #[test]
 fn sd2_padding_with_an_exclamation_mark_matches_transformers() {
-    let dir = fixtures().join("tiny-sd/tokenizer");
+    // The SD2-style model's folder names "!" as its pad token.
+    check(&ClipTokenizer::from_dir(&fixtures().join("tiny-sd2/tokenizer")).unwrap(), "sd2");
+    let dir = fixtures().join("tiny-sd1/tokenizer");
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
     let tokenizer = ClipTokenizer::from_parts(&read("vocab.json"), &read("merges.txt"), "!", 77).unwrap();
     check(&tokenizer, "sd2");

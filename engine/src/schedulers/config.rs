@@ -53,9 +53,10 @@ pub struct SchedulerConfig {
     /// What the model predicts.
     #[serde(default = "default_prediction")]
     pub prediction_type: PredictionType,
-    /// Timestep spacing.
-    #[serde(default = "default_spacing")]
-    pub timestep_spacing: TimestepSpacing,
+    /// Timestep spacing; when the model's config has none, each scheduler uses its own default
+    /// (leading for DDIM, linspace for the others), as diffusers' `from_config` does.
+    #[serde(default)]
+    pub timestep_spacing: Option<TimestepSpacing>,
     /// Added to leading timesteps.
     #[serde(default)]
     pub steps_offset: usize,
@@ -81,9 +82,6 @@ const fn default_beta_schedule() -> BetaSchedule {
 }
 const fn default_prediction() -> PredictionType {
     PredictionType::Epsilon
-}
-const fn default_spacing() -> TimestepSpacing {
-    TimestepSpacing::Leading
 }
 const fn default_true() -> bool {
     true
@@ -154,17 +152,45 @@ impl SchedulerConfig {
             .collect()
     }
 
-    /// The training timesteps `steps` inference steps visit, from noisiest to cleanest.
+    /// The noise level of each training timestep, `sqrt((1 - ᾱ) / ᾱ)`, rounded to `f32` as
+    /// diffusers keeps it.
+    #[must_use]
+    pub fn training_sigmas(&self) -> Vec<f64> {
+        #[allow(clippy::cast_possible_truncation)]
+        self.alphas_cumprod()
+            .into_iter()
+            .map(|a| {
+                let a = a as f32;
+                f64::from(((1.0 - a) / a).sqrt())
+            })
+            .collect()
+    }
+
+    /// The configured spacing, or `default` where the config names none.
+    #[must_use]
+    pub fn spacing_or(&self, default: TimestepSpacing) -> TimestepSpacing {
+        self.timestep_spacing.unwrap_or(default)
+    }
+
+    /// Checks an inference step count against the training timesteps.
+    ///
+    /// # Errors
+    /// Zero steps or more than the training timesteps.
+    pub fn check_steps(&self, steps: usize) -> Result<(), SchedulerError> {
+        let train = self.num_train_timesteps;
+        if steps == 0 || steps > train { Err(SchedulerError::Steps { steps, train }) } else { Ok(()) }
+    }
+
+    /// The integer training timesteps `steps` inference steps visit, from noisiest to cleanest,
+    /// as DDIM picks them (leading spacing unless the config says otherwise).
     ///
     /// # Errors
     /// Zero steps or more than the training timesteps.
     pub fn timesteps(&self, steps: usize) -> Result<Vec<usize>, SchedulerError> {
+        self.check_steps(steps)?;
         let train = self.num_train_timesteps;
-        if steps == 0 || steps > train {
-            return Err(SchedulerError::Steps { steps, train });
-        }
         #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let timesteps = match self.timestep_spacing {
+        let timesteps = match self.spacing_or(TimestepSpacing::Leading) {
             TimestepSpacing::Leading => {
                 let ratio = train / steps;
                 (0..steps).rev().map(|i| i * ratio + self.steps_offset).collect()

@@ -1,0 +1,178 @@
+//! A Stable Diffusion model loaded from a diffusers directory: `model_index.json` names the
+//! components, each folder's `config.json` shapes its module, and its safetensors fill it.
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::{DType, Device};
+use serde::de::DeserializeOwned;
+
+use crate::clip::{ClipTextConfig, ClipTextModel};
+use crate::error::EngineError;
+use crate::schedulers::SchedulerConfig;
+use crate::tokenizer::ClipTokenizer;
+use crate::unet::{UNet2DConditionModel, UNetConfig};
+use crate::vae::{AutoencoderKL, VaeConfig};
+use crate::weights::{load_into, weights_file};
+
+/// Everything a text-to-image run needs, on one device.
+#[derive(Debug)]
+pub struct StableDiffusion {
+    /// The model directory.
+    pub dir: PathBuf,
+    /// Splits prompts into token ids.
+    pub tokenizer: ClipTokenizer,
+    /// Prompt ids → embeddings.
+    pub text_encoder: ClipTextModel,
+    /// The denoiser.
+    pub unet: UNet2DConditionModel,
+    /// Latents ↔ images.
+    pub vae: AutoencoderKL,
+    /// The VAE's shape and latent scaling.
+    pub vae_config: VaeConfig,
+    /// The UNet's shape (latent channels).
+    pub unet_config: UNetConfig,
+    /// The training noise schedule every scheduler starts from.
+    pub scheduler_config: SchedulerConfig,
+    /// Where the modules live.
+    pub device: Device,
+    /// The text encoder's and UNet's float type (the VAE always computes in f32).
+    pub precision: Precision,
+}
+
+/// The float type of the text encoder and UNet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Single precision everywhere (the CPU, and the parity tests).
+    F32,
+    /// Half precision for the text encoder and UNet: half the memory and much faster on GPUs.
+    F16,
+}
+
+impl Precision {
+    /// The burn dtype.
+    #[must_use]
+    pub const fn dtype(self) -> DType {
+        match self {
+            Self::F32 => DType::F32,
+            Self::F16 => DType::F16,
+        }
+    }
+}
+
+impl StableDiffusion {
+    /// Loads the model in `dir` onto `device` in single precision.
+    ///
+    /// # Errors
+    /// A missing, unreadable, inconsistent or unsupported file, named, with what is wrong.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, EngineError> {
+        Self::load_with(dir, device, Precision::F32)
+    }
+
+    /// Loads the model in `dir` onto `device` with the text encoder and UNet in `precision`.
+    ///
+    /// # Errors
+    /// A missing, unreadable, inconsistent or unsupported file, named, with what is wrong.
+    pub fn load_with(dir: &Path, device: &Device, precision: Precision) -> Result<Self, EngineError> {
+        if !dir.is_dir() {
+            return Err(EngineError::Missing(dir.to_path_buf()));
+        }
+        check_index(dir)?;
+        let tokenizer = ClipTokenizer::from_dir(&dir.join("tokenizer")).map_err(|e| match e {
+            crate::tokenizer::TokenizerError::Read { path, .. } => EngineError::Missing(path),
+            other => EngineError::invalid(dir.join("tokenizer"), other.to_string()),
+        })?;
+
+        let clip_config: ClipTextConfig = read_config(&dir.join("text_encoder/config.json"))?;
+        let mut text_encoder = ClipTextModel::new(&clip_config, device)
+            .map_err(|e| EngineError::invalid(dir.join("text_encoder/config.json"), e))?;
+        load_into(&mut text_encoder, &weights_file(&dir.join("text_encoder"), "model")?, precision.dtype())?;
+
+        let unet_config: UNetConfig = read_config(&dir.join("unet/config.json"))?;
+        let mut unet = UNet2DConditionModel::new(&unet_config, device)
+            .map_err(|e| EngineError::invalid(dir.join("unet/config.json"), e))?;
+        load_into(
+            &mut unet,
+            &weights_file(&dir.join("unet"), "diffusion_pytorch_model")?,
+            precision.dtype(),
+        )?;
+
+        let vae_config: VaeConfig = read_config(&dir.join("vae/config.json"))?;
+        let mut vae = AutoencoderKL::new(&vae_config, device)
+            .map_err(|e| EngineError::invalid(dir.join("vae/config.json"), e))?;
+        load_into(&mut vae, &weights_file(&dir.join("vae"), "diffusion_pytorch_model")?, DType::F32)?;
+
+        let scheduler_path = dir.join("scheduler/scheduler_config.json");
+        let scheduler_config = SchedulerConfig::from_json(&read_text(&scheduler_path)?)
+            .map_err(|e| EngineError::invalid(&scheduler_path, e.to_string()))?;
+
+        if clip_config.hidden_size != unet_config.cross_attention_dim {
+            return Err(EngineError::invalid(
+                dir.join("unet/config.json"),
+                format!(
+                    "cross_attention_dim {} does not match the text encoder's width {}",
+                    unet_config.cross_attention_dim, clip_config.hidden_size
+                ),
+            ));
+        }
+        if vae_config.latent_channels != unet_config.in_channels
+            || unet_config.in_channels != unet_config.out_channels
+        {
+            return Err(EngineError::invalid(
+                dir.join("unet/config.json"),
+                "the UNet's channels do not match the VAE's latent channels",
+            ));
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            tokenizer,
+            text_encoder,
+            unet,
+            vae,
+            vae_config,
+            unet_config,
+            scheduler_config,
+            device: device.clone(),
+            precision,
+        })
+    }
+}
+
+/// `model_index.json` must describe a Stable Diffusion pipeline with the components we load.
+fn check_index(dir: &Path) -> Result<(), EngineError> {
+    let path = dir.join("model_index.json");
+    let index: serde_json::Value = read_config(&path)?;
+    let class = index["_class_name"].as_str().unwrap_or_default();
+    if !matches!(class, "StableDiffusionPipeline" | "StableDiffusionImg2ImgPipeline") {
+        return Err(EngineError::invalid(
+            path,
+            format!("{class:?} is not a Stable Diffusion 1.x/2.x pipeline"),
+        ));
+    }
+    for (component, expected) in [
+        ("text_encoder", "CLIPTextModel"),
+        ("tokenizer", "CLIPTokenizer"),
+        ("unet", "UNet2DConditionModel"),
+        ("vae", "AutoencoderKL"),
+    ] {
+        let found = index[component][1].as_str().unwrap_or_default();
+        if found != expected && !(component == "tokenizer" && found == "CLIPTokenizerFast") {
+            return Err(EngineError::invalid(
+                &path,
+                format!("{component} is {found:?}, expected {expected}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn read_text(path: &Path) -> Result<String, EngineError> {
+    std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => EngineError::Missing(path.to_path_buf()),
+        _ => EngineError::invalid(path, e.to_string()),
+    })
+}
+
+fn read_config<T: DeserializeOwned>(path: &Path) -> Result<T, EngineError> {
+    serde_json::from_str(&read_text(path)?)
+        .map_err(|e| EngineError::invalid(path, format!("not a valid config: {e}")))
+}
