@@ -15,7 +15,8 @@ Each `<variant>.safetensors` beside the model holds, in float32:
   vae.latents -> vae.decoded (the decoder's raw output); vae.image -> vae.mean, vae.logvar;
   latents.init (the standard-normal starting noise) and, per scheduler s and step i:
   s.timesteps, s.unet_out.i (the raw, batched [uncond, cond] prediction), s.latents.i (after the
-  step), s.noise.i (Euler ancestral's fresh noise) and s.image (the pipeline's output, HWC in [0, 1]).
+  step), s.noise.i (Euler ancestral's fresh noise) and s.image (the pipeline's output, HWC in [0, 1]);
+  unguided.ddim.image: DDIM at guidance 1 (no negative prompt, no unconditional pass).
 """
 
 import json
@@ -119,6 +120,11 @@ def reference(variant: str, pipe, scheduler_kinds: dict, make_scheduler) -> dict
         tensors["vae.image"], tensors["vae.mean"], tensors["vae.logvar"] = image, posterior.mean, posterior.logvar
 
     base_config = dict(pipe.scheduler.config)
+    # Guidance 1: diffusers skips the unconditional pass; so must we.
+    pipe.scheduler = make_scheduler("ddim", base_config)
+    out = pipe(PROMPT, height=SIZE, width=SIZE, num_inference_steps=STEPS, guidance_scale=1.0, latents=init.clone(),
+               output_type="np")
+    tensors["unguided.ddim.image"] = torch.from_numpy(out.images)
     for kind in scheduler_kinds:
         pipe.scheduler = make_scheduler(kind, base_config)
         unet_outs, noises = [], []

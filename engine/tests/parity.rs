@@ -2,7 +2,7 @@
 //! (`tests/fixtures/tiny-sd{1,2}`, reference tensors in `parity-sd{1,2}.safetensors`, both made by
 //! `parity/make_fixtures.py`), on the CPU in f32: the text encoder, one UNet call and the VAE
 //! (decoder and encoder) within 1e-4 relative, and whole pipelines with every scheduler (diffusers'
-//! own noise replayed) within 1e-4 on the final latents and 1e-3 on the image.
+//! own noise replayed) within 1e-4 on the final latents and 1e-3 on the image, guided and not.
 //! "Relative" is to the reference's largest magnitude: max |ours − theirs| / max |theirs|.
 
 // Test helpers fail loudly by design.
@@ -85,6 +85,32 @@ fn check_pipelines(variant: &str) {
         );
         assert_eq!(steps_seen, (1..=request.steps).map(|s| (s, request.steps, true)).collect::<Vec<_>>());
     }
+}
+
+/// At guidance 1 diffusers runs the prompt alone (no negative prompt, no unconditional pass).
+fn check_unguided(variant: &str) {
+    let device = Device::flex();
+    let model = StableDiffusion::load(&fixtures().join(format!("tiny-{variant}")), &device).unwrap();
+    let reference = Reference::load(variant);
+    let request = engine::GenerateRequest {
+        guidance_scale: 1.0,
+        negative_prompt: String::new(),
+        ..request(&reference, "ddim")
+    };
+    let mut replay = Replay { reference: &reference, scheduler: "ddim" };
+    let generation = model.generate_with_noise(&request, RunOptions::default(), &mut replay).unwrap();
+    assert_close(
+        &generation.images[0].pixels,
+        reference.values("unguided.ddim.image"),
+        1e-3,
+        &format!("{variant} unguided image"),
+    );
+}
+
+#[test]
+fn without_guidance_the_unconditional_pass_is_skipped_as_in_diffusers() {
+    check_unguided("sd1");
+    check_unguided("sd2");
 }
 
 #[test]
