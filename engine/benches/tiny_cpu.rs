@@ -13,7 +13,7 @@ use engine::StableDiffusion;
 use engine::pipeline::{GenerateRequest, RunOptions};
 use engine::schedulers::SchedulerKind;
 
-const RUNS: usize = 5;
+const RUNS: usize = 3;
 
 fn main() {
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -27,7 +27,7 @@ fn main() {
                 std::process::exit(1);
             }
         };
-        for size in [32, 128, 256] {
+        for size in [32, 128] {
             let request = GenerateRequest {
                 prompt: "a penguin wearing a tuxedo, studio lighting".into(),
                 negative_prompt: "blurry".into(),

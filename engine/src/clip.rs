@@ -5,12 +5,10 @@
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, Linear};
 use burn::tensor::activation::{gelu, sigmoid};
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::Deserialize;
 
-use crate::nn::{layer_norm, linear};
+use crate::nn::{layer_norm, linear, scaled_dot_product};
 
 /// The activation between the two MLP layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -200,8 +198,7 @@ impl ClipAttention {
             split(self.k_proj.forward(x.clone())),
             split(self.v_proj.forward(x)),
         );
-        let causal = AttentionModuleOptions { is_causal: true, ..AttentionModuleOptions::default() };
-        let out = attention(q, k, v, None, None, causal).swap_dims(1, 2).reshape([b, n, d]);
+        let out = scaled_dot_product(q, k, v, true).swap_dims(1, 2).reshape([b, n, d]);
         self.out_proj.forward(out)
     }
 }

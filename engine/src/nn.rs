@@ -10,7 +10,9 @@ use burn::nn::{
 use burn::tensor::activation::{gelu, silu};
 use burn::tensor::module::{attention, interpolate};
 use burn::tensor::ops::{AttentionModuleOptions, InterpolateMode, InterpolateOptions};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+
+use crate::cpu_attention;
 
 /// A convolution with `kernel` × `kernel` weights, stride 1 and "same" padding, as diffusers'
 /// `nn.Conv2d(in, out, kernel, padding=kernel // 2)`. Parameters start at zero: they are loaded.
@@ -152,7 +154,7 @@ impl Attention {
         let q = self.split_heads(self.to_q.forward(x));
         let k = self.split_heads(self.to_k.forward(context.clone()));
         let v = self.split_heads(self.to_v.forward(context));
-        let out = attention(q, k, v, None, None, AttentionModuleOptions::default());
+        let out = scaled_dot_product(q, k, v, false);
         let [b, h, n, d] = out.dims();
         let merged = out.swap_dims(1, 2).reshape([b, n, h * d]);
         self.to_out[0].forward(merged)
@@ -175,6 +177,32 @@ impl Attention {
         let [b, n, inner] = x.dims();
         x.reshape([b, n, self.heads, inner / self.heads]).swap_dims(1, 2)
     }
+}
+
+/// `softmax(q kᵀ / √d) v` over [B, H, N, D] tensors, optionally causal. On the CPU backend in f32
+/// our own kernel ([`crate::cpu_attention`]); elsewhere burn's, which GPUs run fused.
+#[must_use]
+pub fn scaled_dot_product(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) -> Tensor<4> {
+    let device = q.device();
+    if device == Device::flex() && q.dtype() == DType::F32 {
+        let ([b, h, n, d], m) = (q.dims(), k.dims()[2]);
+        let read = |t: Tensor<4>| t.try_into_vec_as::<f32>();
+        if let (Ok(qv), Ok(kv), Ok(vv)) = (read(q.clone()), read(k.clone()), read(v.clone())) {
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+            let scale = (1.0 / (d as f64).sqrt()) as f32;
+            let out = cpu_attention::attention(
+                &qv,
+                &kv,
+                &vv,
+                cpu_attention::Shape { bh: b * h, n, m, d },
+                scale,
+                causal,
+            );
+            return Tensor::from_data(TensorData::new(out, [b, h, n, d]), &device);
+        }
+    }
+    let options = AttentionModuleOptions { is_causal: causal, ..AttentionModuleOptions::default() };
+    attention(q, k, v, None, None, options)
 }
 
 /// Diffusers' `Downsample2D` with a convolution: stride 2, padded by 1 on every side (UNet) or
