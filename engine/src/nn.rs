@@ -179,13 +179,16 @@ impl Attention {
     }
 }
 
-/// `softmax(q kᵀ / √d) v` over [B, H, N, D] tensors, optionally causal. On the CPU backend in f32
-/// our own kernel ([`crate::cpu_attention`]); elsewhere burn's, which GPUs run fused.
+/// `softmax(q kᵀ / √d) v` over [B, H, N, D] tensors, optionally causal. On the CPU backend in f32,
+/// for long sequences, our own kernel ([`crate::cpu_attention`]); elsewhere burn's, which GPUs
+/// run fused.
 #[must_use]
 pub fn scaled_dot_product(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) -> Tensor<4> {
     let device = q.device();
-    if device == Device::flex() && q.dtype() == DType::F32 {
-        let ([b, h, n, d], m) = (q.dims(), k.dims()[2]);
+    let ([b, h, n, d], m) = (q.dims(), k.dims()[2]);
+    // burn's CPU attention is good while a score matrix fits its naive path (≤ 256K entries);
+    // past that it takes a flash path that is slow for SD's head widths, and ours is faster.
+    if device == Device::flex() && q.dtype() == DType::F32 && n * m > 256 * 1024 {
         let read = |t: Tensor<4>| t.try_into_vec_as::<f32>();
         if let (Ok(qv), Ok(kv), Ok(vv)) = (read(q.clone()), read(k.clone()), read(v.clone())) {
             #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
