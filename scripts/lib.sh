@@ -92,7 +92,7 @@ ensure_postgres() {
 # A Vulkan driver for the engine's wgpu test: Mesa's lavapipe runs Vulkan on the CPU, so the
 # GPU code path is exercised on machines without a GPU.
 ensure_vulkan() {
-  if ! ls /usr/share/vulkan/icd.d/*.json /etc/vulkan/icd.d/*.json >/dev/null 2>&1; then
+  if ! compgen -G "/usr/share/vulkan/icd.d/*.json" >/dev/null && ! compgen -G "/etc/vulkan/icd.d/*.json" >/dev/null; then
     apt_install mesa-vulkan-drivers libvulkan1
   fi
 }
