@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::store::ModuleSnapshot;
 use burn::tensor::{DType, Device};
 use serde::de::DeserializeOwned;
 
-use crate::clip::{ClipTextConfig, ClipTextModel};
+use crate::clip::ClipTextModel;
 use crate::error::EngineError;
 use crate::schedulers::SchedulerConfig;
 use crate::tokenizer::ClipTokenizer;
@@ -82,24 +83,17 @@ impl StableDiffusion {
             other => EngineError::invalid(dir.join("tokenizer"), other.to_string()),
         })?;
 
-        let clip_config: ClipTextConfig = read_config(&dir.join("text_encoder/config.json"))?;
-        let mut text_encoder = ClipTextModel::new(&clip_config, device)
-            .map_err(|e| EngineError::invalid(dir.join("text_encoder/config.json"), e))?;
-        load_into(&mut text_encoder, &weights_file(&dir.join("text_encoder"), "model")?, precision.dtype())?;
-
-        let unet_config: UNetConfig = read_config(&dir.join("unet/config.json"))?;
-        let mut unet = UNet2DConditionModel::new(&unet_config, device)
-            .map_err(|e| EngineError::invalid(dir.join("unet/config.json"), e))?;
-        load_into(
-            &mut unet,
-            &weights_file(&dir.join("unet"), "diffusion_pytorch_model")?,
-            precision.dtype(),
-        )?;
-
-        let vae_config: VaeConfig = read_config(&dir.join("vae/config.json"))?;
-        let mut vae = AutoencoderKL::new(&vae_config, device)
-            .map_err(|e| EngineError::invalid(dir.join("vae/config.json"), e))?;
-        load_into(&mut vae, &weights_file(&dir.join("vae"), "diffusion_pytorch_model")?, DType::F32)?;
+        let (clip_config, text_encoder) =
+            load_component(dir, "text_encoder", "model", precision.dtype(), |c| {
+                ClipTextModel::new(c, device)
+            })?;
+        let (unet_config, unet) =
+            load_component(dir, "unet", "diffusion_pytorch_model", precision.dtype(), |c| {
+                UNet2DConditionModel::new(c, device)
+            })?;
+        let (vae_config, vae) = load_component(dir, "vae", "diffusion_pytorch_model", DType::F32, |c| {
+            AutoencoderKL::new(c, device)
+        })?;
 
         let scheduler_path = dir.join("scheduler/scheduler_config.json");
         let scheduler_config = SchedulerConfig::from_json(&read_text(&scheduler_path)?)
@@ -135,6 +129,22 @@ impl StableDiffusion {
             precision,
         })
     }
+}
+
+/// One component folder: its `config.json` shapes the module `build` makes, its weights file
+/// (`stem`.safetensors) fills it with floats as `dtype`.
+fn load_component<C: DeserializeOwned, M: ModuleSnapshot>(
+    dir: &Path,
+    folder: &str,
+    stem: &str,
+    dtype: DType,
+    build: impl FnOnce(&C) -> Result<M, String>,
+) -> Result<(C, M), EngineError> {
+    let config_path = dir.join(folder).join("config.json");
+    let config: C = read_config(&config_path)?;
+    let mut module = build(&config).map_err(|e| EngineError::invalid(&config_path, e))?;
+    load_into(&mut module, &weights_file(&dir.join(folder), stem)?, dtype)?;
+    Ok((config, module))
 }
 
 /// `model_index.json` must describe a Stable Diffusion pipeline with the components we load.
