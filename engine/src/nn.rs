@@ -179,6 +179,13 @@ impl Attention {
     }
 }
 
+/// The two halves of `x` along `dim` (an even size), first and second.
+#[must_use]
+pub fn halves<const D: usize>(x: Tensor<D>, dim: usize) -> (Tensor<D>, Tensor<D>) {
+    let half = x.dims()[dim] / 2;
+    (x.clone().narrow(dim, 0, half), x.narrow(dim, half, half))
+}
+
 /// `softmax(q kᵀ / √d) v` over [B, H, N, D] tensors, optionally causal. On the CPU backend in f32,
 /// for long sequences, our own kernel ([`crate::cpu_attention`]); elsewhere burn's, which GPUs
 /// run fused.
@@ -280,9 +287,7 @@ impl FeedForward {
     /// Applies the feed-forward to `x` [B, N, dim].
     #[must_use]
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let mut halves = self.proj.forward(x).chunk(2, 2);
-        let gate = halves.pop().unwrap_or_else(|| unreachable!("chunk(2) gives two halves"));
-        let hidden = halves.pop().unwrap_or_else(|| unreachable!("chunk(2) gives two halves"));
+        let (hidden, gate) = halves(self.proj.forward(x), 2);
         self.out.forward(hidden * gelu(gate))
     }
 }

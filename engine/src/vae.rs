@@ -9,7 +9,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::silu;
 use serde::Deserialize;
 
-use crate::nn::{Attention, Downsample2D, ResnetBlock2D, ResnetShape, Upsample2D, conv, group_norm};
+use crate::nn::{Attention, Downsample2D, ResnetBlock2D, ResnetShape, Upsample2D, conv, group_norm, halves};
 
 /// The fields of `vae/config.json` that shape the model.
 #[derive(Debug, Clone, Deserialize)]
@@ -293,10 +293,7 @@ impl AutoencoderKL {
             Some(conv) => conv.forward(h),
             None => h,
         };
-        let mut halves = moments.chunk(2, 1);
-        let logvar =
-            halves.pop().unwrap_or_else(|| unreachable!("chunk(2) gives two halves")).clamp(-30.0, 20.0);
-        let mean = halves.pop().unwrap_or_else(|| unreachable!("chunk(2) gives two halves"));
-        LatentDistribution { mean, logvar }
+        let (mean, logvar) = halves(moments, 1);
+        LatentDistribution { mean, logvar: logvar.clamp(-30.0, 20.0) }
     }
 }
