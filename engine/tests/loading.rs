@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use engine::StableDiffusion;
 
+mod common;
+
 fn tiny_model() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-sd1")
+    common::fixtures().join("tiny-sd1")
 }
 
 /// A copy of the tiny model in a fresh folder under the target directory.

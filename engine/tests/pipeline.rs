@@ -14,8 +14,10 @@ use engine::pipeline::{GenerateRequest, Progress, RunOptions};
 use engine::schedulers::SchedulerKind;
 use engine::{EngineError, StableDiffusion};
 
+mod common;
+
 fn tiny_model() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-sd1")
+    common::fixtures().join("tiny-sd1")
 }
 
 fn request(seed: u64, batch: usize) -> GenerateRequest {
