@@ -21,6 +21,7 @@ struct BoardRow {
     board_id: Uuid,
     name: String,
     cover_image_id: Option<Uuid>,
+    image_count: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
 }
@@ -31,13 +32,16 @@ impl From<BoardRow> for Board {
             board_id: row.board_id,
             name: row.name,
             cover_image_id: row.cover_image_id,
+            image_count: row.image_count,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
     }
 }
 
-const COLUMNS: &str = "board_id, name, cover_image_id, created_at, updated_at";
+const COLUMNS: &str = "board_id, name, cover_image_id, \
+     (SELECT count(*) FROM images i WHERE i.board_id = boards.board_id AND i.user_id = boards.user_id) AS image_count, \
+     created_at, updated_at";
 
 /// A trimmed board name of 1–100 characters on one line.
 ///

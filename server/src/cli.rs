@@ -5,6 +5,8 @@
 pub enum Command {
     /// Serve the app (the default).
     Serve,
+    /// Run a generation worker alone (no web server).
+    Worker,
     /// Start the embedded database if needed and print its superuser URL.
     DbUrl,
     /// Stop the embedded database.
@@ -27,7 +29,10 @@ pub const USAGE: &str = "\
 PingvasAI server
 
 Usage:
-  server [serve]          serve the app (address from LEPTOS_SITE_ADDR, default 127.0.0.1:3000)
+  server [serve]          serve the app (address from LEPTOS_SITE_ADDR, default 127.0.0.1:3000),
+                          with a generation worker unless IN_PROCESS_WORKER=false
+  server worker           run a generation worker alone, on WORKER_DEVICE (for GPU machines
+                          beside web servers that share the database and the object store)
   server migrate run      apply pending database migrations
   server migrate revert   undo the most recent migration
   server db url           start the embedded database if needed; print its superuser URL
@@ -52,6 +57,7 @@ where
     let words: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     match words.as_slice() {
         [] | ["serve"] => Ok(Command::Serve),
+        ["worker"] => Ok(Command::Worker),
         ["db", "url"] => Ok(Command::DbUrl),
         ["db", "stop"] => Ok(Command::DbStop),
         ["migrate", "run"] => Ok(Command::MigrateRun),
@@ -71,6 +77,7 @@ mod tests {
         let none: [&str; 0] = [];
         assert_eq!(parse(none), Ok(Command::Serve));
         assert_eq!(parse(["serve"]), Ok(Command::Serve));
+        assert_eq!(parse(["worker"]), Ok(Command::Worker));
         assert_eq!(parse(["db", "url"]), Ok(Command::DbUrl));
         assert_eq!(parse(["db", "stop"]), Ok(Command::DbStop));
         assert_eq!(parse(["migrate", "run"]), Ok(Command::MigrateRun));

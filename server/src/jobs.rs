@@ -137,7 +137,7 @@ pub async fn get(db: &TenantDb, user: UserId, id: Uuid) -> Result<Job, TenantErr
 /// Stops job `id` if it is still queued or running, with `status` and `error`, and refunds the
 /// images it did not produce into the month they were reserved in. Returns whether it stopped
 /// it (false: already finished, or not visible in this transaction).
-async fn stop(
+pub(crate) async fn stop(
     conn: &mut sqlx::PgConnection,
     id: Uuid,
     status: JobStatus,
@@ -197,4 +197,20 @@ pub async fn fail(db: &TenantDb, id: Uuid, reason: &str) -> Result<bool, sqlx::E
     let stopped = stop(tx.conn(), id, JobStatus::Failed, Some(reason)).await?;
     tx.commit().await?;
     Ok(stopped)
+}
+
+/// The latest low-resolution preview of one of `user`'s running jobs.
+///
+/// # Errors
+/// The database failed.
+pub async fn preview(db: &TenantDb, user: UserId, id: Uuid) -> Result<Option<Vec<u8>>, TenantError> {
+    let mut tx = db.begin(user).await?;
+    let png: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("SELECT preview_png FROM generation_jobs WHERE job_id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user)
+            .fetch_optional(tx.conn())
+            .await?;
+    tx.commit().await?;
+    Ok(png.flatten())
 }

@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
     };
     telemetry::init(config.log_format);
     // The warnings concern serving (e.g. a generated signing key); database chores skip them.
-    if command == Command::Serve {
+    if matches!(command, Command::Serve | Command::Worker) {
         for warning in &config.warnings {
             tracing::warn!("{warning}");
         }
@@ -57,6 +57,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
         Command::Serve => serve::serve(config).await.map_err(|e| e.to_string()),
+        Command::Worker => serve::run_worker(config).await.map_err(|e| e.to_string()),
         Command::DbUrl => {
             let endpoint =
                 EmbeddedCluster::new(&config.data_dir).ensure_running().await.map_err(|e| e.to_string())?;

@@ -5,9 +5,12 @@ use thiserror::Error;
 use tokio::net::TcpListener;
 
 use crate::{
-    config::Config,
+    config::{Config, WorkerSettings},
     db::{self, DbError},
     http::{AppState, router},
+    storage::ImageStore,
+    tenancy::TenantDb,
+    worker::Worker,
 };
 
 /// The server could not start.
@@ -30,9 +33,9 @@ pub enum StartError {
     /// Serving failed.
     #[error("server error: {0}")]
     Serve(std::io::Error),
-    /// The HTTP client for sign-in providers could not start.
-    #[error("cannot start the HTTP client for sign-in providers: {0}")]
-    HttpClient(#[from] reqwest::Error),
+    /// The server's state (provider HTTP client, image storage) could not be built.
+    #[error(transparent)]
+    State(#[from] crate::http::StateError),
 }
 
 /// Connects and migrates the database, then serves until SIGTERM or Ctrl-C, finishing the
@@ -51,15 +54,64 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let pool = db::pool(app_options, config.database_max_connections);
     tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
+    let in_process_worker = config.worker.in_process;
     let state = AppState::new(pool.clone(), leptos_options, config)?;
     spawn_housekeeping(&state);
+    let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
+    let worker = in_process_worker.then(|| {
+        let worker = Worker::new(
+            state.tenants.clone(),
+            state.store.clone(),
+            state.config.catalog.clone(),
+            state.config.worker.clone(),
+        );
+        tokio::spawn(warm_and_run(worker, worker_stopped))
+    });
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
     tracing::info!("listening on http://{address}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)?;
+    let _ = stop_worker.send(true);
+    if let Some(worker) = worker {
+        worker.abort();
+    }
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs a generation worker alone: connects and migrates the database like `serve`, opens the
+/// object store, warms the model up and runs jobs until SIGTERM or Ctrl-C.
+///
+/// # Errors
+/// See [`StartError`].
+pub async fn run_worker(config: Config) -> Result<(), StartError> {
+    let owner = db::connect_options(&config).await?;
+    let app_options = db::prepare(&owner, &config).await?;
+    let pool = db::pool(app_options, config.database_max_connections.min(4));
+    let store = ImageStore::from_url(
+        config.worker.object_store_url.as_deref(),
+        &WorkerSettings::default_object_dir(&config.data_dir),
+    )
+    .map_err(crate::http::StateError::from)?;
+    let worker =
+        Worker::new(TenantDb::new(pool.clone()), store, config.catalog.clone(), config.worker.clone());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(warm_and_run(worker, stopped));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    // A job in progress is left to its lease: another worker resumes it after the lease runs out.
+    running.abort();
+    pool.close().await;
+    Ok(())
+}
+
+/// Warms `worker` up (a failure is logged: its jobs then fail with a clear reason) and runs it.
+async fn warm_and_run(mut worker: Worker, stop: tokio::sync::watch::Receiver<bool>) {
+    if let Err(e) = worker.warm_up().await {
+        tracing::error!(error = %e, "the worker could not load or run the default model");
+    }
+    worker.run(stop).await;
 }
 
 /// Once a minute, forgets quiet clients so the rate limiters' memory stays bounded; once an

@@ -84,6 +84,18 @@ impl TenantDb {
     }
 }
 
+impl TenantDb {
+    /// A connection listening on `channels` (`LISTEN`), for notifications sent at commit.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn listener(&self, channels: &[&str]) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen_all(channels.iter().copied()).await?;
+        Ok(listener)
+    }
+}
+
 /// A transaction of a background task (see [`TenantDb::begin_background`]).
 #[derive(Debug)]
 pub struct BackgroundTx {

@@ -8,17 +8,19 @@ mod catalog;
 mod keys;
 mod oauth;
 mod values;
+mod worker;
 
 use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use self::catalog::{TINY_MODEL, default_catalog};
+pub use self::catalog::{CatalogEntry, TINY_MODEL, default_catalog, tiny_model_dir};
 pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
 pub use self::values::{
     AppDatabase, DatabaseSource, DbSchema, EncryptionKey, Environment, JwtSecret, LogFormat,
     MIN_JWT_SECRET_BYTES, PublicUrl,
 };
+pub use self::worker::WorkerSettings;
 use crate::{http::client_ip::ClientIpSource, secrets::DevelopmentSecret};
 
 /// Validated server configuration.
@@ -66,6 +68,10 @@ pub struct Config {
     pub db_schema: DbSchema,
     /// `MODEL_CATALOG`: the models people may choose and the plan each needs.
     pub models: Vec<app::api::generation::ModelInfo>,
+    /// The same catalog with each model's folder, for workers.
+    pub catalog: Vec<CatalogEntry>,
+    /// Workers and image storage.
+    pub worker: WorkerSettings,
     /// Things worth a warning once logging is up (e.g. a generated secret).
     pub warnings: Vec<String>,
 }
@@ -85,7 +91,7 @@ pub enum ConfigError {
     },
     /// `MODEL_CATALOG` is not a usable catalog.
     #[error(
-        "MODEL_CATALOG is not valid: {why}. Expected a JSON array of {{\"name\", \"title\", \"min_plan\"}} objects"
+        "MODEL_CATALOG is not valid: {why}. Expected a JSON array of {{\"name\", \"title\", \"min_plan\", \"path\"}} objects"
     )]
     InvalidCatalog {
         /// What is wrong with it.
@@ -119,7 +125,7 @@ pub enum ConfigError {
 }
 
 /// A whole number from `var`, `default` when unset, refused outside `range`.
-fn bounded_number<T>(
+pub(crate) fn bounded_number<T>(
     var: &impl Fn(&str) -> Option<String>,
     variable: &'static str,
     default: T,
@@ -302,15 +308,19 @@ impl Config {
                            not pg_… or information_schema (e.g. dev or prod)",
             })?,
         };
-        let models = match var("MODEL_CATALOG") {
+        let catalog = match var("MODEL_CATALOG") {
             None => catalog::default_catalog(),
             Some(raw) => catalog::parse_catalog(&raw).map_err(|why| ConfigError::InvalidCatalog { why })?,
         };
+        let models = catalog.iter().map(|entry| entry.info.clone()).collect();
+        let worker = WorkerSettings::parse(&var)?;
 
         Ok(Self {
             oauth,
             db_schema,
             models,
+            catalog,
+            worker,
             environment,
             data_dir,
             public_url,

@@ -1,0 +1,146 @@
+//! Signed links for what the browser fetches without our bearer token: `<img src>` for image files
+//! and thumbnails, and `EventSource` for a job's progress. A link names its owner and expiry and
+//! carries an HMAC-SHA256 over (purpose, owner, object, expiry) under a key derived from the JWT
+//! secret, so it opens exactly one object of one user, for a while, and cannot be edited into
+//! another. Handlers still read through the owner's row-level security.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::ids::UserId;
+
+/// How long a link works.
+pub const LINK_SECONDS: i64 = 3600;
+
+/// What a link opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    /// An image's file.
+    File,
+    /// An image's thumbnail.
+    Thumbnail,
+    /// A job's event stream.
+    Events,
+}
+
+impl LinkPurpose {
+    const fn tag(self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Thumbnail => "thumbnail",
+            Self::Events => "events",
+        }
+    }
+}
+
+/// The query of a signed link.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignedQuery {
+    /// The owner (signed links only).
+    pub user: Option<Uuid>,
+    /// Unix seconds after which the link stops working.
+    pub expires: Option<i64>,
+    /// Hex HMAC over the rest.
+    pub signature: Option<String>,
+}
+
+/// Makes and checks signed links.
+#[derive(Clone)]
+pub struct LinkSigner {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for LinkSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkSigner(..)")
+    }
+}
+
+impl LinkSigner {
+    /// A signer whose key is derived from `secret` (the JWT secret), so links and tokens never
+    /// share a key.
+    #[must_use]
+    pub fn new(secret: &[u8]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"pingvas signed links v1\0");
+        hasher.update(secret);
+        Self { key: hasher.finalize().into() }
+    }
+
+    fn mac(&self, purpose: LinkPurpose, user: UserId, object: Uuid, expires: i64) -> Hmac<Sha256> {
+        // A 32-byte key is always a valid HMAC key.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
+        mac.update(format!("{}\n{user}\n{object}\n{expires}", purpose.tag()).as_bytes());
+        mac
+    }
+
+    /// `path` with the query that opens `object` of `user` until `now + LINK_SECONDS` (rounded
+    /// up to the next ten minutes, so pages re-rendered a moment apart get the same links and
+    /// the browser's cache keeps working).
+    #[must_use]
+    pub fn link(&self, path: &str, purpose: LinkPurpose, user: UserId, object: Uuid, now: i64) -> String {
+        let expires = (now + LINK_SECONDS).div_euclid(600) * 600 + 600;
+        let signature = hex::encode(self.mac(purpose, user, object, expires).finalize().into_bytes());
+        format!("{path}?user={user}&expires={expires}&signature={signature}")
+    }
+
+    /// The owner a signed query opens `object` for, if its signature holds and it has not expired.
+    #[must_use]
+    pub fn verify(
+        &self,
+        purpose: LinkPurpose,
+        object: Uuid,
+        query: &SignedQuery,
+        now: i64,
+    ) -> Option<UserId> {
+        let (user, expires, signature) = (query.user?, query.expires?, query.signature.as_deref()?);
+        if expires < now {
+            return None;
+        }
+        let signature = hex::decode(signature).ok()?;
+        let user = UserId(user);
+        self.mac(purpose, user, object, expires).verify_slice(&signature).ok().map(|()| user)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query_of(link: &str) -> SignedQuery {
+        let query = link.split_once('?').unwrap().1;
+        let value = |name: &str| {
+            query.split('&').find_map(|kv| kv.strip_prefix(&format!("{name}="))).map(str::to_owned)
+        };
+        SignedQuery {
+            user: value("user").map(|u| u.parse().unwrap()),
+            expires: value("expires").map(|e| e.parse().unwrap()),
+            signature: value("signature"),
+        }
+    }
+
+    #[test]
+    fn a_link_opens_its_object_only_for_its_purpose_until_it_expires() {
+        let signer = LinkSigner::new(b"a secret of enough length for tests");
+        let (user, image, other) = (UserId(Uuid::from_u128(1)), Uuid::from_u128(2), Uuid::from_u128(3));
+        let now = 1_800_000_000;
+        let link = signer.link("/api/v1/images/x/file", LinkPurpose::File, user, image, now);
+        let query = query_of(&link);
+        assert_eq!(signer.verify(LinkPurpose::File, image, &query, now), Some(user));
+        assert_eq!(signer.verify(LinkPurpose::File, image, &query, now + LINK_SECONDS), Some(user));
+        assert_eq!(signer.verify(LinkPurpose::File, image, &query, now + LINK_SECONDS + 601), None);
+        assert_eq!(signer.verify(LinkPurpose::Thumbnail, image, &query, now), None);
+        assert_eq!(signer.verify(LinkPurpose::File, other, &query, now), None);
+        let someone_else = SignedQuery { user: Some(Uuid::from_u128(9)), ..query.clone() };
+        assert_eq!(signer.verify(LinkPurpose::File, image, &someone_else, now), None);
+        let later = SignedQuery { expires: query.expires.map(|e| e + 600), ..query.clone() };
+        assert_eq!(signer.verify(LinkPurpose::File, image, &later, now), None);
+        assert_eq!(LinkSigner::new(b"another secret").verify(LinkPurpose::File, image, &query, now), None);
+        assert_eq!(
+            signer.verify(LinkPurpose::File, image, &SignedQuery { signature: None, ..query }, now),
+            None
+        );
+    }
+}
