@@ -63,7 +63,20 @@ pub async fn generate(
     ApiJson(request): ApiJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobAccepted>), ApiError> {
     let job = generation::accept(&state.tenants, &state.config.models, &user, &request).await?;
-    Ok((StatusCode::ACCEPTED, Json(JobAccepted { job })))
+    let events_url = events_link(&state, user.user_id, job.job_id);
+    Ok((StatusCode::ACCEPTED, Json(JobAccepted { job, events_url })))
+}
+
+/// The signed link to job `id`'s event stream.
+#[must_use]
+pub fn events_link(state: &AppState, user: crate::ids::UserId, id: uuid::Uuid) -> String {
+    state.links.link(
+        &format!("/api/v1/jobs/{id}/events"),
+        crate::links::LinkPurpose::Events,
+        user,
+        id,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    )
 }
 
 /// `GET /api/v1/jobs` filter.

@@ -13,6 +13,8 @@ pub mod current_user;
 pub mod error;
 pub mod generation_api;
 pub mod health;
+pub mod images_api;
+pub mod job_events_api;
 pub mod json;
 pub mod oauth_api;
 pub mod openapi;
@@ -20,12 +22,13 @@ pub mod request_log;
 pub mod security_headers;
 pub mod tenant_errors;
 pub mod ui_backend;
+pub mod ui_gallery;
 pub mod users_api;
 pub mod workflows_api;
 
 use app::{
     App,
-    api::backend::{AccountBackend, TenantBackend},
+    api::backend::{AccountBackend, GalleryBackend, TenantBackend},
     shell,
 };
 use axum::{
@@ -45,9 +48,12 @@ use tower::ServiceBuilder;
 use self::error::ApiError;
 use crate::{
     accounts::Accounts,
-    config::Config,
+    config::{Config, WorkerSettings},
+    job_events::JobEventHub,
+    links::LinkSigner,
     oauth::{OAuthService, session_store::PgSessionStore},
     rate_limit::RateLimiter,
+    storage::ImageStore,
     tenancy::TenantDb,
 };
 
@@ -68,15 +74,39 @@ pub struct AppState {
     pub oauth: Arc<OAuthService>,
     /// User-bound transactions: the only way to tenant tables.
     pub tenants: TenantDb,
+    /// Image files.
+    pub store: ImageStore,
+    /// Signs the links `<img>` and `EventSource` use.
+    pub links: LinkSigner,
+    /// Job changes from every server instance, for event streams.
+    pub job_events: JobEventHub,
+}
+
+/// The server's state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The HTTP client for sign-in providers could not start its TLS back end.
+    #[error("cannot start the HTTP client for sign-in providers: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    /// The object store is misconfigured or unreachable.
+    #[error("image storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 impl AppState {
     /// State for one server process.
     ///
     /// # Errors
-    /// The HTTP client for sign-in providers could not start its TLS back end.
-    pub fn new(db: PgPool, leptos_options: LeptosOptions, config: Config) -> Result<Self, reqwest::Error> {
+    /// See [`StateError`].
+    pub fn new(db: PgPool, leptos_options: LeptosOptions, config: Config) -> Result<Self, StateError> {
+        let store = ImageStore::from_url(
+            config.worker.object_store_url.as_deref(),
+            &WorkerSettings::default_object_dir(&config.data_dir),
+        )?;
         Ok(Self {
+            store,
+            links: LinkSigner::new(config.jwt_secret.expose()),
+            job_events: JobEventHub::new(TenantDb::new(db.clone())),
             oauth: Arc::new(OAuthService::new(&config)?),
             tenants: TenantDb::new(db.clone()),
             accounts: Accounts::new(db.clone(), &config),
@@ -107,7 +137,8 @@ pub fn router(state: AppState) -> Router {
     // The UI's server functions reach the accounts and tenant cores through these.
     let ui_backend = Arc::new(ui_backend::UiBackend::new(state.clone()));
     let account_backend: Arc<dyn AccountBackend> = ui_backend.clone();
-    let tenant_backend: Arc<dyn TenantBackend> = ui_backend;
+    let tenant_backend: Arc<dyn TenantBackend> = ui_backend.clone();
+    let gallery_backend: Arc<dyn GalleryBackend> = ui_backend;
     let cors = cors::layer(&state.config.cors_allowed_origins);
 
     let router = Router::new()
@@ -124,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(Arc::clone(&account_backend));
                 provide_context(Arc::clone(&tenant_backend));
+                provide_context(Arc::clone(&gallery_backend));
             },
             move || shell(leptos_options.clone()),
         )

@@ -10,7 +10,8 @@ use utoipa::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState, admin_api, auth_api, boards_api, generation_api, health, oauth_api, users_api, workflows_api,
+    AppState, admin_api, auth_api, boards_api, generation_api, health, images_api, job_events_api, oauth_api,
+    users_api, workflows_api,
 };
 
 /// Document-level information; paths are added by [`api_router`].
@@ -27,6 +28,7 @@ use super::{
         (name = "users", description = "The signed-in user's profile"),
         (name = "boards", description = "The signed-in user's boards (row-level security)"),
         (name = "generation", description = "Generation requests, jobs and models (quota-checked)"),
+        (name = "images", description = "The signed-in user's gallery (row-level security)"),
         (name = "workflows", description = "Saved generation presets (Pro and up)"),
         (name = "admin", description = "User administration (superusers only)"),
         (name = "operations", description = "Probes and monitoring"),
@@ -45,6 +47,13 @@ impl Modify for BearerAuth {
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
     }
+}
+
+/// The upload route, whose body may be larger than the API's default limit.
+fn upload_route() -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
+    let (schemas, paths, route) = routes!(images_api::upload_image);
+    let limit = crate::imaging::MAX_UPLOAD_BYTES + 64 * 1024;
+    (schemas, paths, route.layer(axum::extract::DefaultBodyLimit::max(limit)))
 }
 
 /// Every documented route with its handler.
@@ -73,6 +82,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(generation_api::list_jobs))
         .routes(routes!(generation_api::get_job))
         .routes(routes!(generation_api::cancel_job))
+        .routes(routes!(job_events_api::job_events))
+        .routes(routes!(images_api::list_images))
+        .routes(upload_route())
+        .routes(routes!(images_api::get_image, images_api::update_image, images_api::delete_image))
+        .routes(routes!(images_api::image_file))
+        .routes(routes!(images_api::image_thumbnail))
         .routes(routes!(generation_api::list_models))
         .routes(routes!(admin_api::list_users))
         .routes(routes!(admin_api::update_user))

@@ -81,7 +81,12 @@ impl UiBackend {
         UiReply { value: body, set_cookies: vec![self.cookie_for(&tokens)] }
     }
 
-    async fn user(&self, access_token: &str) -> Result<CurrentUser, UiError> {
+    /// The server's state.
+    pub(super) fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub(super) async fn user(&self, access_token: &str) -> Result<CurrentUser, UiError> {
         self.state.accounts.authenticate(access_token).await.map_err(ui_error)
     }
 }
@@ -209,7 +214,7 @@ impl AccountBackend for UiBackend {
 }
 
 /// The UI's reading of an error on tenant rows.
-fn tenant_ui_error(error: TenantError) -> UiError {
+pub(super) fn tenant_ui_error(error: TenantError) -> UiError {
     match error {
         TenantError::Invalid { field, message, .. } => UiError::Invalid { field: field.to_owned(), message },
         TenantError::Database(e) => ui_error(AccountError::Internal(e.to_string())),

@@ -1,0 +1,97 @@
+//! The generation and gallery core offered to the UI's server functions
+//! (`app::api::gallery_fns`): the calls the REST routes make, answering in the UI's terms.
+
+use app::api::{
+    backend::GalleryBackend,
+    error::UiError,
+    generation::{GenerateRequest, GenerationRefusal, Job, JobAccepted},
+    images::{ImageFilter, ImageInfo, ImagePage, MAX_PAGE, UpdateImage},
+};
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    generation_api::events_link,
+    images_api::{delete_owned, page},
+    ui_backend::{UiBackend, tenant_ui_error},
+};
+use crate::{
+    generation::{self, GenerationError},
+    images, jobs,
+    quota::QuotaError,
+};
+
+/// The UI's reading of a refused generation request.
+fn generation_ui_error(error: GenerationError) -> UiError {
+    match error {
+        GenerationError::Refused(GenerationRefusal::Invalid { field, message }) => {
+            UiError::Invalid { field: field.to_owned(), message }
+        }
+        GenerationError::Refused(GenerationRefusal::PlanRequired { message, .. }) => {
+            UiError::Refused { status: 403, message }
+        }
+        GenerationError::Quota(QuotaError::Exceeded { message, .. }) => {
+            UiError::Refused { status: 429, message }
+        }
+        GenerationError::Quota(QuotaError::Database(e)) => tenant_ui_error(e.into()),
+        GenerationError::Tenant(e) => tenant_ui_error(e),
+    }
+}
+
+#[async_trait]
+impl GalleryBackend for UiBackend {
+    async fn generate(&self, access_token: &str, request: GenerateRequest) -> Result<JobAccepted, UiError> {
+        let user = self.user(access_token).await?;
+        let state = self.state();
+        let job = generation::accept(&state.tenants, &state.config.models, &user, &request)
+            .await
+            .map_err(generation_ui_error)?;
+        let events_url = events_link(state, user.user_id, job.job_id);
+        Ok(JobAccepted { job, events_url })
+    }
+
+    async fn job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError> {
+        let user = self.user(access_token).await?;
+        jobs::get(&self.state().tenants, user.user_id, id).await.map_err(tenant_ui_error)
+    }
+
+    async fn cancel_job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError> {
+        let user = self.user(access_token).await?;
+        jobs::cancel(&self.state().tenants, user.user_id, id).await.map_err(tenant_ui_error)
+    }
+
+    async fn images(&self, access_token: &str, filter: ImageFilter) -> Result<ImagePage, UiError> {
+        let user = self.user(access_token).await?;
+        let filter =
+            ImageFilter { offset: filter.offset.max(0), limit: filter.limit.clamp(1, MAX_PAGE), ..filter };
+        page(self.state(), user.user_id, &filter).await.map_err(tenant_ui_error)
+    }
+
+    async fn image(&self, access_token: &str, id: Uuid) -> Result<ImageInfo, UiError> {
+        let user = self.user(access_token).await?;
+        let record = images::get(&self.state().tenants, user.user_id, id).await.map_err(tenant_ui_error)?;
+        record
+            .to_info(&self.state().links, OffsetDateTime::now_utc().unix_timestamp())
+            .map_err(tenant_ui_error)
+    }
+
+    async fn update_image(
+        &self,
+        access_token: &str,
+        id: Uuid,
+        edit: UpdateImage,
+    ) -> Result<ImageInfo, UiError> {
+        let user = self.user(access_token).await?;
+        let record =
+            images::update(&self.state().tenants, user.user_id, id, &edit).await.map_err(tenant_ui_error)?;
+        record
+            .to_info(&self.state().links, OffsetDateTime::now_utc().unix_timestamp())
+            .map_err(tenant_ui_error)
+    }
+
+    async fn delete_image(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
+        let user = self.user(access_token).await?;
+        delete_owned(self.state(), user.user_id, id).await.map_err(tenant_ui_error)
+    }
+}
