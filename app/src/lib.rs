@@ -13,7 +13,7 @@ pub mod plans;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    ParamSegment, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -78,6 +78,9 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("workflows") view=pages::WorkflowsPage/>
                     <Route path=StaticSegment("models") view=pages::ModelsPage/>
                     <Route path=StaticSegment("admin") view=pages::AdminPage/>
+                    <Route path=StaticSegment("generate") view=pages::GeneratePage/>
+                    <Route path=StaticSegment("gallery") view=pages::GalleryPage/>
+                    <Route path=(StaticSegment("gallery"), ParamSegment("id")) view=pages::ImageDetailPage/>
                 </Routes>
             </main>
         </Router>

@@ -16,7 +16,8 @@ use super::{
     admin::{AdminUser, AdminUserPage, AdminUserUpdate},
     boards::Board,
     error::UiError,
-    generation::ModelInfo,
+    generation::{GenerateRequest, Job, JobAccepted, ModelInfo},
+    images::{ImageFilter, ImageInfo, ImagePage, UpdateImage},
     workflows::Workflow,
 };
 
@@ -118,4 +119,29 @@ pub trait TenantBackend: Send + Sync + 'static {
         id: Uuid,
         changes: AdminUserUpdate,
     ) -> Result<AdminUser, UiError>;
+}
+
+/// Generation and the gallery, as the UI sees them: the same core functions as the REST API
+/// (plan gates, quotas, row-level security), the caller named by their access token.
+#[async_trait]
+pub trait GalleryBackend: Send + Sync + 'static {
+    /// Checks, reserves and queues a generation request.
+    async fn generate(&self, access_token: &str, request: GenerateRequest) -> Result<JobAccepted, UiError>;
+    /// One of the caller's jobs.
+    async fn job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError>;
+    /// Cancels one of the caller's jobs.
+    async fn cancel_job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError>;
+    /// A page of the caller's images.
+    async fn images(&self, access_token: &str, filter: ImageFilter) -> Result<ImagePage, UiError>;
+    /// One of the caller's images.
+    async fn image(&self, access_token: &str, id: Uuid) -> Result<ImageInfo, UiError>;
+    /// Stars or moves one of the caller's images.
+    async fn update_image(
+        &self,
+        access_token: &str,
+        id: Uuid,
+        edit: UpdateImage,
+    ) -> Result<ImageInfo, UiError>;
+    /// Deletes one of the caller's images and its files.
+    async fn delete_image(&self, access_token: &str, id: Uuid) -> Result<(), UiError>;
 }

@@ -14,6 +14,8 @@ pub struct Board {
     pub name: String,
     /// The image shown for it, if chosen.
     pub cover_image_id: Option<Uuid>,
+    /// How many of my images are on it.
+    pub image_count: i64,
     /// When it was made.
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "ssr", schema(value_type = String, format = DateTime))]

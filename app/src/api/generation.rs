@@ -93,6 +93,13 @@ pub struct ModelInfo {
     pub title: String,
     /// The cheapest plan that may use it.
     pub min_plan: Plan,
+    /// Width and height a request gets when it names none (the size the model was trained at).
+    #[serde(default = "default_side")]
+    pub default_side: u32,
+}
+
+const fn default_side() -> u32 {
+    DEFAULT_SIDE as u32
 }
 
 /// `GET /api/v1/models`.
@@ -125,7 +132,7 @@ pub struct GenerateRequest {
     /// `ddim`, `euler`, `euler_a` (default), `dpmpp_2m` or `dpmpp_2m_karras`.
     #[serde(default)]
     pub scheduler: Option<String>,
-    /// Pixels, a multiple of 8 from 64 to the plan's maximum (default 512).
+    /// Pixels, a multiple of 8 from 64 to the plan's maximum (default: the model's size).
     #[serde(default)]
     pub width: Option<i64>,
     /// Pixels, as `width`.
@@ -221,9 +228,10 @@ fn check_prompt(field: &'static str, text: &str, required: bool) -> Result<Strin
 fn check_side(
     field: &'static str,
     value: Option<i64>,
+    default: u32,
     limits: &PlanLimits,
 ) -> Result<u32, GenerationRefusal> {
-    let side = value.unwrap_or(DEFAULT_SIDE);
+    let side = value.unwrap_or(i64::from(default));
     if side < MIN_SIDE || side % SIDE_MULTIPLE != 0 {
         return Err(invalid(
             field,
@@ -286,19 +294,6 @@ pub fn check_request(
         })?,
     };
 
-    let width = check_side("width", request.width, &limits)?;
-    let height = check_side("height", request.height, &limits)?;
-
-    let batch = request.batch_size.unwrap_or(1);
-    if batch < 1 {
-        return Err(invalid("batch_size", "Ask for at least one image."));
-    }
-    if batch > i64::from(limits.max_batch) {
-        return Err(beyond_plan("batch_size", &format!("A batch of {batch}"), |l| {
-            i64::from(l.max_batch) >= batch
-        }));
-    }
-
     let model = match request.model.as_deref() {
         None => catalog.first().ok_or_else(|| invalid("model", "No model is installed yet."))?,
         Some(name) => catalog
@@ -316,6 +311,19 @@ pub fn check_request(
                 model.min_plan.display_name()
             ),
         });
+    }
+
+    let width = check_side("width", request.width, model.default_side, &limits)?;
+    let height = check_side("height", request.height, model.default_side, &limits)?;
+
+    let batch = request.batch_size.unwrap_or(1);
+    if batch < 1 {
+        return Err(invalid("batch_size", "Ask for at least one image."));
+    }
+    if batch > i64::from(limits.max_batch) {
+        return Err(beyond_plan("batch_size", &format!("A batch of {batch}"), |l| {
+            i64::from(l.max_batch) >= batch
+        }));
     }
 
     Ok(GenerationParams {
@@ -420,6 +428,9 @@ pub struct Job {
 pub struct JobAccepted {
     /// The queued job.
     pub job: Job,
+    /// Its live progress (`GET /api/v1/jobs/{id}/events`) by a signed link that works for an
+    /// hour without the bearer token, for `EventSource`.
+    pub events_url: String,
 }
 
 /// `GET /api/v1/jobs`.
@@ -436,8 +447,13 @@ mod tests {
 
     fn catalog() -> Vec<ModelInfo> {
         vec![
-            ModelInfo { name: "tiny-sd".into(), title: "Tiny SD".into(), min_plan: Plan::Free },
-            ModelInfo { name: "big".into(), title: "Big".into(), min_plan: Plan::Studio },
+            ModelInfo {
+                name: "tiny-sd".into(),
+                title: "Tiny SD".into(),
+                min_plan: Plan::Free,
+                default_side: 512,
+            },
+            ModelInfo { name: "big".into(), title: "Big".into(), min_plan: Plan::Studio, default_side: 768 },
         ]
     }
 

@@ -9,6 +9,8 @@ pub mod admin;
 pub mod backend;
 pub mod boards;
 pub mod error;
+pub mod gallery_fns;
 pub mod generation;
+pub mod images;
 pub mod tenant_fns;
 pub mod workflows;

@@ -41,6 +41,8 @@ pub fn SiteHeader() -> impl IntoView {
                             None => view! { <span class="avatar initial" aria-hidden="true">{initial}</span> }.into_any(),
                         };
                         view! {
+                            <a href="/generate" class="nav-link" data-testid="nav-generate">"Generate"</a>
+                            <a href="/gallery" class="nav-link" data-testid="nav-gallery">"Gallery"</a>
                             <QuotaMeter/>
                             <a href="/account" class="user-chip" data-testid="user-menu">
                                 {avatar}

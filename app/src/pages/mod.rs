@@ -3,7 +3,10 @@
 mod account;
 mod admin;
 mod auth_complete;
+mod gallery;
+mod generate;
 mod home;
+mod image_detail;
 mod legal;
 mod login;
 mod models;
@@ -17,7 +20,10 @@ pub use self::{
     account::AccountPage,
     admin::AdminPage,
     auth_complete::AuthCompletePage,
+    gallery::GalleryPage,
+    generate::GeneratePage,
     home::HomePage,
+    image_detail::ImageDetailPage,
     legal::{PrivacyPage, TermsPage},
     login::LoginPage,
     models::ModelsPage,

@@ -92,6 +92,7 @@ fn WorkflowList() -> impl IntoView {
                                 <li data-testid="workflow">
                                     <strong>{w.name}</strong>
                                     <span class="muted">{w.params.get("prompt").and_then(|p| p.as_str()).map(|p| format!(" · {p}"))}</span>
+                                    <a class="button small" href=format!("/generate?workflow={id}") data-testid="use-workflow">"Use"</a>
                                     <button type="button" class="button small" on:click=move |_| delete(id)>"Delete"</button>
                                 </li>
                             }

@@ -1,0 +1,401 @@
+//! `/generate`: the generation form (prompt, negative prompt, seed with "randomise", steps,
+//! guidance, scheduler, size, batch, model, board), a live progress bar with previews fed by the
+//! job's server-sent events, and the results, which land in the gallery. Controls beyond the
+//! plan are shown disabled with the plan that unlocks them; the server enforces the same limits.
+//! `?from=<image id>` fills the form with that image's settings, `?workflow=<id>` with a saved
+//! preset's (Pro and up, who can also save the form as a preset here).
+
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use uuid::Uuid;
+
+use crate::{
+    api::{
+        account_fns::ui_profile,
+        boards::Board,
+        error::UiError,
+        gallery_fns::{ui_cancel_job, ui_generate, ui_image},
+        generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS, GenerateRequest, ModelInfo, Scheduler},
+        images::{ImageInfo, JobEvent},
+        tenant_fns::{ui_boards, ui_create_workflow, ui_models, ui_workflows},
+    },
+    auth::{Auth, RequireAuth},
+    components::job_watch::watch_job,
+    plans::{Plan, PlanLimits},
+};
+
+/// Sizes offered, in pixels.
+const SIDES: [u32; 8] = [64, 96, 128, 256, 512, 768, 1024, 1536];
+
+/// The generation page.
+#[component]
+pub fn GeneratePage() -> impl IntoView {
+    view! {
+        <Title text="Generate"/>
+        <RequireAuth>
+            <h1>"Generate"</h1>
+            <GenerateForm/>
+        </RequireAuth>
+    }
+}
+
+/// The caller's plan (Free until the profile says otherwise).
+fn current_plan(auth: Auth) -> Plan {
+    auth.user().and_then(|u| Plan::parse(&u.subscription_plan)).unwrap_or(Plan::Free)
+}
+
+/// "needs Pro" for what `allows` grants, or "" when the plan already has it.
+fn unlock_hint(plan: Plan, allows: impl Fn(&PlanLimits) -> bool) -> String {
+    if allows(&plan.limits()) {
+        return String::new();
+    }
+    Plan::cheapest_where(allows).map(|p| format!("needs {}", p.display_name())).unwrap_or_default()
+}
+
+#[component]
+#[allow(clippy::too_many_lines)] // One form: splitting it would scatter its signals.
+fn GenerateForm() -> impl IntoView {
+    let auth = Auth::get();
+    let models = RwSignal::new(Vec::<ModelInfo>::new());
+    let boards = RwSignal::new(Vec::<Board>::new());
+    let prompt = RwSignal::new(String::new());
+    let negative = RwSignal::new(String::new());
+    let seed = RwSignal::new(String::new());
+    let randomise = RwSignal::new(true);
+    let steps = RwSignal::new(DEFAULT_STEPS.to_string());
+    let cfg = RwSignal::new(DEFAULT_CFG_SCALE.to_string());
+    let scheduler = RwSignal::new(Scheduler::EulerA.as_str().to_owned());
+    let width = RwSignal::new(String::new());
+    let height = RwSignal::new(String::new());
+    let batch = RwSignal::new("1".to_owned());
+    let model = RwSignal::new(String::new());
+    let board = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<UiError>);
+    let event = RwSignal::new(None::<JobEvent>);
+    let job_id = RwSignal::new(None::<Uuid>);
+    let results = RwSignal::new(Vec::<ImageInfo>::new());
+    let started_at = RwSignal::new(None::<f64>);
+    let elapsed = RwSignal::new(None::<f64>);
+
+    let preset_name = RwSignal::new(String::new());
+    let preset_saved = RwSignal::new(None::<String>);
+    // Sets the fields a preset or an image's parameters name; the others stay as they are.
+    let apply = move |params: &serde_json::Value| {
+        let text =
+            |key: &str| params.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        if let Some(v) = text("prompt") {
+            prompt.set(v);
+        }
+        if let Some(v) = text("negative_prompt") {
+            negative.set(v);
+        }
+        if let Some(v) = text("seed") {
+            seed.set(v);
+            randomise.set(false);
+        }
+        if let Some(v) = text("steps") {
+            steps.set(v);
+        }
+        if let Some(v) = text("cfg_scale") {
+            cfg.set(v);
+        }
+        if let Some(v) = text("scheduler") {
+            scheduler.set(v);
+        }
+        if let Some(v) = text("width") {
+            width.set(v);
+        }
+        if let Some(v) = text("height") {
+            height.set(v);
+        }
+        if let Some(v) = text("model") {
+            model.set(v);
+        }
+    };
+    let query = use_query_map();
+    Effect::new(move |_| {
+        let from = query.with_untracked(|q| q.get("from")).and_then(|id| id.parse::<Uuid>().ok());
+        let workflow = query.with_untracked(|q| q.get("workflow")).and_then(|id| id.parse::<Uuid>().ok());
+        spawn_local(async move {
+            if let Ok(list) = auth.call(ui_models).await {
+                let plan = current_plan(auth);
+                if let Some(first) = list.iter().find(|m| plan >= m.min_plan) {
+                    model.set(first.name.clone());
+                    width.set(first.default_side.to_string());
+                    height.set(first.default_side.to_string());
+                }
+                models.set(list);
+            }
+            if let Ok(list) = auth.call(ui_boards).await {
+                boards.set(list);
+            }
+            // "Use these settings" from the gallery.
+            if let Some(id) = from
+                && let Ok(image) = auth.call(|token| ui_image(token, id)).await
+                && let Some(p) = image.params
+                && let Ok(params) = serde_json::to_value(&p)
+            {
+                apply(&params);
+            }
+            if let Some(id) = workflow
+                && let Ok(presets) = auth.call(ui_workflows).await
+                && let Some(preset) = presets.into_iter().find(|w| w.workflow_id == id)
+            {
+                apply(&preset.params);
+            }
+        });
+    });
+
+    let number = |text: String| text.trim().parse::<i64>().ok();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let request = GenerateRequest {
+            prompt: prompt.get_untracked(),
+            negative_prompt: Some(negative.get_untracked()).filter(|n| !n.trim().is_empty()),
+            seed: if randomise.get_untracked() { None } else { number(seed.get_untracked()) },
+            steps: number(steps.get_untracked()),
+            cfg_scale: cfg.get_untracked().trim().parse().ok(),
+            scheduler: Some(scheduler.get_untracked()),
+            width: number(width.get_untracked()),
+            height: number(height.get_untracked()),
+            batch_size: number(batch.get_untracked()),
+            model: Some(model.get_untracked()).filter(|m| !m.is_empty()),
+            board_id: board.get_untracked().parse().ok(),
+        };
+        error.set(None);
+        results.set(Vec::new());
+        elapsed.set(None);
+        started_at.set(Some(js_now()));
+        spawn_local(async move {
+            match auth.call(|token| ui_generate(token, request.clone())).await {
+                Ok(accepted) => {
+                    job_id.set(Some(accepted.job.job_id));
+                    if !randomise.get_untracked() || seed.get_untracked().is_empty() {
+                        seed.set(accepted.job.params.seed.to_string());
+                    }
+                    // The reservation counts at once: show the meter going down.
+                    if let Ok(profile) = auth.call(ui_profile).await {
+                        auth.set_user(profile);
+                    }
+                    let watch = watch_job(&accepted.events_url, move |update| {
+                        let finished = update.status.is_finished();
+                        let ids = update.image_ids.clone();
+                        event.set(Some(update));
+                        if finished {
+                            elapsed.set(started_at.get_untracked().map(|t| (js_now() - t) / 1000.0));
+                            spawn_local(async move {
+                                let mut made = Vec::new();
+                                for id in ids {
+                                    if let Ok(image) = auth.call(|token| ui_image(token, id)).await {
+                                        made.push(image);
+                                    }
+                                }
+                                results.set(made);
+                                if let Ok(profile) = auth.call(ui_profile).await {
+                                    auth.set_user(profile);
+                                }
+                            });
+                        }
+                    });
+                    // It closes itself when the job finishes.
+                    std::mem::forget(watch);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let save_preset = move |_| {
+        let name = preset_name.get_untracked();
+        let mut params = serde_json::json!({
+            "prompt": prompt.get_untracked(),
+            "negative_prompt": negative.get_untracked(),
+            "steps": number(steps.get_untracked()),
+            "cfg_scale": cfg.get_untracked().trim().parse::<f64>().ok(),
+            "scheduler": scheduler.get_untracked(),
+            "width": number(width.get_untracked()),
+            "height": number(height.get_untracked()),
+            "model": model.get_untracked(),
+        });
+        if !randomise.get_untracked() {
+            params["seed"] = serde_json::json!(number(seed.get_untracked()));
+        }
+        spawn_local(async move {
+            match auth.call(|token| ui_create_workflow(token, name.clone(), params.clone())).await {
+                Ok(saved) => {
+                    error.set(None);
+                    preset_saved.set(Some(format!("Saved as “{}”.", saved.name)));
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let cancel = move |_| {
+        if let Some(id) = job_id.get_untracked() {
+            spawn_local(async move {
+                if let Err(e) = auth.call(|token| ui_cancel_job(token, id)).await {
+                    error.set(Some(e));
+                }
+            });
+        }
+    };
+
+    let plan = move || current_plan(auth);
+    let running = move || event.get().is_some_and(|e| !e.status.is_finished());
+    let field_error = move |name: &'static str| {
+        move || {
+            error
+                .get()
+                .and_then(|e| e.for_field(name))
+                .map(|m| view! { <span class="field-error" role="alert">{m}</span> })
+        }
+    };
+    let size_options = move || {
+        let limits = plan().limits();
+        SIDES
+            .into_iter()
+            .map(|side| {
+                let hint = unlock_hint(plan(), |l| l.max_side >= side);
+                let label =
+                    if hint.is_empty() { format!("{side} px") } else { format!("{side} px ({hint})") };
+                view! { <option value=side.to_string() disabled={side > limits.max_side}>{label}</option> }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <form class="generate-form panel" on:submit=submit data-testid="generate-form">
+            <label class="wide">"Prompt"
+                <textarea rows="3" maxlength="2000" required data-testid="prompt"
+                    prop:value=move || prompt.get() on:input=move |ev| prompt.set(event_target_value(&ev))></textarea>
+                {field_error("prompt")}
+            </label>
+            <label class="wide">"Negative prompt"
+                <input type="text" maxlength="2000" data-testid="negative-prompt" bind:value=negative/>
+            </label>
+            <label>"Seed"
+                <input type="number" min="0" max="4294967295" data-testid="seed" bind:value=seed
+                    disabled=move || randomise.get()/>
+                <span class="inline-check"><input type="checkbox" data-testid="randomise" bind:checked=randomise/> "Randomise"</span>
+                {field_error("seed")}
+            </label>
+            <label>"Steps"
+                <input type="number" min="1" max=move || plan().limits().max_steps.to_string() data-testid="steps" bind:value=steps/>
+                <span class="muted">{move || format!("up to {} on your plan", plan().limits().max_steps)}</span>
+                {field_error("steps")}
+            </label>
+            <label>"Guidance (CFG)"
+                <input type="number" min="0" max="30" step="0.5" data-testid="cfg" bind:value=cfg/>
+                {field_error("cfg_scale")}
+            </label>
+            <label>"Scheduler"
+                <select data-testid="scheduler" prop:value=move || scheduler.get() on:change=move |ev| scheduler.set(event_target_value(&ev))>
+                    {Scheduler::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.display_name()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>"Width"
+                <select data-testid="width" prop:value=move || width.get() on:change=move |ev| width.set(event_target_value(&ev))>
+                    {size_options}
+                </select>
+                {field_error("width")}
+            </label>
+            <label>"Height"
+                <select data-testid="height" prop:value=move || height.get() on:change=move |ev| height.set(event_target_value(&ev))>
+                    {size_options}
+                </select>
+                {field_error("height")}
+            </label>
+            <label>"Images"
+                <input type="number" min="1" data-testid="batch" bind:value=batch
+                    max=move || plan().limits().max_batch.to_string()
+                    disabled=move || { plan().limits().max_batch <= 1 }/>
+                <span class="muted" data-testid="batch-hint">{move || {
+                    let limits = plan().limits();
+                    if limits.max_batch <= 1 { unlock_hint(plan(), |l| l.max_batch > 1).replace("needs", "Batches need") }
+                    else { format!("up to {} at once", limits.max_batch) }
+                }}</span>
+                {field_error("batch_size")}
+            </label>
+            <label>"Model"
+                <select data-testid="model" prop:value=move || model.get() on:change=move |ev| model.set(event_target_value(&ev))>
+                    {move || models.get().into_iter().map(|m| {
+                        let locked = plan() < m.min_plan;
+                        let label = if locked { format!("{} (needs {})", m.title, m.min_plan.display_name()) } else { m.title.clone() };
+                        view! { <option value=m.name.clone() disabled=locked>{label}</option> }
+                    }).collect_view()}
+                </select>
+                {field_error("model")}
+            </label>
+            <label>"Board"
+                <select data-testid="board" prop:value=move || board.get() on:change=move |ev| board.set(event_target_value(&ev))>
+                    <option value="">"No board"</option>
+                    {move || boards.get().into_iter().map(|b| view! { <option value=b.board_id.to_string()>{b.name}</option> }).collect_view()}
+                </select>
+            </label>
+            <div class="form-actions wide">
+                <button type="submit" class="button primary" data-testid="generate" disabled=running>"Generate"</button>
+                {move || running().then(|| view! { <button type="button" class="button" data-testid="cancel-job" on:click=cancel>"Cancel"</button> })}
+            </div>
+            {move || error.get().filter(|e| !matches!(e, UiError::Invalid { .. })).map(|e| view! { <p class="error" role="alert" data-testid="generate-error">{e.to_string()}</p> })}
+        </form>
+        <section class="panel inline-form" data-testid="preset-panel">
+            <input type="text" maxlength="100" placeholder="Preset name" aria-label="Preset name" data-testid="preset-name"
+                bind:value=preset_name disabled=move || { !plan().limits().workflows }/>
+            <button type="button" class="button" data-testid="save-preset" on:click=save_preset
+                disabled=move || { !plan().limits().workflows || preset_name.get().trim().is_empty() }>
+                {move || if plan().limits().workflows { "Save as preset".to_owned() } else {
+                    format!("Save as preset ({})", unlock_hint(plan(), |l| l.workflows))
+                }}
+            </button>
+            {move || preset_saved.get().map(|m| view! { <span class="success" data-testid="preset-saved">{m}</span> })}
+            {move || error.get().and_then(|e| e.for_field("name")).map(|m| view! { <span class="field-error" role="alert">{m}</span> })}
+        </section>
+        {move || event.get().map(|e| view! { <JobProgress event=e/> })}
+        {move || elapsed.get().map(|s| view! { <p class="muted" data-testid="elapsed">{format!("Done in {s:.1} s.")}</p> })}
+        {move || (!results.get().is_empty()).then(|| view! {
+            <section class="panel">
+                <h2>"Results"</h2>
+                <div class="gallery-grid" data-testid="results">
+                    {results.get().into_iter().map(|image| view! {
+                        <a href=format!("/gallery/{}", image.image_id) class="thumb" data-testid="result">
+                            <img src=image.thumbnail_url alt="Generated image"/>
+                        </a>
+                    }).collect_view()}
+                </div>
+                <a href="/gallery" class="button" data-testid="open-gallery">"Open the gallery"</a>
+            </section>
+        })}
+    }
+}
+
+/// The progress bar, queue position and preview of the job being made.
+#[component]
+fn JobProgress(event: JobEvent) -> impl IntoView {
+    let status = match event.status.as_str() {
+        "queued" => match event.queue_position {
+            Some(0) | None => "Queued: next in line".to_owned(),
+            Some(n) => format!("Queued: {n} ahead of you"),
+        },
+        "running" => format!("Step {} of {}", event.step, event.total),
+        "completed" => "Done".to_owned(),
+        "failed" => format!("Failed: {}", event.error.clone().unwrap_or_default()),
+        _ => "Cancelled; unused images were refunded".to_owned(),
+    };
+    view! {
+        <section class="panel job-progress" data-testid="job-progress" data-status=event.status.as_str()>
+            <progress data-testid="progress-bar" max=event.total.to_string() value=event.step.to_string()></progress>
+            <p data-testid="progress-text">{status}</p>
+            {event.preview.map(|src| view! { <img class="preview" data-testid="preview" src=src alt="Preview of the image being made"/> })}
+        </section>
+    }
+}
+
+/// Milliseconds since the epoch, in the browser (0 on the server, where nothing is timed).
+fn js_now() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    0.0
+}
