@@ -90,4 +90,16 @@ test("a superuser moves a user to Pro in /admin, and the user can then save work
   await page.getByTestId("workflow-prompt").fill("a penguin in a tuxedo, studio light");
   await page.getByRole("button", { name: "Save preset" }).click();
   await expect(page.getByTestId("workflow")).toContainText("Penguin portraits");
+
+  // A preset loads into the generation form, and the form saves new ones (Pro and up).
+  await page.getByTestId("use-workflow").click();
+  await expect(page).toHaveURL(/\/generate\?workflow=/);
+  await expect(page.getByTestId("prompt")).toHaveValue("a penguin in a tuxedo, studio light");
+  await expect(page.getByTestId("batch")).toBeEnabled();
+  await page.getByTestId("steps").fill("12");
+  await page.getByTestId("preset-name").fill("Quick penguins");
+  await page.getByTestId("save-preset").click();
+  await expect(page.getByTestId("preset-saved")).toHaveText("Saved as “Quick penguins”.");
+  await page.goto("/workflows");
+  await expect(page.getByTestId("workflow")).toHaveCount(2);
 });

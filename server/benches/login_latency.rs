@@ -7,34 +7,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::{
-    path::PathBuf,
-    str::FromStr,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use axum::{Router, body::Body, http::Request};
 use leptos::config::LeptosOptions;
 use server::{
     config::Config,
-    db::{self, embedded::EmbeddedCluster},
     http::{AppState, router},
     secrets,
 };
-use sqlx::postgres::PgConnectOptions;
+use support::BenchDatabase;
 use tower::ServiceExt;
 
-const PASSWORD: &str = "correct horse battery staple 42";
+mod support;
 
-async fn admin_options() -> PgConnectOptions {
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => PgConnectOptions::from_str(&url).unwrap(),
-        _ => {
-            let data_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.data");
-            EmbeddedCluster::new(data_dir).ensure_running().await.unwrap().connect_options("postgres")
-        }
-    }
-}
+const PASSWORD: &str = "correct horse battery staple 42";
 
 async fn post(app: &Router, path: &str, body: &str) -> (u16, Duration) {
     let request =
@@ -61,11 +48,8 @@ fn summary(label: &str, mut times: Vec<Duration>) {
 #[tokio::main]
 async fn main() {
     let samples: usize = std::env::var("LOGIN_SAMPLES").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
-    let admin = admin_options().await;
-    let name = format!("pingvas_bench_{}", uuid::Uuid::new_v4().simple());
-    db::create_database_if_missing(&admin, &name).await.unwrap();
-    let pool = db::pool(admin.clone().database(&name), 10);
-    db::migrate(&pool).await.unwrap();
+    let database = BenchDatabase::new(10).await;
+    let pool = database.pool.clone();
 
     let vars = [("AUTH_RATE_LIMIT_PER_MINUTE", "100000"), ("API_RATE_LIMIT_PER_MINUTE", "1000000")];
     let config = Config::from_vars(
@@ -106,9 +90,5 @@ async fn main() {
     summary("login (right password)", ok_times);
     summary("login (unknown email)", unknown_times);
 
-    pool.close().await;
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&admin).await.unwrap();
-    sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .await
-        .unwrap();
+    database.drop_with_roles(&[]).await;
 }

@@ -220,7 +220,7 @@ async fn users_me_reports_plan_and_quota_and_enterprise_is_unlimited_by_default(
 #[tokio::test]
 async fn generation_parameters_are_checked_and_plan_gates_are_enforced_on_the_server() {
     let test_db = TestDatabase::migrated().await;
-    let catalog = r#"[{"name":"tiny-sd","title":"Tiny SD","min_plan":"free"},{"name":"big-sd","title":"Big SD","min_plan":"studio"}]"#;
+    let catalog = r#"[{"name":"tiny-sd","title":"Tiny SD","min_plan":"free","path":"models/tiny"},{"name":"big-sd","title":"Big SD","min_plan":"studio","path":"models/big"}]"#;
     let app = app_with_config(test_db.pool.clone(), config(&[("MODEL_CATALOG", catalog)]));
     let ada = register(&app, "ada@example.com").await;
     let bob = register(&app, "bob@example.com").await;

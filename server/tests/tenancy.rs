@@ -313,7 +313,21 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                     let id = body_json(response).await["workflow_id"].as_str().unwrap().to_owned();
                     (id.clone(), format!("/api/v1/workflows/{id}"))
                 }
-                "/api/v1/jobs/{id}" | "/api/v1/jobs/{id}/cancel" => {
+                "/api/v1/images/{id}" | "/api/v1/images/{id}/file" | "/api/v1/images/{id}/thumbnail" => {
+                    let id: String = sqlx::query_scalar(
+                        "INSERT INTO images (user_id, origin, storage_key, thumbnail_key, content_type, width,
+                                             height, byte_size)
+                         VALUES ($1::uuid, 'uploaded', 'users/b/images/i.png', 'users/b/thumbnails/i.webp',
+                                 'image/png', 8, 8, 100)
+                         RETURNING image_id::text",
+                    )
+                    .bind(&bob.user_id)
+                    .fetch_one(&test_db.owner_pool)
+                    .await
+                    .unwrap();
+                    (id.clone(), format!("/api/v1/images/{id}"))
+                }
+                "/api/v1/jobs/{id}" | "/api/v1/jobs/{id}/cancel" | "/api/v1/jobs/{id}/events" => {
                     let id = queue_job(&app, &bob).await;
                     (id.clone(), format!("/api/v1/jobs/{id}"))
                 }
@@ -342,9 +356,9 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
             covered += 1;
         }
     }
-    // GET, PATCH and DELETE of a board and of a workflow, GET and cancel of a job, DELETE of a
-    // session, PATCH of a user.
-    assert!(covered >= 10, "only {covered} id routes found");
+    // GET, PATCH and DELETE of a board, a workflow and an image, the image's file and thumbnail,
+    // GET, cancel and events of a job, DELETE of a session, PATCH of a user.
+    assert!(covered >= 16, "only {covered} id routes found");
 }
 
 #[tokio::test]

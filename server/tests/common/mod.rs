@@ -55,6 +55,8 @@ pub struct TestDatabase {
     pub options: PgConnectOptions,
     /// The application role made for this database, once migrated.
     pub app_role: Option<String>,
+    /// Its password.
+    pub app_password: Option<String>,
     name: String,
     admin: PgConnectOptions,
 }
@@ -67,7 +69,7 @@ impl TestDatabase {
         db::create_database_if_missing(&admin, &name).await.expect("cannot create the test database");
         let options = admin.clone().database(&name);
         let pool = db::pool(options.clone(), 5);
-        Self { owner_pool: pool.clone(), pool, options, app_role: None, name, admin }
+        Self { owner_pool: pool.clone(), pool, options, app_role: None, app_password: None, name, admin }
     }
 
     /// A database with every migration applied and an application role of its own, as the
@@ -87,7 +89,38 @@ impl TestDatabase {
         drop(conn);
         test_db.pool = db::pool(test_db.options.clone().username(&role.name).password(&role.password), 5);
         test_db.app_role = Some(role.name);
+        test_db.app_password = Some(role.password);
         test_db
+    }
+
+    /// A URL for this database as its owner, for a server process a test starts.
+    pub async fn owner_url(&self) -> String {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                let (base, query) = url.split_once('?').map_or((url.as_str(), None), |(b, q)| (b, Some(q)));
+                let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+                format!("{server}/{}{}", self.name, query.map(|q| format!("?{q}")).unwrap_or_default())
+            }
+            _ => {
+                let data_dir = std::env::var_os("PINGVAS_DATA_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.data"));
+                EmbeddedCluster::new(data_dir).ensure_running().await.unwrap().url(&self.name)
+            }
+        }
+    }
+
+    /// A URL for this database as its application role.
+    pub fn app_url(&self) -> String {
+        let host = self.options.get_host();
+        let host = if host.starts_with('/') { "localhost".to_owned() } else { host.to_owned() };
+        format!(
+            "postgres://{}:{}@{host}:{}/{}",
+            self.app_role.as_ref().unwrap(),
+            self.app_password.as_ref().unwrap(),
+            self.options.get_port(),
+            self.name
+        )
     }
 }
 
@@ -131,8 +164,15 @@ pub fn leptos_options() -> LeptosOptions {
 
 /// A development configuration with `vars` set, as the server would read from the environment.
 pub fn config(vars: &[(&str, &str)]) -> Config {
-    let vars: HashMap<String, String> =
+    let mut vars: HashMap<String, String> =
         vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    // Each test's image files in a folder of its own, outside the checkout.
+    vars.entry("OBJECT_STORE_URL".into()).or_insert_with(|| {
+        std::env::temp_dir()
+            .join(format!("pingvas-test-objects-{}", uuid::Uuid::new_v4().simple()))
+            .display()
+            .to_string()
+    });
     // Development secrets are generated per test instead of persisted.
     Config::from_vars(
         |name| vars.get(name).cloned(),

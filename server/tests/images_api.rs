@@ -1,0 +1,323 @@
+//! The gallery's REST routes on real PostgreSQL and a real object store (a local folder): list,
+//! read, edit, delete, files and thumbnails (bearer or signed link), uploads, and a job's event
+//! stream, each with its 401 / 404 / 413 / 415 / 422 cases; generated images carry their
+//! parameters in the PNG.
+
+// Test helpers fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode},
+};
+use common::{
+    PEER, SignedIn, TestDatabase, app_with_config, body_json, call, config, generate, get_as, register,
+    send_as,
+};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use server::{
+    config::{WorkerSettings, default_catalog},
+    imaging,
+    storage::ImageStore,
+    tenancy::TenantDb,
+    worker::Worker,
+};
+use tower::ServiceExt;
+
+struct Gallery {
+    app: Router,
+    objects: std::path::PathBuf,
+    _db: TestDatabase,
+    pool: sqlx::PgPool,
+}
+
+async fn gallery() -> Gallery {
+    let db = TestDatabase::migrated().await;
+    let objects = std::env::temp_dir().join(format!("pingvas-images-api-{}", uuid::Uuid::new_v4().simple()));
+    let app = app_with_config(db.pool.clone(), config(&[("OBJECT_STORE_URL", objects.to_str().unwrap())]));
+    Gallery { app, objects, pool: db.pool.clone(), _db: db }
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let rgb: Vec<u8> = (0..width * height * 3).map(|i| (i % 251) as u8).collect();
+    imaging::preview_png(width, height, &rgb).unwrap()
+}
+
+async fn upload(app: &Router, user: &SignedIn, file: &[u8], board: Option<&str>) -> axum::response::Response {
+    let boundary = "pingvas-test-boundary";
+    let mut body = Vec::new();
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend(file);
+    body.extend(b"\r\n");
+    if let Some(board) = board {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"board_id\"\r\n\r\n{board}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    let mut request = Request::post("/api/v1/images/upload")
+        .header("authorization", user.bearer())
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{PEER}:40000").parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    app.clone().oneshot(request).await.unwrap()
+}
+
+async fn bytes(response: axum::response::Response) -> Vec<u8> {
+    response.into_body().collect().await.unwrap().to_bytes().to_vec()
+}
+
+#[tokio::test]
+async fn every_gallery_route_wants_a_signed_in_caller() {
+    let g = gallery().await;
+    let id = uuid::Uuid::new_v4();
+    for (method, path) in [
+        ("GET", "/api/v1/images".to_owned()),
+        ("GET", format!("/api/v1/images/{id}")),
+        ("PATCH", format!("/api/v1/images/{id}")),
+        ("DELETE", format!("/api/v1/images/{id}")),
+        ("GET", format!("/api/v1/images/{id}/file")),
+        ("GET", format!("/api/v1/images/{id}/thumbnail")),
+        ("POST", "/api/v1/images/upload".to_owned()),
+        ("GET", format!("/api/v1/jobs/{id}/events")),
+    ] {
+        let response = call(&g.app, method, &path, PEER, &[], None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn uploads_are_checked_by_content_listed_newest_first_and_paged() {
+    let g = gallery().await;
+    let ada = register(&g.app, "ada@example.com").await;
+    assert_eq!(
+        upload(&g.app, &ada, b"not an image at all", None).await.status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(upload(&g.app, &ada, &png(9000, 1), None).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let no_file = send_as(&g.app, "POST", "/api/v1/images/upload", &ada, None).await;
+    assert!(no_file.status().is_client_error());
+
+    let mut ids = Vec::new();
+    for side in [40, 50, 60] {
+        let response = upload(&g.app, &ada, &png(side, side), None).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body = body_json(response).await;
+        assert_eq!(
+            (body["origin"].as_str(), body["width"].as_i64()),
+            (Some("uploaded"), Some(i64::from(side)))
+        );
+        ids.push(body["image_id"].as_str().unwrap().to_owned());
+    }
+    let page = body_json(get_as(&g.app, "/api/v1/images?limit=2", &ada.bearer()).await).await;
+    assert_eq!(page["total"], 3);
+    let listed: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|i| i["image_id"].as_str().unwrap()).collect();
+    assert_eq!(listed, vec![ids[2].as_str(), ids[1].as_str()], "newest first");
+    let rest = body_json(get_as(&g.app, "/api/v1/images?limit=2&offset=2", &ada.bearer()).await).await;
+    assert_eq!(rest["items"][0]["image_id"].as_str(), Some(ids[0].as_str()));
+    for bad in ["limit=0", "limit=101", "offset=-1"] {
+        let response = get_as(&g.app, &format!("/api/v1/images?{bad}"), &ada.bearer()).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+
+    // The file comes back byte for byte; the thumbnail is WebP.
+    let original = png(40, 40);
+    let file = get_as(&g.app, &format!("/api/v1/images/{}/file", ids[0]), &ada.bearer()).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["content-type"], "image/png");
+    assert_eq!(bytes(file).await, original);
+    let thumb =
+        bytes(get_as(&g.app, &format!("/api/v1/images/{}/thumbnail", ids[0]), &ada.bearer()).await).await;
+    assert_eq!(&thumb[8..12], b"WEBP");
+}
+
+#[tokio::test]
+async fn another_users_images_and_boards_are_not_found_and_edits_change_only_mine() {
+    let g = gallery().await;
+    let (ada, bob) = (register(&g.app, "ada@example.com").await, register(&g.app, "bob@example.com").await);
+    let image = body_json(upload(&g.app, &ada, &png(32, 32), None).await).await;
+    let id = image["image_id"].as_str().unwrap();
+    let ada_board =
+        body_json(send_as(&g.app, "POST", "/api/v1/boards", &ada, Some(json!({"name": "Ice"}))).await).await;
+    let bob_board =
+        body_json(send_as(&g.app, "POST", "/api/v1/boards", &bob, Some(json!({"name": "Mine"}))).await).await;
+
+    for (method, path) in [
+        ("GET", format!("/api/v1/images/{id}")),
+        ("GET", format!("/api/v1/images/{id}/file")),
+        ("GET", format!("/api/v1/images/{id}/thumbnail")),
+        ("DELETE", format!("/api/v1/images/{id}")),
+        ("GET", "/api/v1/images/not-a-uuid".to_owned()),
+    ] {
+        assert_eq!(
+            send_as(&g.app, method, &path, &bob, None).await.status(),
+            StatusCode::NOT_FOUND,
+            "{method} {path}"
+        );
+    }
+    let patch =
+        send_as(&g.app, "PATCH", &format!("/api/v1/images/{id}"), &bob, Some(json!({"starred": true}))).await;
+    assert_eq!(patch.status(), StatusCode::NOT_FOUND);
+
+    let path = format!("/api/v1/images/{id}");
+    let starred =
+        body_json(send_as(&g.app, "PATCH", &path, &ada, Some(json!({"starred": true}))).await).await;
+    assert_eq!(starred["starred"], true);
+    let moved = body_json(
+        send_as(&g.app, "PATCH", &path, &ada, Some(json!({"board_id": ada_board["board_id"]}))).await,
+    )
+    .await;
+    assert_eq!(
+        (moved["board_id"].clone(), moved["starred"].clone()),
+        (ada_board["board_id"].clone(), json!(true))
+    );
+    let foreign =
+        send_as(&g.app, "PATCH", &path, &ada, Some(json!({"board_id": bob_board["board_id"]}))).await;
+    assert_eq!(foreign.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body_json(foreign).await["error"]["code"], "unknown_board");
+    let board_filter = format!("/api/v1/images?board_id={}", ada_board["board_id"].as_str().unwrap());
+    assert_eq!(body_json(get_as(&g.app, &board_filter, &ada.bearer()).await).await["total"], 1);
+    assert_eq!(
+        body_json(get_as(&g.app, "/api/v1/images?starred=true", &ada.bearer()).await).await["total"],
+        1
+    );
+    let off = body_json(send_as(&g.app, "PATCH", &path, &ada, Some(json!({"board_id": null}))).await).await;
+    assert_eq!(off["board_id"], Value::Null);
+    assert_eq!(body_json(get_as(&g.app, "/api/v1/images", &bob.bearer()).await).await["total"], 0);
+
+    // Deleting removes the row and both files.
+    let files = count_files(&g.objects);
+    assert_eq!(files, 2);
+    assert_eq!(send_as(&g.app, "DELETE", &path, &ada, None).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(get_as(&g.app, &path, &ada.bearer()).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(count_files(&g.objects), 0);
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.filter_map(Result::ok).map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
+}
+
+#[tokio::test]
+async fn signed_links_open_one_image_without_the_token_and_nothing_else() {
+    let g = gallery().await;
+    let ada = register(&g.app, "ada@example.com").await;
+    let image = body_json(upload(&g.app, &ada, &png(20, 20), None).await).await;
+    let other = body_json(upload(&g.app, &ada, &png(24, 24), None).await).await;
+    let file_url = image["file_url"].as_str().unwrap();
+    assert!(file_url.contains("signature="), "{file_url}");
+    let opened = call(&g.app, "GET", file_url, PEER, &[], None).await;
+    assert_eq!(opened.status(), StatusCode::OK);
+    assert_eq!(opened.headers()["cache-control"], "private, max-age=3600");
+    let thumbnail = call(&g.app, "GET", image["thumbnail_url"].as_str().unwrap(), PEER, &[], None).await;
+    assert_eq!(thumbnail.status(), StatusCode::OK);
+
+    // The same signature for the other image, the thumbnail link for the file, a changed expiry:
+    // all refused.
+    let other_id = other["image_id"].as_str().unwrap();
+    let swapped = file_url.replace(image["image_id"].as_str().unwrap(), other_id);
+    assert_eq!(call(&g.app, "GET", &swapped, PEER, &[], None).await.status(), StatusCode::UNAUTHORIZED);
+    let query = file_url.split_once('?').unwrap().1;
+    let as_thumbnail = format!("/api/v1/images/{}/thumbnail?{query}", image["image_id"].as_str().unwrap());
+    assert_eq!(call(&g.app, "GET", &as_thumbnail, PEER, &[], None).await.status(), StatusCode::UNAUTHORIZED);
+    let later = file_url.replace("expires=", "expires=9");
+    assert_eq!(call(&g.app, "GET", &later, PEER, &[], None).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Reads server-sent events from `response` until `count` have arrived; returns (name, data).
+async fn sse_events(response: axum::response::Response, count: usize) -> Vec<(String, Value)> {
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let mut events = Vec::new();
+    while events.len() < count {
+        let frame =
+            tokio::time::timeout(Duration::from_secs(60), body.frame()).await.expect("an event in time");
+        let Some(frame) = frame else { break };
+        if let Ok(data) = frame.unwrap().into_data() {
+            text.push_str(std::str::from_utf8(&data).unwrap());
+        }
+        while let Some((event, rest)) = text.split_once("\n\n") {
+            let name = event.lines().find_map(|l| l.strip_prefix("event: ")).map(str::to_owned);
+            let data = event
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .map(|d| serde_json::from_str(d).unwrap());
+            if let (Some(name), Some(data)) = (name, data) {
+                events.push((name, data));
+            }
+            text = rest.to_owned();
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_jobs_event_stream_shows_it_queued_then_running_then_completed_with_a_png_that_keeps_its_parameters()
+ {
+    let g = gallery().await;
+    let (ada, bob) = (register(&g.app, "ada@example.com").await, register(&g.app, "bob@example.com").await);
+    let accepted =
+        body_json(generate(&g.app, &ada, json!({"prompt": "a penguin", "steps": 12, "seed": 99})).await)
+            .await;
+    let job = accepted["job"]["job_id"].as_str().unwrap().to_owned();
+    let events_path = format!("/api/v1/jobs/{job}/events");
+    assert_eq!(get_as(&g.app, &events_path, &bob.bearer()).await.status(), StatusCode::NOT_FOUND);
+
+    // The signed link opens the stream without a token (as the browser's EventSource does).
+    let stream = call(&g.app, "GET", accepted["events_url"].as_str().unwrap(), PEER, &[], None).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    let reader = tokio::spawn(sse_events(stream, 100));
+
+    let store = ImageStore::local(&g.objects).unwrap();
+    let settings = WorkerSettings {
+        device: engine::device::DeviceChoice::Cpu,
+        in_process: false,
+        lease: Duration::from_secs(30),
+        max_attempts: 3,
+        object_store_url: None,
+    };
+    let mut worker = Worker::new(TenantDb::new(g.pool.clone()), store, default_catalog(), settings);
+    assert!(worker.run_next().await.unwrap());
+    let events = reader.await.unwrap();
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"queued"));
+    assert_eq!(events[0].1["queue_position"], 0);
+    assert_eq!(names.last(), Some(&"completed"), "{names:?}");
+    assert!(names.contains(&"progress"), "{names:?}");
+    let (_, done) = events.last().unwrap();
+    assert_eq!((done["step"].as_i64(), done["total"].as_i64()), (Some(12), Some(12)));
+    let steps: Vec<i64> = events.iter().filter_map(|(_, e)| e["step"].as_i64()).collect();
+    assert!(steps.windows(2).all(|w| w[0] <= w[1]), "progress only moves forward: {steps:?}");
+    assert!(
+        events
+            .iter()
+            .any(|(_, e)| e["preview"].as_str().is_some_and(|p| p.starts_with("data:image/png;base64,"))),
+        "previews arrive while it runs"
+    );
+
+    let image_id = done["image_ids"][0].as_str().unwrap();
+    let file = bytes(get_as(&g.app, &format!("/api/v1/images/{image_id}/file"), &ada.bearer()).await).await;
+    let decoded = engine::png::decode_png(&file).unwrap();
+    assert_eq!((decoded.width, decoded.height), (64, 64));
+    let (_, text) = decoded.texts.iter().find(|(k, _)| k == "parameters").expect("a parameters chunk");
+    let params: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(
+        (params["prompt"].as_str(), params["seed"].as_i64(), params["steps"].as_i64()),
+        (Some("a penguin"), Some(99), Some(12))
+    );
+
+    // A finished job's stream sends its last state and ends.
+    let again = sse_events(get_as(&g.app, &events_path, &ada.bearer()).await, 5).await;
+    assert_eq!(again.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["completed"]);
+}

@@ -1,0 +1,373 @@
+//! The generation queue on real PostgreSQL: round-robin fairness within a priority, plan
+//! priority, leases that expire and re-queue (then fail and refund), cancels that refund, workers
+//! that never run one job twice, and a worker killed mid-job whose job another worker completes
+//! exactly once, with the real engine and the committed tiny model.
+
+// Test helpers fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::{collections::HashSet, time::Duration};
+
+use app::plans::Plan;
+use axum::http::StatusCode;
+use common::{SignedIn, TestDatabase, app, body_json, generate, post_as, quota_row, register, set_plan};
+use serde_json::json;
+use server::{
+    config::{WorkerSettings, default_catalog},
+    ids::UserId,
+    queue::{self, Recovered},
+    storage::ImageStore,
+    tenancy::TenantDb,
+    worker::{Worker, image_id},
+};
+use uuid::Uuid;
+
+async fn queue_job(app: &axum::Router, user: &SignedIn, body: serde_json::Value) -> Uuid {
+    let response = generate(app, user, body).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    body_json(response).await["job"]["job_id"].as_str().unwrap().parse().unwrap()
+}
+
+fn user_id(user: &SignedIn) -> UserId {
+    UserId(user.user_id.parse().unwrap())
+}
+
+const LEASE: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn within_a_priority_users_take_turns_and_higher_plans_go_first() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let db = TenantDb::new(test_db.pool.clone());
+    let (ada, bob, cy) = (
+        register(&app, "ada@example.com").await,
+        register(&app, "bob@example.com").await,
+        register(&app, "cy@example.com").await,
+    );
+    // Ada queues three jobs before Bob and Cy queue one each.
+    let mut adas = Vec::new();
+    for i in 0..3 {
+        adas.push(queue_job(&app, &ada, json!({"prompt": format!("ada {i}")})).await);
+    }
+    let bobs = queue_job(&app, &bob, json!({"prompt": "bob"})).await;
+    let cys = queue_job(&app, &cy, json!({"prompt": "cy"})).await;
+    // The positions the event stream shows follow the same turns: A1, B, C, A2, A3.
+    let mut positions = Vec::new();
+    for job in [adas[0], bobs, cys, adas[1], adas[2]] {
+        positions.push(queue::position(&db, job).await.unwrap().unwrap());
+    }
+    assert_eq!(positions, vec![0, 1, 2, 3, 4]);
+
+    let mut order = Vec::new();
+    while let Some(job) = queue::claim(&db, "w1", LEASE).await.unwrap() {
+        order.push(job.user_id);
+    }
+    let (a, b, c) = (user_id(&ada), user_id(&bob), user_id(&cy));
+    assert_eq!(order, vec![a, b, c, a, a], "one job each in turn, then the rest of Ada's");
+
+    // A Pro user's job, queued last, is claimed before the Free users' queued earlier.
+    let pro = register(&app, "pro@example.com").await;
+    set_plan(&test_db.owner_pool, &pro, Plan::Pro).await;
+    let ada_again = queue_job(&app, &ada, json!({"prompt": "ada again"})).await;
+    let pro_job = queue_job(&app, &pro, json!({"prompt": "pro"})).await;
+    assert_eq!(queue::position(&db, pro_job).await.unwrap(), Some(0));
+    assert_eq!(queue::position(&db, ada_again).await.unwrap(), Some(1), "behind the higher plan's job");
+    let first = queue::claim(&db, "w1", LEASE).await.unwrap().unwrap();
+    assert_eq!((first.job_id, first.user_id), (pro_job, user_id(&pro)));
+    assert_eq!(queue::claim(&db, "w1", LEASE).await.unwrap().unwrap().user_id, a);
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_queued_again_and_fails_with_a_refund_after_the_last_attempt() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let db = TenantDb::new(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let job = queue_job(&app, &ada, json!({"prompt": "a penguin"})).await;
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1);
+
+    let short = Duration::from_millis(300);
+    for attempt in 1..=2 {
+        let claimed = queue::claim(&db, "dying", short).await.unwrap().unwrap();
+        assert_eq!((claimed.job_id, claimed.attempt), (job, attempt));
+        // A live lease is left alone.
+        assert_eq!(queue::recover_expired(&db, 2).await.unwrap(), Recovered::default());
+        tokio::time::sleep(short * 2).await;
+        // The heartbeat of a worker that lost its lease is refused…
+        let recovered = queue::recover_expired(&db, 2).await.unwrap();
+        if attempt == 1 {
+            assert_eq!(recovered, Recovered { requeued: 1, failed: 0 });
+            assert!(matches!(
+                queue::heartbeat(&db, job, "dying", short, None).await,
+                Err(queue::QueueError::Lost)
+            ));
+        } else {
+            // …and after the last attempt the job fails and its image is refunded.
+            assert_eq!(recovered, Recovered { requeued: 0, failed: 1 });
+        }
+    }
+    let body = body_json(common::get_as(&app, &format!("/api/v1/jobs/{job}"), &ada.bearer()).await).await;
+    assert_eq!(body["status"], "failed");
+    assert!(body["error"].as_str().unwrap().contains("stopped responding 2 times"), "{body}");
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0);
+    assert!(queue::claim(&db, "w2", LEASE).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn cancelling_a_running_job_refunds_it_and_takes_it_from_its_worker() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let db = TenantDb::new(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    set_plan(&test_db.owner_pool, &ada, Plan::Pro).await;
+    let job = queue_job(&app, &ada, json!({"prompt": "penguins", "batch_size": 2})).await;
+    queue::claim(&db, "w1", LEASE).await.unwrap().unwrap();
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 2);
+
+    let response = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_json(response).await["status"], "cancelled");
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0);
+    assert!(matches!(
+        queue::heartbeat(&db, job, "w1", LEASE, Some((3, None))).await,
+        Err(queue::QueueError::Lost)
+    ));
+    let again = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0, "refunded once");
+}
+
+#[tokio::test]
+async fn concurrent_workers_never_claim_one_job_twice() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let users = [register(&app, "a@example.com").await, register(&app, "b@example.com").await];
+    let mut queued = HashSet::new();
+    for i in 0..40 {
+        queued.insert(queue_job(&app, &users[i % 2], json!({"prompt": format!("job {i}")})).await);
+    }
+    let workers = (0..6).map(|w| {
+        let db = TenantDb::new(test_db.pool.clone());
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = queue::claim(&db, &format!("w{w}"), LEASE).await.unwrap() {
+                mine.push(job.job_id);
+            }
+            mine
+        })
+    });
+    let mut claimed = Vec::new();
+    for worker in workers {
+        claimed.extend(worker.await.unwrap());
+    }
+    let distinct: HashSet<Uuid> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len(), 40, "every job claimed once: {claimed:?}");
+    assert_eq!(distinct, queued);
+}
+
+fn settings(lease: Duration) -> WorkerSettings {
+    WorkerSettings {
+        device: engine::device::DeviceChoice::Cpu,
+        in_process: false,
+        lease,
+        max_attempts: 3,
+        object_store_url: None,
+    }
+}
+
+/// The acceptance test: a worker process killed (SIGKILL) after storing the first of two images;
+/// its lease runs out, a second worker resumes the job, and it completes exactly once: two
+/// images, the first one not duplicated, both files in the store, the quota charged for two.
+#[tokio::test]
+async fn a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_exactly_once() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    set_plan(&test_db.owner_pool, &ada, Plan::Pro).await;
+    let objects = tempdir("killed-worker");
+    let job = queue_job(
+        &app,
+        &ada,
+        json!({"prompt": "a penguin in a tuxedo", "batch_size": 2, "steps": 30, "width": 96, "height": 96, "seed": 7}),
+    )
+    .await;
+
+    let data_dir = tempdir("killed-worker-data");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("worker")
+        .env("DATABASE_URL", test_db.owner_url().await)
+        .env("DATABASE_APP_URL", test_db.app_url())
+        .env("OBJECT_STORE_URL", &objects)
+        .env("PINGVAS_DATA_DIR", &data_dir)
+        .env("WORKER_LEASE_SECONDS", "2")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server binary runs");
+
+    // Wait for the first image to be stored, then kill the worker without warning.
+    let produced = || async {
+        sqlx::query_scalar::<_, i32>("SELECT images_produced FROM generation_jobs WHERE job_id = $1")
+            .bind(job)
+            .fetch_one(&test_db.owner_pool)
+            .await
+            .unwrap()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while produced().await < 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the first worker never stored an image");
+        assert!(child.try_wait().unwrap().is_none(), "the worker process exited early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM generation_jobs WHERE job_id = $1")
+        .bind(job)
+        .fetch_one(&test_db.owner_pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "running", "killed mid-job: the second image was not made yet");
+
+    let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
+    let mut second = Worker::new(
+        TenantDb::new(test_db.pool.clone()),
+        store.clone(),
+        default_catalog(),
+        settings(Duration::from_secs(2)),
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, attempts): (String, i32) =
+            sqlx::query_as("SELECT status, attempts FROM generation_jobs WHERE job_id = $1")
+                .bind(job)
+                .fetch_one(&test_db.owner_pool)
+                .await
+                .unwrap();
+        if status == "completed" {
+            assert_eq!(attempts, 2);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the job was never completed (status {status})");
+        if !second.run_next().await.unwrap() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    let body = body_json(common::get_as(&app, &format!("/api/v1/jobs/{job}"), &ada.bearer()).await).await;
+    assert_eq!(body["status"], "completed");
+    let ids: Vec<Uuid> =
+        body["image_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().parse().unwrap()).collect();
+    let expected: HashSet<Uuid> = [image_id(job, 0), image_id(job, 1)].into();
+    assert_eq!(ids.iter().copied().collect::<HashSet<_>>(), expected);
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        quota_row(&test_db.owner_pool, &ada).await.1,
+        2,
+        "charged for the two images, refunded nothing"
+    );
+    let (device, timings): (Option<String>, serde_json::Value) =
+        sqlx::query_as("SELECT device, timings FROM generation_jobs WHERE job_id = $1")
+            .bind(job)
+            .fetch_one(&test_db.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!(device.as_deref(), Some("cpu"));
+    assert!(timings["denoise_ms"].as_f64().unwrap() > 0.0, "{timings}");
+    for (index, id) in [image_id(job, 0), image_id(job, 1)].into_iter().enumerate() {
+        let image =
+            body_json(common::get_as(&app, &format!("/api/v1/images/{id}"), &ada.bearer()).await).await;
+        assert_eq!(image["params"]["seed"], 7 + index, "image {index} keeps the seed that remakes it");
+        assert_eq!((image["width"].as_i64(), image["height"].as_i64()), (Some(96), Some(96)));
+    }
+}
+
+fn tempdir(what: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("pingvas-{what}-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.display().to_string()
+}
+
+/// A job cancelled while a worker is making it: the worker stops at its next progress report
+/// (the engine is told between steps), records nothing, and the whole reservation is refunded.
+#[tokio::test]
+async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behind() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let job =
+        queue_job(&app, &ada, json!({"prompt": "a slow penguin", "steps": 30, "width": 128, "height": 128}))
+            .await;
+    let objects = tempdir("cancelled");
+    let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
+    let mut worker =
+        Worker::new(TenantDb::new(test_db.pool.clone()), store, default_catalog(), settings(LEASE));
+    let running = tokio::spawn(async move { worker.run_next().await.unwrap() });
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let step: i32 = sqlx::query_scalar("SELECT progress_step FROM generation_jobs WHERE job_id = $1")
+            .bind(job)
+            .fetch_one(&test_db.owner_pool)
+            .await
+            .unwrap();
+        if step > 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the worker never reported progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cancelled = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let started = std::time::Instant::now();
+    assert!(running.await.unwrap(), "the worker had a job");
+    println!("worker stopped {} ms after the cancel", started.elapsed().as_millis());
+
+    let (status, produced, step): (String, i32, i32) = sqlx::query_as(
+        "SELECT status, images_produced, progress_step FROM generation_jobs WHERE job_id = $1",
+    )
+    .bind(job)
+    .fetch_one(&test_db.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), produced), ("cancelled", 0));
+    assert!(step < 30, "stopped before the last step ({step})");
+    let images: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM images").fetch_one(&test_db.owner_pool).await.unwrap();
+    assert_eq!(images, 0);
+    assert_eq!(std::fs::read_dir(&objects).unwrap().count(), 0, "no files stored");
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0, "refunded");
+}
+
+/// A failure that may pass (here the object store: its folder was replaced by a file) gives the
+/// job back for another try, up to the attempt limit; then it fails and refunds.
+#[tokio::test]
+async fn a_storage_failure_is_retried_a_bounded_number_of_times_then_fails_and_refunds() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let job = queue_job(&app, &ada, json!({"prompt": "a penguin", "steps": 2})).await;
+    let objects = tempdir("broken-store");
+    let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
+    std::fs::remove_dir(&objects).unwrap();
+    std::fs::write(&objects, b"not a folder").unwrap();
+    let mut settings = settings(LEASE);
+    settings.max_attempts = 2;
+    let mut worker = Worker::new(TenantDb::new(test_db.pool.clone()), store, default_catalog(), settings);
+
+    let state = || async {
+        sqlx::query_as::<_, (String, i32)>("SELECT status, attempts FROM generation_jobs WHERE job_id = $1")
+            .bind(job)
+            .fetch_one(&test_db.owner_pool)
+            .await
+            .unwrap()
+    };
+    assert!(worker.run_next().await.unwrap());
+    assert_eq!(state().await, ("queued".to_owned(), 1), "given back after the first failure");
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1, "still reserved");
+    assert!(worker.run_next().await.unwrap());
+    assert_eq!(state().await, ("failed".to_owned(), 2), "failed after the last attempt");
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0, "and refunded");
+    assert!(!worker.run_next().await.unwrap(), "nothing left to run");
+}
