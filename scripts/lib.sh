@@ -97,6 +97,20 @@ ensure_vulkan() {
   fi
 }
 
+# An S3-compatible server for the storage tests: moto from PyPI, in a virtual environment
+# outside the clone (like cargo's target directory), so fresh clones and CI reuse it.
+MOTO_VERSION="5.2.5"
+MOTO_VENV="${PINGVAS_MOTO_VENV:-$HOME/.cache/pingvas-moto}"
+ensure_moto() {
+  export PINGVAS_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
+  if [ "$("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
+    say "installing moto[server] $MOTO_VERSION into $MOTO_VENV (an S3-compatible server for the storage tests)"
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -m venv "$MOTO_VENV"
+    "$MOTO_VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION"
+  fi
+}
+
 ensure_chromium() {
   export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
   [ -x "$CHROMIUM_PATH" ] || apt_install chromium
