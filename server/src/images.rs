@@ -2,7 +2,7 @@
 //! uploads, always in a transaction bound to that user (row-level security), never by id alone.
 //! Generated images are recorded by the queue (`queue::store_image`), in the job's transaction.
 
-use app::api::images::{ImageFilter, ImageInfo, MAX_PAGE, UpdateImage};
+use app::api::images::{ImageFilter, ImageInfo, UpdateImage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -87,7 +87,8 @@ impl ImageRecord {
     }
 }
 
-/// A page of `user`'s images, newest first, and how many match in all.
+/// A page of `user`'s images, newest first, and how many match in all; `filter` is expected
+/// [within bounds](ImageFilter::within_bounds).
 ///
 /// # Errors
 /// The database failed.
@@ -112,8 +113,8 @@ pub async fn list(
     .bind(user)
     .bind(filter.board_id)
     .bind(filter.starred)
-    .bind(filter.offset.max(0))
-    .bind(filter.limit.clamp(1, MAX_PAGE))
+    .bind(filter.offset)
+    .bind(filter.limit)
     .fetch_all(tx.conn())
     .await?;
     tx.commit().await?;

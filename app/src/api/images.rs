@@ -73,6 +73,15 @@ pub struct ImageFilter {
     pub starred: bool,
 }
 
+impl ImageFilter {
+    /// The same filter with its offset and limit brought within bounds (offset ≥ 0, limit
+    /// 1–[`MAX_PAGE`]), so every caller pages the same way.
+    #[must_use]
+    pub fn within_bounds(self) -> Self {
+        Self { offset: self.offset.max(0), limit: self.limit.clamp(1, MAX_PAGE), ..self }
+    }
+}
+
 /// Reads a field that may be absent (leave it), `null` (clear it) or a value (set it).
 fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -131,6 +140,15 @@ impl JobEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filter_out_of_bounds_is_brought_within_them() {
+        let board = Some(Uuid::nil());
+        let wild = ImageFilter { offset: -5, limit: 10_000, board_id: board, starred: true };
+        assert_eq!(wild.within_bounds(), ImageFilter { offset: 0, limit: MAX_PAGE, board_id: board, starred: true });
+        let empty = ImageFilter { offset: 40, limit: 0, ..ImageFilter::default() };
+        assert_eq!(empty.within_bounds(), ImageFilter { offset: 40, limit: 1, ..ImageFilter::default() });
+    }
 
     #[test]
     fn an_edit_tells_absent_from_null() {

@@ -70,8 +70,9 @@ impl ImageQuery {
 ///
 /// # Errors
 /// The database failed.
-pub async fn page(state: &AppState, user: UserId, filter: &ImageFilter) -> Result<ImagePage, TenantError> {
-    let (rows, total) = images::list(&state.tenants, user, filter).await?;
+pub async fn page(state: &AppState, user: UserId, filter: ImageFilter) -> Result<ImagePage, TenantError> {
+    let filter = filter.within_bounds();
+    let (rows, total) = images::list(&state.tenants, user, &filter).await?;
     let now = now();
     let items = rows.iter().map(|r| r.to_info(&state.links, now)).collect::<Result<_, _>>()?;
     Ok(ImagePage { items, total, offset: filter.offset, limit: filter.limit })
@@ -91,11 +92,19 @@ pub async fn list_images(
     user: CurrentUser,
     Query(query): Query<ImageQuery>,
 ) -> Result<Json<ImagePage>, ApiError> {
-    Ok(Json(page(&state, user.user_id, &query.filter()?).await?))
+    Ok(Json(page(&state, user.user_id, query.filter()?).await?))
+}
+
+/// `record` as its owner sees it, with links signed now.
+///
+/// # Errors
+/// Stored parameters that do not decode.
+pub fn signed_now(state: &AppState, record: &ImageRecord) -> Result<ImageInfo, TenantError> {
+    record.to_info(&state.links, now())
 }
 
 fn info(state: &AppState, record: &ImageRecord) -> Result<Json<ImageInfo>, ApiError> {
-    Ok(Json(record.to_info(&state.links, now())?))
+    Ok(Json(signed_now(state, record)?))
 }
 
 /// One of my images, with its generation parameters.
