@@ -82,12 +82,7 @@ impl Hub {
 /// # Errors
 /// 404 if it is not theirs.
 pub async fn snapshot(db: &TenantDb, user: UserId, id: Uuid) -> Result<JobEvent, TenantError> {
-    let job = jobs::get(db, user, id).await?;
-    let preview = if job.status == app::api::generation::JobStatus::Running {
-        jobs::preview(db, user, id).await?
-    } else {
-        None
-    };
+    let (job, preview) = jobs::get_with_preview(db, user, id).await?;
     let queue_position = if job.status == app::api::generation::JobStatus::Queued {
         queue::position(db, id).await?
     } else {

@@ -199,18 +199,29 @@ pub async fn fail(db: &TenantDb, id: Uuid, reason: &str) -> Result<bool, sqlx::E
     Ok(stopped)
 }
 
-/// The latest low-resolution preview of one of `user`'s running jobs.
+/// One of the caller's jobs and, while it runs, its latest low-resolution preview, read in one
+/// transaction so the two agree.
 ///
 /// # Errors
-/// The database failed.
-pub async fn preview(db: &TenantDb, user: UserId, id: Uuid) -> Result<Option<Vec<u8>>, TenantError> {
+/// 404 if it is not theirs.
+pub async fn get_with_preview(
+    db: &TenantDb,
+    user: UserId,
+    id: Uuid,
+) -> Result<(Job, Option<Vec<u8>>), TenantError> {
     let mut tx = db.begin(user).await?;
-    let png: Option<Option<Vec<u8>>> =
-        sqlx::query_scalar("SELECT preview_png FROM generation_jobs WHERE job_id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user)
-            .fetch_optional(tx.conn())
-            .await?;
+    let job = fetch(&mut tx, id).await?;
+    let preview = if job.status == JobStatus::Running {
+        let png: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT preview_png FROM generation_jobs WHERE job_id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user)
+                .fetch_optional(tx.conn())
+                .await?;
+        png.flatten()
+    } else {
+        None
+    };
     tx.commit().await?;
-    Ok(png.flatten())
+    Ok((job, preview))
 }
