@@ -126,6 +126,12 @@ pub async fn refund(
     Ok(())
 }
 
+/// How long until `resets_at`, for a `Retry-After` (zero once it has passed).
+#[must_use]
+pub fn wait_until(resets_at: OffsetDateTime) -> std::time::Duration {
+    (resets_at - OffsetDateTime::now_utc()).try_into().unwrap_or_default()
+}
+
 /// The 429 message: what is left, when it resets, and the plan that would give more.
 #[must_use]
 pub fn exceeded_message(

@@ -98,3 +98,44 @@ async fn tenant_server_functions_keep_tenants_apart_and_enforce_plans_and_roles(
     let signed_out = common::post_form(&app, "/api/v1/ui/boards", "access_token=nope", &[]).await;
     assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// A UI refusal for "too many" (sign-in attempts, images this month) carries `Retry-After`, as
+/// the REST API's does, so a browser or script calling a server function knows when to retry.
+#[tokio::test]
+async fn ui_refusals_for_too_many_carry_retry_after() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = common::register(&app, "ada@example.com").await;
+    let retry_after = |response: &Response| -> u64 {
+        let header = response.headers().get("retry-after").expect("a Retry-After header");
+        header.to_str().unwrap().parse().unwrap()
+    };
+
+    let wrong = credentials("ada@example.com", "not the password");
+    let mut limited = None;
+    for _ in 0..10 {
+        let response = post_form(&app, "login", &wrong, OWN_ORIGIN, None).await;
+        match response.status() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => {
+                limited = Some(response);
+                break;
+            }
+            other => panic!("sign-in answered {other}"),
+        }
+    }
+    let limited = limited.expect("the sixth attempt in a minute is refused");
+    assert!((1..=60).contains(&retry_after(&limited)), "the sign-in limit is per minute");
+
+    sqlx::query("UPDATE users SET monthly_images_generated = 100 WHERE user_id = $1::uuid")
+        .bind(&ada.user_id)
+        .execute(&test_db.owner_pool)
+        .await
+        .unwrap();
+    let body = serde_json::json!({"access_token": ada.access_token, "request": {"prompt": "a penguin"}});
+    let headers = [("origin", OWN_ORIGIN), ("accept", "application/json")];
+    let refused = common::call(&app, "POST", "/api/v1/ui/generate", common::PEER, &headers, Some(body)).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!((1..=31 * 24 * 3600).contains(&retry_after(&refused)), "until the monthly reset");
+    assert!(body_json(refused).await.to_string().contains("Monthly quota exceeded"));
+}

@@ -63,13 +63,15 @@ mod edge {
 }
 
 /// Sets the response's status from an error, so HTTP clients of server functions see 401, 403,
-/// 404, 422 or 429 rather than a generic 500.
+/// 404, 422 or 429 (with `Retry-After`, as the REST API sends it) rather than a generic 500.
 #[cfg(feature = "ssr")]
 pub(crate) fn set_error_status<T>(result: &Result<T, UiError>) {
-    if let (Err(e), Some(response)) = (result, use_context::<leptos_axum::ResponseOptions>())
-        && let Ok(status) = http::StatusCode::from_u16(e.status())
-    {
+    let (Err(e), Some(response)) = (result, use_context::<leptos_axum::ResponseOptions>()) else { return };
+    if let Ok(status) = http::StatusCode::from_u16(e.status()) {
         response.set_status(status);
+    }
+    if let UiError::TooMany { retry_after_seconds, .. } = e {
+        response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from((*retry_after_seconds).max(1)));
     }
 }
 

@@ -25,10 +25,18 @@ pub enum UiError {
     /// origin…), with the HTTP status that says so.
     #[error("{message}")]
     Refused {
-        /// 401, 403, 404 or 429.
+        /// 401, 403, 404, 409, 413 or 415.
         status: u16,
         /// For people.
         message: String,
+    },
+    /// Too many attempts, or no images left this month: refused with 429 and a `Retry-After`.
+    #[error("{message}")]
+    TooMany {
+        /// For people: what was refused and when it can be tried again.
+        message: String,
+        /// Whole seconds until it can be tried again.
+        retry_after_seconds: u64,
     },
     /// Something failed on the way or on the server.
     #[error("{0}")]
@@ -54,6 +62,7 @@ impl UiError {
             Self::Invalid { .. } => 422,
             Self::Unauthenticated => 401,
             Self::Refused { status, .. } => *status,
+            Self::TooMany { .. } => 429,
             Self::Failed(_) => 500,
         }
     }

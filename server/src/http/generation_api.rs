@@ -22,7 +22,7 @@ use crate::{
     accounts::CurrentUser,
     generation::{self, GenerationError},
     jobs,
-    quota::QuotaError,
+    quota::{self, QuotaError},
 };
 
 impl From<GenerationError> for ApiError {
@@ -35,9 +35,8 @@ impl From<GenerationError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, "plan_required", message).with_field(field)
             }
             GenerationError::Quota(QuotaError::Exceeded { message, resets_at }) => {
-                let wait = (resets_at - OffsetDateTime::now_utc()).max(time::Duration::ZERO);
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
-                    .with_retry_after(wait.try_into().unwrap_or_default())
+                    .with_retry_after(quota::wait_until(resets_at))
             }
             GenerationError::Quota(QuotaError::Database(e)) => Self::internal(&e),
             GenerationError::Tenant(e) => e.into(),

@@ -110,11 +110,14 @@ fn ui_error(error: AccountError) -> UiError {
             tracing::error!(error = %detail, "UI request failed");
             UiError::Failed("Something went wrong on our side. Please try again in a moment.".into())
         }
+        AccountError::RateLimited(after) => {
+            let message = AccountError::RateLimited(after).to_string();
+            UiError::TooMany { message, retry_after_seconds: after.as_secs() }
+        }
         refused => {
             let status = match &refused {
                 AccountError::InvalidCredentials => 401,
                 AccountError::NotFound => 404,
-                AccountError::RateLimited(_) => 429,
                 _ => 403,
             };
             UiError::Refused { status, message: refused.to_string() }

@@ -5,21 +5,20 @@ use app::api::{
     backend::GalleryBackend,
     error::UiError,
     generation::{GenerateRequest, GenerationRefusal, Job, JobAccepted},
-    images::{ImageFilter, ImageInfo, ImagePage, MAX_PAGE, UpdateImage},
+    images::{ImageFilter, ImageInfo, ImagePage, UpdateImage},
 };
 use async_trait::async_trait;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{
     generation_api::events_link,
-    images_api::{delete_owned, page},
+    images_api::{delete_owned, page, signed_now},
     ui_backend::{UiBackend, tenant_ui_error},
 };
 use crate::{
     generation::{self, GenerationError},
     images, jobs,
-    quota::QuotaError,
+    quota::{self, QuotaError},
 };
 
 /// The UI's reading of a refused generation request.
@@ -31,8 +30,8 @@ fn generation_ui_error(error: GenerationError) -> UiError {
         GenerationError::Refused(GenerationRefusal::PlanRequired { message, .. }) => {
             UiError::Refused { status: 403, message }
         }
-        GenerationError::Quota(QuotaError::Exceeded { message, .. }) => {
-            UiError::Refused { status: 429, message }
+        GenerationError::Quota(QuotaError::Exceeded { message, resets_at }) => {
+            UiError::TooMany { message, retry_after_seconds: quota::wait_until(resets_at).as_secs() }
         }
         GenerationError::Quota(QuotaError::Database(e)) => tenant_ui_error(e.into()),
         GenerationError::Tenant(e) => tenant_ui_error(e),
@@ -63,17 +62,13 @@ impl GalleryBackend for UiBackend {
 
     async fn images(&self, access_token: &str, filter: ImageFilter) -> Result<ImagePage, UiError> {
         let user = self.user(access_token).await?;
-        let filter =
-            ImageFilter { offset: filter.offset.max(0), limit: filter.limit.clamp(1, MAX_PAGE), ..filter };
-        page(self.state(), user.user_id, &filter).await.map_err(tenant_ui_error)
+        page(self.state(), user.user_id, filter).await.map_err(tenant_ui_error)
     }
 
     async fn image(&self, access_token: &str, id: Uuid) -> Result<ImageInfo, UiError> {
         let user = self.user(access_token).await?;
         let record = images::get(&self.state().tenants, user.user_id, id).await.map_err(tenant_ui_error)?;
-        record
-            .to_info(&self.state().links, OffsetDateTime::now_utc().unix_timestamp())
-            .map_err(tenant_ui_error)
+        signed_now(self.state(), &record).map_err(tenant_ui_error)
     }
 
     async fn update_image(
@@ -85,9 +80,7 @@ impl GalleryBackend for UiBackend {
         let user = self.user(access_token).await?;
         let record =
             images::update(&self.state().tenants, user.user_id, id, &edit).await.map_err(tenant_ui_error)?;
-        record
-            .to_info(&self.state().links, OffsetDateTime::now_utc().unix_timestamp())
-            .map_err(tenant_ui_error)
+        signed_now(self.state(), &record).map_err(tenant_ui_error)
     }
 
     async fn delete_image(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
