@@ -127,7 +127,8 @@ async fn s32_unknown_email_and_wrong_password_answer_identically_in_similar_time
     // and alternating spreads it over both.
     let (mut wrong_time, mut unknown_time) = (Duration::MAX, Duration::MAX);
     for _ in 0..7 {
-        for (email, best) in [("ada@example.com", &mut wrong_time), ("nobody@example.com", &mut unknown_time)] {
+        for (email, best) in [("ada@example.com", &mut wrong_time), ("nobody@example.com", &mut unknown_time)]
+        {
             let start = Instant::now();
             login_with(&app, PEER, email, "not the right password!").await;
             *best = (*best).min(start.elapsed());

@@ -71,7 +71,8 @@ pub(crate) fn set_error_status<T>(result: &Result<T, UiError>) {
         response.set_status(status);
     }
     if let UiError::TooMany { retry_after_seconds, .. } = e {
-        response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from((*retry_after_seconds).max(1)));
+        response
+            .insert_header(http::header::RETRY_AFTER, http::HeaderValue::from((*retry_after_seconds).max(1)));
     }
 }
 

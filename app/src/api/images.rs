@@ -145,7 +145,10 @@ mod tests {
     fn a_filter_out_of_bounds_is_brought_within_them() {
         let board = Some(Uuid::nil());
         let wild = ImageFilter { offset: -5, limit: 10_000, board_id: board, starred: true };
-        assert_eq!(wild.within_bounds(), ImageFilter { offset: 0, limit: MAX_PAGE, board_id: board, starred: true });
+        assert_eq!(
+            wild.within_bounds(),
+            ImageFilter { offset: 0, limit: MAX_PAGE, board_id: board, starred: true }
+        );
         let empty = ImageFilter { offset: 40, limit: 0, ..ImageFilter::default() };
         assert_eq!(empty.within_bounds(), ImageFilter { offset: 40, limit: 1, ..ImageFilter::default() });
     }
