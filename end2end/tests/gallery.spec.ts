@@ -95,7 +95,7 @@ test("an image generated in the browser shows live progress and lands in the gal
   await expect(page.getByTestId("steps")).toHaveValue("30");
 });
 
-test("gallery images can be starred, moved to a board and deleted", async ({ page, request }) => {
+test("gallery images can be starred, moved to a board that is then renamed, and deleted", async ({ page, request }) => {
   test.setTimeout(90_000);
   const email = uniqueEmail("curator");
   await register(page, email, "Cora Curator");
@@ -127,6 +127,14 @@ test("gallery images can be starred, moved to a board and deleted", async ({ pag
   await expect(cards.first().locator(".caption")).toHaveText("a penguin on ice");
   await page.getByTestId("board-filter").selectOption("");
   await expect(cards).toHaveCount(2);
+
+  // Renamed in place: the board list, the filter and every card's "move to" follow.
+  await page.getByTestId("rename-board").click();
+  await page.getByTestId("board-name-input").fill("Penguins at sea");
+  await page.getByTestId("save-board-name").click();
+  await expect(page.getByTestId("board")).toHaveText(/Penguins at sea\s*1/);
+  await expect(page.getByTestId("board-filter").locator(`option[value="${boardId}"]`)).toHaveText("Penguins at sea");
+  await expect(cards.last().getByTestId("move-to-board")).toHaveValue(boardId!);
 
   page.once("dialog", (dialog) => dialog.accept());
   await cards.first().getByTestId("delete").click();

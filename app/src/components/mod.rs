@@ -1,8 +1,9 @@
 //! Pieces shared by several pages.
 
+mod board_row;
 pub mod job_watch;
 mod quota_meter;
 mod site_header;
 pub mod upload;
 
-pub use self::{quota_meter::QuotaMeter, site_header::SiteHeader};
+pub use self::{board_row::BoardRow, quota_meter::QuotaMeter, site_header::SiteHeader};

@@ -1,6 +1,6 @@
 //! `/gallery`: my images as a thumbnail grid, newest first, a page at a time ("Load more"),
 //! filtered by board or starred; star, download, move to a board and delete (after a confirm)
-//! from each card; boards made and deleted beside the grid.
+//! from each card; boards made, renamed and deleted beside the grid.
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -15,6 +15,7 @@ use crate::{
         tenant_fns::{ui_boards, ui_create_board, ui_delete_board},
     },
     auth::{Auth, RequireAuth},
+    components::BoardRow,
 };
 
 /// The gallery page.
@@ -198,15 +199,8 @@ fn Gallery() -> impl IntoView {
             <aside class="panel boards-panel">
                 <h2>"Boards"</h2>
                 <ul class="plain-list" data-testid="board-list">
-                    {move || boards.get().into_iter().map(|b| {
-                        let id = b.board_id;
-                        view! {
-                            <li data-testid="board">
-                                <span>{b.name}</span>
-                                <span class="muted" data-testid="board-count">{format!(" {}", b.image_count)}</span>
-                                <button type="button" class="button small" on:click=move |_| delete_board(id)>"Delete"</button>
-                            </li>
-                        }
+                    {move || boards.get().into_iter().map(|b| view! {
+                        <BoardRow board=b error=error changed=load_boards delete=delete_board/>
                     }).collect_view()}
                 </ul>
                 <form on:submit=create_board class="inline-form">
@@ -230,7 +224,7 @@ fn Gallery() -> impl IntoView {
                         <select data-testid="board-filter" prop:value=move || board_filter.get()
                             on:change=move |ev| { board_filter.set(event_target_value(&ev)); load(false); }>
                             <option value="">"All images"</option>
-                            {move || boards.get().into_iter().map(|b| view! { <option value=b.board_id.to_string()>{b.name}</option> }).collect_view()}
+                            {move || board_options(boards.get(), &board_filter.get_untracked())}
                         </select>
                     </label>
                     <label class="inline-check">
@@ -262,6 +256,19 @@ fn Gallery() -> impl IntoView {
     }
 }
 
+/// One `<option>` per board, the one with id `selected` marked so: a select whose options are
+/// replaced (a board added or renamed) keeps showing its choice instead of falling back to the first.
+fn board_options(boards: Vec<Board>, selected: &str) -> impl IntoView + use<> {
+    boards
+        .into_iter()
+        .map(|b| {
+            let value = b.board_id.to_string();
+            let chosen = value == selected;
+            view! { <option value=value selected=chosen>{b.name}</option> }
+        })
+        .collect_view()
+}
+
 #[component]
 fn ImageCard(
     image: ImageInfo,
@@ -273,6 +280,7 @@ fn ImageCard(
     let starred = image.starred;
     let prompt = image.params.as_ref().map(|p| p.prompt.clone()).unwrap_or_else(|| "Uploaded image".into());
     let current_board = image.board_id.map(|b| b.to_string()).unwrap_or_default();
+    let chosen_board = current_board.clone();
     let (alt, title) = (prompt.clone(), prompt.clone());
     view! {
         <figure class="image-card" data-testid="image-card" data-image-id=id.to_string() data-starred=starred.to_string()>
@@ -288,13 +296,13 @@ fn ImageCard(
                         {if starred { "★ Starred" } else { "☆ Star" }}
                     </button>
                     <a class="button small" href=image.file_url download=format!("pingvas-{id}.png") data-testid="download">"Download"</a>
-                    <select class="small" aria-label="Move to board" data-testid="move-to-board" prop:value=current_board
+                    <select class="small" aria-label="Move to board" data-testid="move-to-board" prop:value=chosen_board
                         on:change=move |ev| {
                             let board = event_target_value(&ev).parse::<Uuid>().ok();
                             edit(id, UpdateImage { starred: None, board_id: Some(board) });
                         }>
                         <option value="">"No board"</option>
-                        {move || boards.get().into_iter().map(|b| view! { <option value=b.board_id.to_string()>{b.name}</option> }).collect_view()}
+                        {move || board_options(boards.get(), &current_board)}
                     </select>
                     <button type="button" class="button small danger" data-testid="delete" on:click=move |_| delete(id)>"Delete"</button>
                 </span>
