@@ -143,21 +143,39 @@ pub async fn heartbeat(
     if held.rows_affected() == 0 { Err(QueueError::Lost) } else { Ok(()) }
 }
 
-/// Gives `job` back to the queue after `worker` failed on it for a reason that may pass (storage,
-/// database, device), unless it has had `max_attempts` tries already. Returns whether it went
-/// back (false: the caller fails it, or it was no longer this worker's).
+/// Why a worker gives a job back to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// It failed for a reason that may pass (storage, database, device): the try counts, and a
+    /// job that has had `max_attempts` tries is not given back (the caller fails it).
+    Retry {
+        /// Tries a job gets in all.
+        max_attempts: i32,
+    },
+    /// The worker is shutting down: not a failure, so the try its claim counted is given back.
+    ShuttingDown,
+}
+
+/// Gives `job` back to the queue from `worker`, for `why`. Returns whether it went back (false:
+/// out of tries, or no longer this worker's).
 ///
 /// # Errors
 /// The database failed.
-pub async fn release(db: &TenantDb, job: Uuid, worker: &str, max_attempts: i32) -> Result<bool, sqlx::Error> {
+pub async fn release(db: &TenantDb, job: Uuid, worker: &str, why: Release) -> Result<bool, sqlx::Error> {
+    let (max_attempts, uncount) = match why {
+        Release::Retry { max_attempts } => (max_attempts, false),
+        Release::ShuttingDown => (i32::MAX, true),
+    };
     let mut tx = db.begin_background("release generation job").await?;
     let released = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE generation_jobs SET {REQUEUE}
+        "UPDATE generation_jobs
+         SET {REQUEUE}, attempts = CASE WHEN $4 THEN greatest(attempts - 1, 0) ELSE attempts END
          WHERE job_id = $1 AND worker_id = $2 AND status = 'running' AND attempts < $3"
     )))
     .bind(job)
     .bind(worker)
     .bind(max_attempts)
+    .bind(uncount)
     .execute(tx.conn())
     .await?
     .rows_affected();

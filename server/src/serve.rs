@@ -71,9 +71,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
     tracing::info!("listening on http://{address}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)?;
-    let _ = stop_worker.send(true);
     if let Some(worker) = worker {
-        worker.abort();
+        stop(worker, &stop_worker).await;
     }
     pool.close().await;
     tracing::info!("stopped");
@@ -96,14 +95,27 @@ pub async fn run_worker(config: Config) -> Result<(), StartError> {
     .map_err(crate::http::StateError::from)?;
     let worker =
         Worker::new(TenantDb::new(pool.clone()), store, config.catalog.clone(), config.worker.clone());
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (stop_signal, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(warm_and_run(worker, stopped));
     shutdown_signal().await;
-    let _ = stop.send(true);
-    // A job in progress is left to its lease: another worker resumes it after the lease runs out.
-    running.abort();
+    stop(running, &stop_signal).await;
     pool.close().await;
     Ok(())
+}
+
+/// How long a stopping worker may take to stop its job and hand it back before it is dropped.
+const WORKER_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Tells a running worker to stop and waits for it: its job, stopped at the engine's next step,
+/// goes back to the queue at once. A worker that takes longer than [`WORKER_STOP_GRACE`] (a
+/// model still loading, a very slow step) is dropped, and its job is left to its lease.
+async fn stop(worker: tokio::task::JoinHandle<()>, signal: &tokio::sync::watch::Sender<bool>) {
+    let _ = signal.send(true);
+    let abort = worker.abort_handle();
+    if tokio::time::timeout(WORKER_STOP_GRACE, worker).await.is_err() {
+        tracing::warn!("the worker did not stop in time; its job is left to its lease");
+        abort.abort();
+    }
 }
 
 /// Warms `worker` up (a failure is logged: its jobs then fail with a clear reason) and runs it.

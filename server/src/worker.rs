@@ -29,7 +29,7 @@ use crate::{
     config::{CatalogEntry, WorkerSettings},
     images::NewImage,
     imaging, jobs,
-    queue::{self, ClaimedJob, MadeImage, QueueError, Stored},
+    queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
     storage::{FileKind, ImageStore, StorageError},
     tenancy::TenantDb,
 };
@@ -57,6 +57,9 @@ pub enum WorkerError {
     /// The request names a model this worker's catalog lacks.
     #[error("The model {0} is not installed on this server.")]
     UnknownModel(String),
+    /// The worker is shutting down and stopped the job between steps.
+    #[error("the worker is shutting down")]
+    ShuttingDown,
 }
 
 impl WorkerError {
@@ -88,6 +91,8 @@ pub struct Worker {
     settings: WorkerSettings,
     id: String,
     models: HashMap<String, StableDiffusion>,
+    /// Turns true when [`Worker::run`] is told to stop.
+    shutdown: Option<watch::Receiver<bool>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -122,7 +127,11 @@ impl Worker {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
         let suffix = crate::secrets::random_hex(4).unwrap_or_default();
         let id = format!("{host}-{}-{suffix}", std::process::id());
-        Self { db, store, catalog, settings, id, models: HashMap::new() }
+        Self { db, store, catalog, settings, id, models: HashMap::new(), shutdown: None }
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(|s| *s.borrow())
     }
 
     /// This worker's name in the jobs it holds.
@@ -200,9 +209,20 @@ impl Worker {
             Err(WorkerError::Queue(QueueError::Lost) | WorkerError::Engine(EngineError::Cancelled)) => {
                 tracing::info!(job = %job.job_id, "job cancelled or taken over; stopped");
             }
+            Err(WorkerError::ShuttingDown) => {
+                if queue::release(&self.db, job.job_id, &self.id, Release::ShuttingDown).await? {
+                    tracing::info!(job = %job.job_id, "shutting down: job handed back to the queue");
+                }
+            }
             Err(error)
                 if error.may_pass()
-                    && queue::release(&self.db, job.job_id, &self.id, self.settings.max_attempts).await? =>
+                    && queue::release(
+                        &self.db,
+                        job.job_id,
+                        &self.id,
+                        Release::Retry { max_attempts: self.settings.max_attempts },
+                    )
+                    .await? =>
             {
                 tracing::warn!(job = %job.job_id, attempt = job.attempt, error = %error, "job given back to the queue for another try");
             }
@@ -224,6 +244,10 @@ impl Worker {
         let mut model = self.take_model(&name).await?;
         let mut outcome = Ok(());
         for index in job.images_produced..job.params.batch_size {
+            if self.shutting_down() {
+                outcome = Err(WorkerError::ShuttingDown);
+                break;
+            }
             let (back, result) = self.run_image(job, index, model).await?;
             model = back;
             match result {
@@ -276,6 +300,7 @@ impl Worker {
         let mut beat = tokio::time::interval(self.settings.lease / 3);
         let mut last_write = Instant::now().checked_sub(PROGRESS_INTERVAL).unwrap_or_else(Instant::now);
         let mut pending: Option<Progress> = None;
+        let mut stopping = false;
         let (model, generated) = loop {
             let due = tokio::select! {
                 joined = &mut engine => break joined.map_err(|e| WorkerError::Panicked(e.to_string()))?,
@@ -284,6 +309,12 @@ impl Worker {
                     last_write.elapsed() >= PROGRESS_INTERVAL
                 }
                 _ = beat.tick() => true,
+                () = shutdown_requested(self.shutdown.clone()), if !stopping => {
+                    // The engine stops at its next step; the job then goes back to the queue.
+                    stopping = true;
+                    cancel.store(true, Ordering::Relaxed);
+                    false
+                }
             };
             if due {
                 last_write = Instant::now();
@@ -306,6 +337,7 @@ impl Worker {
             }
         };
         let result = match generated {
+            Err(EngineError::Cancelled) if stopping => Err(WorkerError::ShuttingDown),
             Ok(generation) => {
                 self.store(job, index, seed, params, generation.images.into_iter().next(), generation.timings)
                     .await
@@ -399,7 +431,11 @@ impl Worker {
 
     /// Runs jobs until `shutdown` turns true: woken by `generation_queue` notifications, and
     /// every few seconds regardless (a missed notification only delays a job).
+    /// A job running when it is told to stop is stopped at the engine's next step and handed
+    /// back to the queue, without counting as an attempt, for another worker (or this one after a
+    /// restart) to resume after the images already stored.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        self.shutdown = Some(shutdown.clone());
         let mut listener = match self.db.listener(&["generation_queue"]).await {
             Ok(listener) => Some(listener),
             Err(e) => {
@@ -439,6 +475,19 @@ impl Worker {
     #[must_use]
     pub fn device(&self) -> DeviceChoice {
         self.settings.device
+    }
+}
+
+/// Resolves once `shutdown` turns true; never without one.
+async fn shutdown_requested(shutdown: Option<watch::Receiver<bool>>) {
+    match shutdown {
+        Some(mut shutdown) => {
+            if shutdown.wait_for(|stop| *stop).await.is_err() {
+                // The sender is gone: nobody can ask this worker to stop any more.
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The generation queue on real PostgreSQL: round-robin fairness within a priority, plan
 //! priority, leases that expire and re-queue (then fail and refund), cancels that refund, workers
-//! that never run one job twice, and a worker killed mid-job whose job another worker completes
-//! exactly once, with the real engine and the committed tiny model.
+//! that never run one job twice, a worker killed mid-job whose job another worker completes
+//! exactly once, and a worker shutting down that hands its job back at once; with the real
+//! engine and the committed tiny model.
 
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -177,6 +178,21 @@ fn settings(lease: Duration) -> WorkerSettings {
     }
 }
 
+/// A `server worker` process on `test_db`, storing into `objects`, with leases of `lease_seconds`.
+async fn worker_process(test_db: &TestDatabase, objects: &str, lease_seconds: u32) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("worker")
+        .env("DATABASE_URL", test_db.owner_url().await)
+        .env("DATABASE_APP_URL", test_db.app_url())
+        .env("OBJECT_STORE_URL", objects)
+        .env("PINGVAS_DATA_DIR", tempdir("worker-data"))
+        .env("WORKER_LEASE_SECONDS", lease_seconds.to_string())
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the server binary runs")
+}
+
 /// The acceptance test: a worker process killed (SIGKILL) after storing the first of two images;
 /// its lease runs out, a second worker resumes the job, and it completes exactly once: two
 /// images, the first one not duplicated, both files in the store, the quota charged for two.
@@ -194,18 +210,7 @@ async fn a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_exactly_
     )
     .await;
 
-    let data_dir = tempdir("killed-worker-data");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("worker")
-        .env("DATABASE_URL", test_db.owner_url().await)
-        .env("DATABASE_APP_URL", test_db.app_url())
-        .env("OBJECT_STORE_URL", &objects)
-        .env("PINGVAS_DATA_DIR", &data_dir)
-        .env("WORKER_LEASE_SECONDS", "2")
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server binary runs");
+    let mut child = worker_process(&test_db, &objects, 2).await;
 
     // Wait for the first image to be stored, then kill the worker without warning.
     let produced = || async {
@@ -283,6 +288,23 @@ async fn a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_exactly_
     }
 }
 
+/// Waits until a worker has reported a step of `job`.
+async fn wait_for_progress(owner_pool: &sqlx::PgPool, job: Uuid) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let step: i32 = sqlx::query_scalar("SELECT progress_step FROM generation_jobs WHERE job_id = $1")
+            .bind(job)
+            .fetch_one(owner_pool)
+            .await
+            .unwrap();
+        if step > 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the worker never reported progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn tempdir(what: &str) -> String {
     let dir = std::env::temp_dir().join(format!("pingvas-{what}-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -305,19 +327,7 @@ async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behin
         Worker::new(TenantDb::new(test_db.pool.clone()), store, default_catalog(), settings(LEASE));
     let running = tokio::spawn(async move { worker.run_next().await.unwrap() });
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let step: i32 = sqlx::query_scalar("SELECT progress_step FROM generation_jobs WHERE job_id = $1")
-            .bind(job)
-            .fetch_one(&test_db.owner_pool)
-            .await
-            .unwrap();
-        if step > 0 {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the worker never reported progress");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_progress(&test_db.owner_pool, job).await;
     let cancelled = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
     assert_eq!(cancelled.status(), StatusCode::OK);
     let started = std::time::Instant::now();
@@ -370,4 +380,54 @@ async fn a_storage_failure_is_retried_a_bounded_number_of_times_then_fails_and_r
     assert_eq!(state().await, ("failed".to_owned(), 2), "failed after the last attempt");
     assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0, "and refunded");
     assert!(!worker.run_next().await.unwrap(), "nothing left to run");
+}
+
+/// A `server worker` process sent SIGTERM (a deploy, a scale-down) while making an image stops
+/// at the engine's next step and hands its job back at once, without spending one of the job's
+/// tries, then exits; another worker completes the job, charged once. The lease is long (30 s),
+/// so a job left to its lease would still show as running.
+#[tokio::test]
+async fn a_worker_told_to_stop_mid_job_hands_it_back_without_spending_a_try() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let job = queue_job(
+        &app,
+        &ada,
+        json!({"prompt": "a patient penguin", "steps": 30, "width": 128, "height": 128}),
+    )
+    .await;
+    let objects = tempdir("stopped");
+    let mut child = worker_process(&test_db, &objects, 30).await;
+
+    wait_for_progress(&test_db.owner_pool, job).await;
+    let pid = child.id().unwrap().to_string();
+    let started = std::time::Instant::now();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let exit = tokio::time::timeout(Duration::from_secs(60), child.wait()).await.expect("the worker exited");
+    assert!(exit.unwrap().success(), "a worker told to stop exits cleanly");
+    println!("worker handed its job back and exited {} ms after SIGTERM", started.elapsed().as_millis());
+
+    let (status, attempts, worker_id, step): (String, i32, Option<String>, i32) = sqlx::query_as(
+        "SELECT status, attempts, worker_id, progress_step FROM generation_jobs WHERE job_id = $1",
+    )
+    .bind(job)
+    .fetch_one(&test_db.owner_pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), attempts, worker_id, step), ("queued", 0, None, 0));
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1, "still reserved, not refunded");
+
+    let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
+    let mut next =
+        Worker::new(TenantDb::new(test_db.pool.clone()), store, default_catalog(), settings(LEASE));
+    assert!(next.run_next().await.unwrap());
+    let (status, attempts, produced): (String, i32, i32) =
+        sqlx::query_as("SELECT status, attempts, images_produced FROM generation_jobs WHERE job_id = $1")
+            .bind(job)
+            .fetch_one(&test_db.owner_pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts, produced), ("completed", 1, 1));
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1, "charged once");
 }
