@@ -99,6 +99,38 @@ async fn openapi_document_describes_the_probes() {
     assert!(doc["paths"]["/readyz"]["get"]["responses"]["503"].is_object(), "{doc}");
 }
 
+/// The answers a route gives before its handler runs are documented too, so a client (or
+/// `scripts/fuzz-api`) meets no undocumented status: a body that is not JSON, not JSON at all,
+/// or of the wrong shape; a query string that cannot be read.
+#[tokio::test]
+async fn openapi_document_lists_the_rejections_of_bodies_and_query_strings() {
+    let test_db = TestDatabase::migrated().await;
+    let doc = body_json(get(&app(test_db.pool.clone()), "/api/v1/openapi.json").await).await;
+    let paths = doc["paths"].as_object().unwrap();
+    let mut bodies = 0;
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            if operation.get("requestBody").is_some() {
+                bodies += 1;
+                for status in ["400", "415", "422"] {
+                    assert!(responses[status].is_object(), "{method} {path} documents {status}");
+                }
+            }
+            let reads_query =
+                operation["parameters"].as_array().is_some_and(|ps| ps.iter().any(|p| p["in"] == "query"));
+            if reads_query {
+                assert!(responses["400"].is_object(), "{method} {path} documents 400 for its query");
+            }
+        }
+    }
+    assert!(bodies >= 10, "only {bodies} operations take a body");
+    let file = &paths["/api/v1/images/{id}/file"]["get"]["responses"]["200"]["content"];
+    for kind in ["image/png", "image/jpeg", "image/webp"] {
+        assert!(file[kind].is_object(), "uploads keep their type: {kind}");
+    }
+}
+
 #[tokio::test]
 async fn every_response_carries_a_request_id() {
     let test_db = TestDatabase::migrated().await;

@@ -104,8 +104,10 @@ async fn uploads_are_checked_by_content_listed_newest_first_and_paged() {
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
     assert_eq!(upload(&g.app, &ada, &png(9000, 1), None).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Not multipart at all: the API's error format, not axum's plain text.
     let no_file = send_as(&g.app, "POST", "/api/v1/images/upload", &ada, None).await;
-    assert!(no_file.status().is_client_error());
+    assert_eq!(no_file.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(no_file).await["error"]["code"], "invalid_form");
 
     let mut ids = Vec::new();
     for side in [40, 50, 60] {
@@ -128,6 +130,11 @@ async fn uploads_are_checked_by_content_listed_newest_first_and_paged() {
     for bad in ["limit=0", "limit=101", "offset=-1"] {
         let response = get_as(&g.app, &format!("/api/v1/images?{bad}"), &ada.bearer()).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    for unreadable in ["limit=many", "starred=maybe", "board_id=not-a-uuid"] {
+        let response = get_as(&g.app, &format!("/api/v1/images?{unreadable}"), &ada.bearer()).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{unreadable}");
+        assert_eq!(body_json(response).await["error"]["code"], "invalid_query", "{unreadable}");
     }
 
     // The file comes back byte for byte; the thumbnail is WebP.

@@ -4,7 +4,7 @@
 use app::api::admin::{AdminUser, AdminUserPage, AdminUserUpdate};
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use super::{
     AppState,
     error::{ApiError, ErrorBody},
     json::ApiJson,
+    query::ApiQuery,
     tenant_errors::parse_id,
 };
 use crate::{
@@ -59,7 +60,7 @@ pub struct UserSearch {
 pub async fn list_users(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(search): Query<UserSearch>,
+    ApiQuery(search): ApiQuery<UserSearch>,
 ) -> Result<Json<AdminUserPage>, ApiError> {
     let page = admin::list_users(&state.db, &user, search.q.as_deref(), search.offset, search.limit).await?;
     Ok(Json(page))

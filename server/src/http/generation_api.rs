@@ -6,7 +6,7 @@ use app::api::generation::{
 };
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
 };
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use super::{
     AppState,
     error::{ApiError, ErrorBody},
     json::ApiJson,
+    query::ApiQuery,
     tenant_errors::parse_id,
 };
 use crate::{
@@ -98,7 +99,7 @@ pub struct JobFilter {
 pub async fn list_jobs(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(filter): Query<JobFilter>,
+    ApiQuery(filter): ApiQuery<JobFilter>,
 ) -> Result<Json<JobList>, ApiError> {
     let status = match filter.status.as_deref() {
         None | Some("") => None,

@@ -5,7 +5,7 @@
 use app::api::images::{DEFAULT_PAGE, ImageFilter, ImageInfo, ImagePage, MAX_PAGE, UpdateImage};
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -18,6 +18,7 @@ use super::{
     current_user::bearer_token_of,
     error::{ApiError, ErrorBody},
     json::ApiJson,
+    query::ApiQuery,
     tenant_errors::parse_id,
 };
 use crate::{
@@ -90,7 +91,7 @@ pub async fn page(state: &AppState, user: UserId, filter: ImageFilter) -> Result
 pub async fn list_images(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(query): Query<ImageQuery>,
+    ApiQuery(query): ApiQuery<ImageQuery>,
 ) -> Result<Json<ImagePage>, ApiError> {
     Ok(Json(page(&state, user.user_id, query.filter()?).await?))
 }
@@ -238,7 +239,8 @@ async fn send_file(
     get, path = "/api/v1/images/{id}/file", tag = "images", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The image's id"), SignedQuery),
     responses(
-        (status = 200, description = "The file", content_type = "image/png"),
+        (status = 200, description = "The file: generated images are PNG, uploads keep their type",
+            content(("image/png"), ("image/jpeg"), ("image/webp"))),
         (status = 401, description = "No bearer token and no valid signed link", body = ErrorBody),
         (status = 404, description = "No image of mine has this id", body = ErrorBody),
     )
@@ -247,7 +249,7 @@ pub async fn image_file(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(query): Query<SignedQuery>,
+    ApiQuery(query): ApiQuery<SignedQuery>,
 ) -> Result<Response, ApiError> {
     send_file(&state, &headers, &id, &query, LinkPurpose::File).await
 }
@@ -266,7 +268,7 @@ pub async fn image_thumbnail(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(query): Query<SignedQuery>,
+    ApiQuery(query): ApiQuery<SignedQuery>,
 ) -> Result<Response, ApiError> {
     send_file(&state, &headers, &id, &query, LinkPurpose::Thumbnail).await
 }
@@ -297,19 +299,20 @@ pub struct UploadForm {
 pub async fn upload_image(
     State(state): State<AppState>,
     user: CurrentUser,
-    mut form: axum::extract::Multipart,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<ImageInfo>), ApiError> {
+    let invalid_form = || {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_form", "Send multipart/form-data with a `file` part.")
+    };
     let multipart_error = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", ImagingError::TooLarge.to_string())
         } else {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_form",
-                "Send multipart/form-data with a `file` part.",
-            )
+            invalid_form()
         }
     };
+    // Not multipart at all, or no boundary: answered in the API's error format, not axum's text.
+    let mut form = form.map_err(|_| invalid_form())?;
     let (mut file, mut board_id) = (None, None);
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {

@@ -7,7 +7,7 @@ use std::{convert::Infallible, time::Duration};
 
 use app::api::images::JobEvent;
 use axum::{
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::HeaderMap,
     response::sse::{Event, KeepAlive, Sse},
 };
@@ -19,6 +19,7 @@ use super::{
     AppState,
     error::{ApiError, ErrorBody},
     images_api::bearer_or_link,
+    query::ApiQuery,
     tenant_errors::parse_id,
 };
 use crate::{
@@ -82,13 +83,24 @@ impl Watch {
     }
 }
 
+/// One server-sent event of a job's stream as it travels: its name and its `data`, a `JobEvent`
+/// as JSON text. It only describes the stream in the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct JobEventMessage {
+    /// `queued`, `progress`, `completed`, `failed` or `cancelled`.
+    event: String,
+    /// A `JobEvent` (see its schema), as JSON.
+    data: String,
+}
+
 /// Live progress of one of my jobs (server-sent events named `queued`, `progress`, `completed`,
 /// `failed`, `cancelled`, each carrying a `JobEvent`).
 #[utoipa::path(
     get, path = "/api/v1/jobs/{id}/events", tag = "generation", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The job's id"), SignedQuery),
     responses(
-        (status = 200, description = "text/event-stream of JobEvent", body = JobEvent, content_type = "text/event-stream"),
+        (status = 200, description = "text/event-stream of JobEvent", body = JobEventMessage, content_type = "text/event-stream"),
         (status = 401, description = "No bearer token and no valid signed link", body = ErrorBody),
         (status = 404, description = "No job of mine has this id", body = ErrorBody),
     )
@@ -97,7 +109,7 @@ pub async fn job_events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(query): Query<SignedQuery>,
+    ApiQuery(query): ApiQuery<SignedQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let job = parse_id(&id)?;
     let user = bearer_or_link(&state, &headers, LinkPurpose::Events, job, &query).await?;

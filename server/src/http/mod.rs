@@ -18,6 +18,7 @@ pub mod job_events_api;
 pub mod json;
 pub mod oauth_api;
 pub mod openapi;
+pub mod query;
 pub mod request_log;
 pub mod security_headers;
 pub mod tenant_errors;
@@ -129,7 +130,8 @@ pub fn router(state: AppState) -> Router {
     let https = state.config.public_url.is_https();
     let oauth =
         openapi::oauth_router().layer(oauth_api::session_layer(PgSessionStore::new(state.db.clone()), https));
-    let (api, openapi) = openapi::api_router().merge(oauth).split_for_parts();
+    let (api, mut openapi) = openapi::api_router().merge(oauth).split_for_parts();
+    openapi::document_rejections(&mut openapi);
     // Serialised once; `Bytes` clones share the buffer.
     let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let leptos_routes = generate_route_list(App);

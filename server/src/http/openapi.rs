@@ -5,7 +5,11 @@
 
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    openapi::{
+        Content, Ref, RefOr, ResponseBuilder,
+        path::ParameterIn,
+        security::{Http, HttpAuthScheme, SecurityScheme},
+    },
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -23,6 +27,8 @@ use super::{
         description = "REST API v1 of PingvasAI. Errors are `{\"error\": {\"code\", \"message\"}}`."
     ),
     modifiers(&BearerAuth),
+    // Carried as JSON text inside the job event stream, which names it rather than embeds it.
+    components(schemas(app::api::images::JobEvent)),
     tags(
         (name = "auth", description = "Sign-in, tokens and sessions"),
         (name = "users", description = "The signed-in user's profile"),
@@ -46,6 +52,44 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Adds the answers every route may give before its handler runs, so clients (and fuzzers) find
+/// them documented: 400 `invalid_json`, 415 `unsupported_media_type` and 422 `invalid_request`
+/// (a field missing or of the wrong type) where a request body is read ([`super::json::ApiJson`];
+/// 400 also for a multipart body that cannot be read), and 400
+/// `invalid_query` where a query string is ([`super::query::ApiQuery`]). Each is an [`ErrorBody`](super::error::ErrorBody).
+pub fn document_rejections(openapi: &mut utoipa::openapi::OpenApi) {
+    let error = |description: &str| {
+        let content = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+        RefOr::T(ResponseBuilder::new().description(description).content("application/json", content).build())
+    };
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            let reads_query = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+            let responses = &mut operation.responses.responses;
+            if operation.request_body.is_some() {
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| error("`invalid_json`: the body is not valid JSON (or multipart)"));
+                responses.entry("415".into()).or_insert_with(|| {
+                    error("`unsupported_media_type`: the body is not of the documented type")
+                });
+                responses
+                    .entry("422".into())
+                    .or_insert_with(|| error("`invalid_request`: a field is missing or of the wrong type"));
+            } else if reads_query {
+                responses
+                    .entry("400".into())
+                    .or_insert_with(|| error("`invalid_query`: a query parameter cannot be read"));
+            }
+        }
     }
 }
 
