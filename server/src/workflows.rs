@@ -55,6 +55,13 @@ pub fn require_workflows(user: &CurrentUser) -> Result<(), TenantError> {
 /// A 422 for `params`.
 pub fn check_params(params: &serde_json::Value) -> Result<String, TenantError> {
     let text = params.to_string();
+    if app::api::text::json_has_nul(text.as_bytes()) {
+        return Err(TenantError::invalid(
+            "invalid_params",
+            "params",
+            "Parameters may not contain the NUL character (\\u0000).",
+        ));
+    }
     if !params.is_object() || text.len() > MAX_PARAMS_BYTES {
         return Err(TenantError::invalid(
             "invalid_params",

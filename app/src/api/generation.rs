@@ -222,6 +222,9 @@ fn check_prompt(field: &'static str, text: &str, required: bool) -> Result<Strin
     if text.chars().count() > MAX_PROMPT_CHARS {
         return Err(invalid(field, format!("Keep it to {MAX_PROMPT_CHARS} characters.")));
     }
+    if super::text::has_stray_control(text) {
+        return Err(invalid(field, "Use words and punctuation; control characters are not allowed."));
+    }
     Ok(text.to_owned())
 }
 

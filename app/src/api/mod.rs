@@ -13,4 +13,5 @@ pub mod gallery_fns;
 pub mod generation;
 pub mod images;
 pub mod tenant_fns;
+pub mod text;
 pub mod workflows;

@@ -1,6 +1,7 @@
 //! The user's own profile: reading it (with plan and quota) and validating edits.
 
 use app::api::account::{Quota, UpdateProfileRequest, UserProfile};
+use app::api::text::has_stray_control;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
@@ -155,11 +156,11 @@ impl ProfileChanges {
         }
         if let Some(bio) = &request.bio {
             let bio = cleared_if_empty(bio);
-            if bio.as_ref().is_some_and(|b| b.chars().count() > MAX_BIO_CHARS) {
+            if bio.as_ref().is_some_and(|b| b.chars().count() > MAX_BIO_CHARS || has_stray_control(b)) {
                 return Err(AccountError::invalid(
                     "invalid_bio",
                     "bio",
-                    format!("Keep your bio to {MAX_BIO_CHARS} characters."),
+                    format!("Keep your bio to {MAX_BIO_CHARS} characters, without control characters."),
                 ));
             }
             changes.bio = Some(bio);
@@ -182,6 +183,15 @@ impl ProfileChanges {
             changes.locale = Some(locale.to_owned());
         }
         if let Some(timezone) = &request.timezone {
+            // Checked against PostgreSQL's list when applied; a control character (NUL above all)
+            // cannot even be sent there.
+            if timezone.chars().any(char::is_control) {
+                return Err(AccountError::invalid(
+                    "invalid_timezone",
+                    "timezone",
+                    "Use a time zone name such as UTC or Europe/Vilnius.",
+                ));
+            }
             changes.timezone = Some(timezone.trim().to_owned());
         }
         Ok(changes)
