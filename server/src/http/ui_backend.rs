@@ -110,9 +110,8 @@ fn ui_error(error: AccountError) -> UiError {
             tracing::error!(error = %detail, "UI request failed");
             UiError::Failed("Something went wrong on our side. Please try again in a moment.".into())
         }
-        AccountError::RateLimited(after) => {
-            let message = AccountError::RateLimited(after).to_string();
-            UiError::TooMany { message, retry_after_seconds: after.as_secs() }
+        limited @ AccountError::RateLimited(after) => {
+            UiError::TooMany { message: limited.to_string(), retry_after_seconds: after.as_secs() }
         }
         refused => {
             let status = match &refused {
