@@ -84,33 +84,25 @@ fn GenerateForm() -> impl IntoView {
     let apply = move |params: &serde_json::Value| {
         let text =
             |key: &str| params.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-        if let Some(v) = text("prompt") {
-            prompt.set(v);
+        let fields = [
+            ("prompt", prompt),
+            ("negative_prompt", negative),
+            ("seed", seed),
+            ("steps", steps),
+            ("cfg_scale", cfg),
+            ("scheduler", scheduler),
+            ("width", width),
+            ("height", height),
+            ("model", model),
+        ];
+        for (key, field) in fields {
+            if let Some(v) = text(key) {
+                field.set(v);
+            }
         }
-        if let Some(v) = text("negative_prompt") {
-            negative.set(v);
-        }
-        if let Some(v) = text("seed") {
-            seed.set(v);
+        // A given seed is meant to be reused, not replaced by a random one.
+        if text("seed").is_some() {
             randomise.set(false);
-        }
-        if let Some(v) = text("steps") {
-            steps.set(v);
-        }
-        if let Some(v) = text("cfg_scale") {
-            cfg.set(v);
-        }
-        if let Some(v) = text("scheduler") {
-            scheduler.set(v);
-        }
-        if let Some(v) = text("width") {
-            width.set(v);
-        }
-        if let Some(v) = text("height") {
-            height.set(v);
-        }
-        if let Some(v) = text("model") {
-            model.set(v);
         }
     };
     let query = use_query_map();
