@@ -37,8 +37,8 @@ struct Watch {
     user: UserId,
     job: Uuid,
     changes: broadcast::Receiver<Uuid>,
-    last: Option<JobEvent>,
-    finished: bool,
+    /// The event sent last; the stream is over once it shows the job finished.
+    last: JobEvent,
 }
 
 impl Watch {
@@ -61,12 +61,10 @@ impl Watch {
     /// The next event to send, or `None` when the stream is over.
     async fn next(&mut self) -> Option<JobEvent> {
         loop {
-            if self.finished {
+            if self.last.status.is_finished() {
                 return None;
             }
-            if self.last.is_some() {
-                self.changed().await;
-            }
+            self.changed().await;
             let event = match job_events::snapshot(&self.db, self.user, self.job).await {
                 Ok(event) => event,
                 Err(e) => {
@@ -74,9 +72,8 @@ impl Watch {
                     return None;
                 }
             };
-            if self.last.as_ref() != Some(&event) {
-                self.finished = event.status.is_finished();
-                self.last = Some(event.clone());
+            if self.last != event {
+                self.last = event.clone();
                 return Some(event);
             }
         }
@@ -121,8 +118,7 @@ pub async fn job_events(
         user,
         job,
         changes,
-        finished: first.status.is_finished(),
-        last: Some(first.clone()),
+        last: first.clone(),
     };
     let first = stream::once(std::future::ready(first));
     let rest = stream::unfold(watch, |mut watch| async move { watch.next().await.map(|e| (e, watch)) });
