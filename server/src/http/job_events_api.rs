@@ -113,13 +113,7 @@ pub async fn job_events(
     // Subscribe before the first read, so no change between the two is missed.
     let changes = state.job_events.subscribe();
     let first = job_events::snapshot(&state.tenants, user, job).await?;
-    let watch = Watch {
-        db: state.tenants.clone(),
-        user,
-        job,
-        changes,
-        last: first.clone(),
-    };
+    let watch = Watch { db: state.tenants.clone(), user, job, changes, last: first.clone() };
     let first = stream::once(std::future::ready(first));
     let rest = stream::unfold(watch, |mut watch| async move { watch.next().await.map(|e| (e, watch)) });
     let events = futures::StreamExt::map(futures::StreamExt::chain(first, rest), |event| {
