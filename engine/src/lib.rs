@@ -9,7 +9,7 @@
 //! - [`schedulers`] hold the sampling math in plain `f64`, the [`tokenizer`] CLIP's BPE.
 
 pub mod clip;
-pub mod cpu_attention;
+pub mod cpu;
 pub mod device;
 pub mod error;
 pub mod model;

@@ -12,7 +12,7 @@ use burn::tensor::module::{attention, interpolate};
 use burn::tensor::ops::{AttentionModuleOptions, InterpolateMode, InterpolateOptions};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 
-use crate::cpu_attention;
+use crate::cpu;
 
 /// A convolution with `kernel` × `kernel` weights, stride 1 and "same" padding, as diffusers'
 /// `nn.Conv2d(in, out, kernel, padding=kernel // 2)`. Parameters start at zero: they are loaded.
@@ -187,7 +187,7 @@ pub fn halves<const D: usize>(x: Tensor<D>, dim: usize) -> (Tensor<D>, Tensor<D>
 }
 
 /// `softmax(q kᵀ / √d) v` over [B, H, N, D] tensors, optionally causal. On the CPU backend in f32,
-/// for long sequences, our own kernel ([`crate::cpu_attention`]); elsewhere burn's, which GPUs
+/// for long sequences, our own kernel ([`crate::cpu::attention`]); elsewhere burn's, which GPUs
 /// run fused.
 #[must_use]
 pub fn scaled_dot_product(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) -> Tensor<4> {
@@ -200,11 +200,11 @@ pub fn scaled_dot_product(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool
         if let (Ok(qv), Ok(kv), Ok(vv)) = (read(q.clone()), read(k.clone()), read(v.clone())) {
             #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
             let scale = (1.0 / (d as f64).sqrt()) as f32;
-            let out = cpu_attention::attention(
+            let out = cpu::attention::attention(
                 &qv,
                 &kv,
                 &vv,
-                cpu_attention::Shape { bh: b * h, n, m, d },
+                cpu::attention::Shape { bh: b * h, n, m, d },
                 scale,
                 causal,
             );

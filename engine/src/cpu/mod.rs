@@ -1,0 +1,9 @@
+//! Kernels for burn's CPU backend (flex) in f32, where its general-purpose operations leave
+//! most of the time on the table for Stable Diffusion's shapes: attention, and the matrix
+//! products behind it. Everything here is plain safe Rust over slices except the one call into
+//! `gemm` ([`gemm::matmul`] checks every bound first); loops are written to vectorise and run
+//! under [`math::vectorized`], which picks AVX-512 or AVX2 at run time.
+
+pub mod attention;
+pub mod gemm;
+pub mod math;
