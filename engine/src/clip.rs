@@ -8,7 +8,7 @@ use burn::tensor::activation::{gelu, sigmoid};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::Deserialize;
 
-use crate::nn::{layer_norm, linear, scaled_dot_product};
+use crate::nn::{layer_norm, linear, multi_head_attention};
 
 /// The activation between the two MLP layers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -191,14 +191,7 @@ impl ClipTextModel {
 
 impl ClipAttention {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let [b, n, d] = x.dims();
-        let split = |t: Tensor<3>| t.reshape([b, n, self.heads, d / self.heads]).swap_dims(1, 2);
-        let (q, k, v) = (
-            split(self.q_proj.forward(x.clone())),
-            split(self.k_proj.forward(x.clone())),
-            split(self.v_proj.forward(x)),
-        );
-        let out = scaled_dot_product(q, k, v, true).swap_dims(1, 2).reshape([b, n, d]);
-        self.out_proj.forward(out)
+        let (q, k, v) = (self.q_proj.forward(x.clone()), self.k_proj.forward(x.clone()), self.v_proj.forward(x));
+        self.out_proj.forward(multi_head_attention(q, k, v, self.heads, true))
     }
 }

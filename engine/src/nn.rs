@@ -10,7 +10,7 @@ use burn::nn::{
 use burn::tensor::activation::{gelu, silu};
 use burn::tensor::module::{attention, interpolate};
 use burn::tensor::ops::{AttentionModuleOptions, InterpolateMode, InterpolateOptions};
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 
 use crate::cpu;
 
@@ -35,6 +35,112 @@ pub fn linear(d_in: usize, d_out: usize, bias: bool, device: &Device) -> Linear 
 #[must_use]
 pub fn group_norm(groups: usize, channels: usize, eps: f64, device: &Device) -> GroupNorm {
     GroupNormConfig::new(groups, channels).with_epsilon(eps).init(device)
+}
+
+/// `norm(x)`, followed by SiLU when `then_silu`: one fused kernel on the CPU backend in f32
+/// ([`crate::cpu::norm`]), burn's operations elsewhere.
+#[must_use]
+pub fn group_norm_forward<const D: usize>(norm: &GroupNorm, x: Tensor<D>, then_silu: bool) -> Tensor<D> {
+    if let Some(out) = cpu_group_norm(norm, &x, then_silu) {
+        return out;
+    }
+    let normed = norm.forward(x);
+    if then_silu { silu(normed) } else { normed }
+}
+
+fn cpu_group_norm<const D: usize>(norm: &GroupNorm, x: &Tensor<D>, then_silu: bool) -> Option<Tensor<D>> {
+    let input = cpu::flex::FlexF32::of(x)?;
+    let (gamma, beta) = (norm.gamma.as_ref()?.val(), norm.beta.as_ref()?.val());
+    let (gamma, beta) = (cpu::flex::FlexF32::of(&gamma)?, cpu::flex::FlexF32::of(&beta)?);
+    let dims = x.dims();
+    let shape = cpu::norm::Shape { channels: dims[1], spatial: dims[2..].iter().product(), groups: norm.num_groups };
+    let mut values = input.into_vec();
+    cpu::norm::group_norm(&mut values, shape, gamma.values(), beta.values(), norm.epsilon, then_silu);
+    Some(cpu::flex::tensor(values, dims))
+}
+
+/// `conv(x)`, plus `residual` when given: on the CPU backend in f32 one matrix product over the
+/// weights in place with the bias and residual folded into its accumulator
+/// ([`crate::cpu::conv`]); burn's convolution elsewhere.
+#[must_use]
+pub fn conv_forward(conv: &Conv2d, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
+    if let Some(out) = cpu_conv(conv, &x, residual.as_ref()) {
+        return out;
+    }
+    let out = conv.forward(x);
+    match residual {
+        Some(residual) => out + residual,
+        None => out,
+    }
+}
+
+fn cpu_conv(conv: &Conv2d, x: &Tensor<4>, residual: Option<&Tensor<4>>) -> Option<Tensor<4>> {
+    if conv.groups != 1 || conv.dilation != [1, 1] {
+        return None;
+    }
+    let padding = match conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [top, left, bottom, right],
+        PaddingConfig2d::Valid => [0; 4],
+        PaddingConfig2d::Same => return None,
+    };
+    let input = cpu::flex::FlexF32::of(x)?;
+    let weight = conv.weight.val();
+    let [channels_out, _, kh, kw] = weight.dims();
+    let weight = cpu::flex::FlexF32::of(&weight)?;
+    let bias = match &conv.bias {
+        Some(bias) => Some(cpu::flex::FlexF32::of(&bias.val())?),
+        None => None,
+    };
+    let geometry = cpu::conv::Geometry {
+        input: x.dims(),
+        channels_out,
+        kernel: [kh, kw],
+        stride: conv.stride,
+        padding,
+    };
+    let [ho, wo] = geometry.output();
+    let out_shape = [x.dims()[0], channels_out, ho, wo];
+    let residual = match residual {
+        Some(r) if r.dims() == out_shape => Some(cpu::flex::FlexF32::of(r)?.into_vec()),
+        Some(_) => return None,
+        None => None,
+    };
+    let out = cpu::conv::conv2d(input.values(), weight.values(), bias.as_ref().map(|b| b.values()), residual, geometry);
+    Some(cpu::flex::tensor(out, out_shape))
+}
+
+/// `linear(x)`, plus `residual` when given: on the CPU backend in f32 one matrix product with the
+/// bias and residual folded into its accumulator ([`crate::cpu::linear`]); burn's elsewhere.
+#[must_use]
+pub fn linear_forward<const D: usize>(linear: &Linear, x: Tensor<D>, residual: Option<Tensor<D>>) -> Tensor<D> {
+    if let Some(out) = cpu_linear(linear, &x, residual.as_ref()) {
+        return out;
+    }
+    let out = linear.forward(x);
+    match residual {
+        Some(residual) => out + residual,
+        None => out,
+    }
+}
+
+fn cpu_linear<const D: usize>(linear: &Linear, x: &Tensor<D>, residual: Option<&Tensor<D>>) -> Option<Tensor<D>> {
+    let input = cpu::flex::FlexF32::of(x)?;
+    let weight = linear.weight.val();
+    let [d_in, d_out] = weight.dims();
+    let weight = cpu::flex::FlexF32::of(&weight)?;
+    let bias = match &linear.bias {
+        Some(bias) => Some(cpu::flex::FlexF32::of(&bias.val())?),
+        None => None,
+    };
+    let mut shape = x.dims();
+    shape[D - 1] = d_out;
+    let residual = match residual {
+        Some(r) if r.dims() == shape => Some(cpu::flex::FlexF32::of(r)?.into_vec()),
+        Some(_) => return None,
+        None => None,
+    };
+    let out = cpu::linear::linear(input.values(), weight.values(), bias.as_ref().map(|b| b.values()), residual, d_in);
+    Some(cpu::flex::tensor(out, shape))
 }
 
 /// Layer normalisation over the last dimension.
@@ -89,17 +195,17 @@ impl ResnetBlock2D {
     /// `x` [B, C, H, W] with the time embedding `temb` [B, T] where the block has one.
     #[must_use]
     pub fn forward(&self, x: Tensor<4>, temb: Option<&Tensor<2>>) -> Tensor<4> {
-        let mut h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let mut h = conv_forward(&self.conv1, group_norm_forward(&self.norm1, x.clone(), true), None);
         if let (Some(proj), Some(temb)) = (&self.time_emb_proj, temb) {
             let t: Tensor<2> = proj.forward(silu(temb.clone()));
             h = h + t.unsqueeze_dims::<4>(&[2, 3]);
         }
-        let h = self.conv2.forward(silu(self.norm2.forward(h)));
         let shortcut = match &self.conv_shortcut {
-            Some(conv) => conv.forward(x),
+            Some(conv) => conv_forward(conv, x, None),
             None => x,
         };
-        shortcut + h
+        // The residual is folded into the second convolution's accumulator.
+        conv_forward(&self.conv2, group_norm_forward(&self.norm2, h, true), Some(shortcut))
     }
 }
 
@@ -150,14 +256,18 @@ impl Attention {
     /// Attention of `x` [B, N, C] over `context` [B, M, C'] (itself when `None`).
     #[must_use]
     pub fn forward(&self, x: Tensor<3>, context: Option<&Tensor<3>>) -> Tensor<3> {
-        let context = context.cloned().unwrap_or_else(|| x.clone());
-        let q = self.split_heads(self.to_q.forward(x));
-        let k = self.split_heads(self.to_k.forward(context.clone()));
-        let v = self.split_heads(self.to_v.forward(context));
-        let out = scaled_dot_product(q, k, v, false);
-        let [b, h, n, d] = out.dims();
-        let merged = out.swap_dims(1, 2).reshape([b, n, h * d]);
-        self.to_out[0].forward(merged)
+        self.forward_with_residual(x, context.cloned(), None)
+    }
+
+    /// [`Self::forward`] with `residual` added by the output projection (the transformer
+    /// blocks' skip connections, folded into its accumulator on the CPU).
+    #[must_use]
+    pub fn forward_with_residual(&self, x: Tensor<3>, context: Option<Tensor<3>>, residual: Option<Tensor<3>>) -> Tensor<3> {
+        let context = context.unwrap_or_else(|| x.clone());
+        let q = linear_forward(&self.to_q, x, None);
+        let k = linear_forward(&self.to_k, context.clone(), None);
+        let v = linear_forward(&self.to_v, context, None);
+        linear_forward(&self.to_out[0], multi_head_attention(q, k, v, self.heads, false), residual)
     }
 
     /// Spatial self-attention of `x` [B, C, H, W] with the residual added (the VAE's mid block).
@@ -165,17 +275,12 @@ impl Attention {
     pub fn forward_spatial(&self, x: Tensor<4>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
         let normed = match &self.group_norm {
-            Some(norm) => norm.forward(x.clone()),
+            Some(norm) => group_norm_forward(norm, x.clone(), false),
             None => x.clone(),
         };
         let tokens = normed.reshape([b, c, h * w]).swap_dims(1, 2);
         let out = self.forward(tokens, None).swap_dims(1, 2).reshape([b, c, h, w]);
         out + x
-    }
-
-    fn split_heads(&self, x: Tensor<3>) -> Tensor<4> {
-        let [b, n, inner] = x.dims();
-        x.reshape([b, n, self.heads, inner / self.heads]).swap_dims(1, 2)
     }
 }
 
@@ -186,33 +291,28 @@ pub fn halves<const D: usize>(x: Tensor<D>, dim: usize) -> (Tensor<D>, Tensor<D>
     (x.clone().narrow(dim, 0, half), x.narrow(dim, half, half))
 }
 
-/// `softmax(q kᵀ / √d) v` over [B, H, N, D] tensors, optionally causal. On the CPU backend in f32,
-/// for long sequences, our own kernel ([`crate::cpu::attention`]); elsewhere burn's, which GPUs
-/// run fused.
+/// Multi-head `softmax(q kᵀ / √d) v` with the heads side by side, as linear layers make them:
+/// `q` [B, N, heads · d], `k` and `v` [B, M, heads · d] → [B, N, heads · d]; optionally causal.
+/// On the CPU backend in f32 our own kernel ([`crate::cpu::attention`]), which reads the heads in
+/// place; elsewhere the heads are split out for burn's attention, which GPUs run fused.
 #[must_use]
-pub fn scaled_dot_product(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, causal: bool) -> Tensor<4> {
-    let device = q.device();
-    let ([b, h, n, d], m) = (q.dims(), k.dims()[2]);
-    // burn's CPU attention is good while a score matrix fits its naive path (≤ 256K entries);
-    // past that it takes a flash path that is slow for SD's head widths, and ours is faster.
-    if device == Device::flex() && q.dtype() == DType::F32 && n * m > 256 * 1024 {
-        let read = |t: Tensor<4>| t.try_into_vec_as::<f32>();
-        if let (Ok(qv), Ok(kv), Ok(vv)) = (read(q.clone()), read(k.clone()), read(v.clone())) {
-            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-            let scale = (1.0 / (d as f64).sqrt()) as f32;
-            let out = cpu::attention::attention(
-                &qv,
-                &kv,
-                &vv,
-                cpu::attention::Shape { bh: b * h, n, m, d },
-                scale,
-                causal,
-            );
-            return Tensor::from_data(TensorData::new(out, [b, h, n, d]), &device);
-        }
+pub fn multi_head_attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize, causal: bool) -> Tensor<3> {
+    let ([b, n, width], m) = (q.dims(), k.dims()[1]);
+    let d = width / heads;
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+    let scale = (1.0 / (d as f64).sqrt()) as f32;
+    if let (Some(qv), Some(kv), Some(vv)) = (cpu::flex::FlexF32::of(&q), cpu::flex::FlexF32::of(&k), cpu::flex::FlexF32::of(&v)) {
+        let shape = cpu::attention::Shape { batch: b, heads, n, m, d };
+        let out = cpu::attention::attention(qv.values(), kv.values(), vv.values(), shape, scale, causal);
+        return cpu::flex::tensor(out, [b, n, width]);
     }
+    let split = |t: Tensor<3>| {
+        let [b, len, _] = t.dims();
+        t.reshape([b, len, heads, d]).swap_dims(1, 2)
+    };
     let options = AttentionModuleOptions { is_causal: causal, ..AttentionModuleOptions::default() };
-    attention(q, k, v, None, None, options)
+    let out = attention(split(q), split(k), split(v), None, None, options);
+    out.swap_dims(1, 2).reshape([b, n, width])
 }
 
 /// Diffusers' `Downsample2D` with a convolution: stride 2, padded by 1 on every side (UNet) or
@@ -242,7 +342,7 @@ impl Downsample2D {
     /// Halves the spatial size (rounding up).
     #[must_use]
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.conv.forward(x)
+        conv_forward(&self.conv, x, None)
     }
 }
 
@@ -264,7 +364,7 @@ impl Upsample2D {
     #[must_use]
     pub fn forward(&self, x: Tensor<4>, size: [usize; 2]) -> Tensor<4> {
         let options = InterpolateOptions::new(InterpolateMode::Nearest).with_output_size(size);
-        self.conv.forward(interpolate(x, options))
+        conv_forward(&self.conv, interpolate(x, options), None)
     }
 }
 
@@ -287,8 +387,23 @@ impl FeedForward {
     /// Applies the feed-forward to `x` [B, N, dim].
     #[must_use]
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let (hidden, gate) = halves(self.proj.forward(x), 2);
-        self.out.forward(hidden * gelu(gate))
+        self.forward_with_residual(x, None)
+    }
+
+    /// [`Self::forward`] with `residual` added by the output layer.
+    #[must_use]
+    pub fn forward_with_residual(&self, x: Tensor<3>, residual: Option<Tensor<3>>) -> Tensor<3> {
+        let projected = linear_forward(&self.proj, x, None);
+        let [b, n, width] = projected.dims();
+        let gated = match cpu::flex::FlexF32::of(&projected) {
+            // One fused pass with a vectorised erf on the CPU backend.
+            Some(values) => cpu::flex::tensor(cpu::activation::geglu(values.values(), width), [b, n, width / 2]),
+            None => {
+                let (hidden, gate) = halves(projected, 2);
+                hidden * gelu(gate)
+            }
+        };
+        linear_forward(&self.out, gated, residual)
     }
 }
 
@@ -322,9 +437,9 @@ impl BasicTransformerBlock {
     /// Applies the block to `x` [B, N, dim] with the text embeddings `context`.
     #[must_use]
     pub fn forward(&self, x: Tensor<3>, context: &Tensor<3>) -> Tensor<3> {
-        let x = self.attn1.forward(self.norm1.forward(x.clone()), None) + x;
-        let x = self.attn2.forward(self.norm2.forward(x.clone()), Some(context)) + x;
-        self.ff.forward(self.norm3.forward(x.clone())) + x
+        let x = self.attn1.forward_with_residual(self.norm1.forward(x.clone()), None, Some(x));
+        let x = self.attn2.forward_with_residual(self.norm2.forward(x.clone()), Some(context.clone()), Some(x));
+        self.ff.forward_with_residual(self.norm3.forward(x.clone()), Some(x))
     }
 }
 
@@ -392,20 +507,19 @@ impl Transformer2DModel {
     #[must_use]
     pub fn forward(&self, x: Tensor<4>, context: &Tensor<3>) -> Tensor<4> {
         let [b, c, h, w] = x.dims();
-        let normed = self.norm.forward(x.clone());
+        let normed = group_norm_forward(&self.norm, x.clone(), false);
         let to_tokens = |t: Tensor<4>| t.permute([0, 2, 3, 1]).reshape([b, h * w, c]);
         let mut tokens = match &self.proj_in {
-            Projection::Conv(conv) => to_tokens(conv.forward(normed)),
-            Projection::Linear(linear) => linear.forward(to_tokens(normed)),
+            Projection::Conv(conv) => to_tokens(conv_forward(conv, normed, None)),
+            Projection::Linear(linear) => linear_forward(linear, to_tokens(normed), None),
         };
         for block in &self.transformer_blocks {
             tokens = block.forward(tokens, context);
         }
         let to_image = |t: Tensor<3>| t.reshape([b, h, w, c]).permute([0, 3, 1, 2]);
-        let out = match &self.proj_out {
-            Projection::Conv(conv) => conv.forward(to_image(tokens)),
-            Projection::Linear(linear) => to_image(linear.forward(tokens)),
-        };
-        out + x
+        match &self.proj_out {
+            Projection::Conv(conv) => conv_forward(conv, to_image(tokens), Some(x)),
+            Projection::Linear(linear) => to_image(linear_forward(linear, tokens, None)) + x,
+        }
     }
 }

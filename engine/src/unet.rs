@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::nn::{
     Downsample2D, ResnetBlock2D, ResnetShape, Transformer2DModel, TransformerShape, Upsample2D, conv,
-    group_norm, linear,
+    conv_forward, group_norm, group_norm_forward, linear,
 };
 
 /// One number for every block, or a list with one per block (diffusers accepts both).
@@ -353,7 +353,7 @@ impl UNet2DConditionModel {
         let t_emb = self.timestep_features(t, batch, &device).cast(dtype);
         let temb = self.time_embedding.linear_2.forward(silu(self.time_embedding.linear_1.forward(t_emb)));
 
-        let mut h = self.conv_in.forward(x);
+        let mut h = conv_forward(&self.conv_in, x, None);
         let mut skips = vec![h.clone()];
         for block in &self.down_blocks {
             for (j, resnet) in block.resnets.iter().enumerate() {
@@ -388,7 +388,7 @@ impl UNet2DConditionModel {
                 h = up.forward(h, [sh, sw]);
             }
         }
-        self.conv_out.forward(silu(self.conv_norm_out.forward(h)))
+        conv_forward(&self.conv_out, group_norm_forward(&self.conv_norm_out, h, true), None)
     }
 
     /// Diffusers' `get_timestep_embedding`, computed in `f32` exactly as torch does (the

@@ -6,10 +6,12 @@ use burn::nn::GroupNorm;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Device;
 use burn::tensor::Tensor;
-use burn::tensor::activation::silu;
 use serde::Deserialize;
 
-use crate::nn::{Attention, Downsample2D, ResnetBlock2D, ResnetShape, Upsample2D, conv, group_norm, halves};
+use crate::nn::{
+    Attention, Downsample2D, ResnetBlock2D, ResnetShape, Upsample2D, conv, conv_forward, group_norm, group_norm_forward,
+    halves,
+};
 
 /// The fields of `vae/config.json` that shape the model.
 #[derive(Debug, Clone, Deserialize)]
@@ -258,11 +260,11 @@ impl AutoencoderKL {
     #[must_use]
     pub fn decode(&self, z: Tensor<4>) -> Tensor<4> {
         let z = match &self.post_quant_conv {
-            Some(conv) => conv.forward(z),
+            Some(conv) => conv_forward(conv, z, None),
             None => z,
         };
         let d = &self.decoder;
-        let mut h = d.mid_block.forward(d.conv_in.forward(z));
+        let mut h = d.mid_block.forward(conv_forward(&d.conv_in, z, None));
         for block in &d.up_blocks {
             for resnet in &block.resnets {
                 h = resnet.forward(h, None);
@@ -272,14 +274,14 @@ impl AutoencoderKL {
                 h = up.forward(h, [height * 2, width * 2]);
             }
         }
-        d.conv_out.forward(silu(d.conv_norm_out.forward(h)))
+        conv_forward(&d.conv_out, group_norm_forward(&d.conv_norm_out, h, true), None)
     }
 
     /// Encodes images `x` [B, C, H, W] in [-1, 1] into their latent distribution.
     #[must_use]
     pub fn encode(&self, x: Tensor<4>) -> LatentDistribution {
         let e = &self.encoder;
-        let mut h = e.conv_in.forward(x);
+        let mut h = conv_forward(&e.conv_in, x, None);
         for block in &e.down_blocks {
             for resnet in &block.resnets {
                 h = resnet.forward(h, None);
@@ -288,9 +290,9 @@ impl AutoencoderKL {
                 h = down.forward(h);
             }
         }
-        let h = e.conv_out.forward(silu(e.conv_norm_out.forward(e.mid_block.forward(h))));
+        let h = conv_forward(&e.conv_out, group_norm_forward(&e.conv_norm_out, e.mid_block.forward(h), true), None);
         let moments = match &self.quant_conv {
-            Some(conv) => conv.forward(h),
+            Some(conv) => conv_forward(conv, h, None),
             None => h,
         };
         let (mean, logvar) = halves(moments, 1);

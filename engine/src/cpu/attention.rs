@@ -2,10 +2,11 @@
 //! (thousands of queries and keys, heads 8 to 160 wide).
 //!
 //! burn's CPU attention walks small head dimensions with scalar dot products and a scalar
-//! `exp`. Here queries go in blocks: a block's scores against every key are one matrix product
-//! (`gemm`, AVX2/AVX-512 at run time, reading the keys in place through strides), softmaxed row
-//! by row with the vectorised polynomial `exp`, and multiplied by the values in a second
-//! product. Blocks of all (batch × head) slices run in parallel; a block's scores stay in cache.
+//! `exp`, on heads that were first split out and permuted (copies). Here queries go in blocks:
+//! a block's scores against every key are one matrix product (`gemm`, AVX2/AVX-512 at run time,
+//! reading each head's queries and keys in place through strides), softmaxed row by row with the
+//! vectorised polynomial `exp`, and multiplied by the values in a second product written
+//! straight into the heads-side-by-side output. Blocks run in parallel; their scores stay in cache.
 //! Same math as the reference: the parity tests hold it to diffusers within 1e-4.
 
 use rayon::prelude::*;
@@ -16,62 +17,73 @@ use super::math::{exp, vectorized};
 /// Queries per block: their scores (block × keys floats, 512 KiB for 4096 keys) stay in L2.
 const BLOCK: usize = 32;
 
-/// Shapes of one attention call: `bh` (batch × head) slices of `n` queries over `m` keys, each
-/// `d` wide.
+/// Shapes of one attention call over heads laid side by side, as linear layers produce them:
+/// queries [batch, n, heads · d], keys and values [batch, m, heads · d], row-major.
 #[derive(Debug, Clone, Copy)]
 pub struct Shape {
-    /// Batch × heads.
-    pub bh: usize,
-    /// Queries per slice.
+    /// Batch items.
+    pub batch: usize,
+    /// Heads per item.
+    pub heads: usize,
+    /// Queries per item.
     pub n: usize,
-    /// Keys (and values) per slice.
+    /// Keys (and values) per item.
     pub m: usize,
     /// Head width.
     pub d: usize,
 }
 
-/// `softmax(q kᵀ · scale [+ causal mask]) v` for row-major `q` [bh, n, d], `k` and `v` [bh, m, d].
+/// `softmax(q kᵀ · scale [+ causal mask]) v` per head; the output is [batch, n, heads · d], the
+/// heads side by side again. Heads are read and written in place through strides, so nothing
+/// is split, permuted or merged.
 #[must_use]
 pub fn attention(q: &[f32], k: &[f32], v: &[f32], shape: Shape, scale: f32, causal: bool) -> Vec<f32> {
-    let Shape { bh, n, m, d } = shape;
+    let Shape { batch, heads, n, m, d } = shape;
+    let width = heads * d;
     assert!(
-        q.len() == bh * n * d && k.len() == bh * m * d && v.len() == bh * m * d,
+        q.len() == batch * n * width && k.len() == batch * m * width && v.len() == batch * m * width,
         "attention: inputs do not match the shape"
     );
-    let mut out = vec![0.0_f32; bh * n * d];
-    if n == 0 || d == 0 {
+    let mut out = vec![0.0_f32; batch * n * width];
+    if n == 0 || width == 0 {
         return out;
     }
-    out.par_chunks_mut(n * d).enumerate().for_each(|(slice, out)| {
-        let (k, v) = (&k[slice * m * d..(slice + 1) * m * d], &v[slice * m * d..(slice + 1) * m * d]);
-        let q = &q[slice * n * d..(slice + 1) * n * d];
-        out.par_chunks_mut(BLOCK * d).enumerate().for_each(|(block, out)| {
+    out.par_chunks_mut(n * width).enumerate().for_each(|(item, out)| {
+        let (q, k, v) = (&q[item * n * width..], &k[item * m * width..], &v[item * m * width..]);
+        out.par_chunks_mut(BLOCK * width).enumerate().for_each(|(block, out)| {
             let first = block * BLOCK;
-            let rows = out.len() / d;
-            let q = &q[first * d..(first + rows) * d];
-            block_kernel(Block { q, k, v, first, rows, shape, scale, causal }, out);
+            let rows = out.len() / width;
+            let mut scores = vec![0.0_f32; rows * m];
+            for head in 0..heads {
+                // Each head is a column range of width d in rows `width` apart.
+                let q = Mat::row_major(&q[first * width + head * d..], rows, d).with_row_stride(width);
+                let k = Mat::row_major(&k[head * d..], m, d).with_row_stride(width);
+                let v = Mat::row_major(&v[head * d..], m, d).with_row_stride(width);
+                let dst = MatMut::rows(&mut out[head * d..], rows, d, width);
+                block_kernel(Block { q, k, v, first, rows, n, m, scale, causal }, &mut scores, dst);
+            }
         });
     });
     out
 }
 
-/// One block of `rows` queries starting at query `first`, against a slice's keys and values.
+/// One block of `rows` queries starting at query `first`, against one head's keys and values.
 struct Block<'a> {
-    q: &'a [f32],
-    k: &'a [f32],
-    v: &'a [f32],
+    q: Mat<'a>,
+    k: Mat<'a>,
+    v: Mat<'a>,
     first: usize,
     rows: usize,
-    shape: Shape,
+    n: usize,
+    m: usize,
     scale: f32,
     causal: bool,
 }
 
-fn block_kernel(block: Block<'_>, out: &mut [f32]) {
-    let Block { q, k, v, first, rows, shape: Shape { n, m, d, .. }, scale, causal } = block;
-    let mut scores = vec![0.0_f32; rows * m];
+fn block_kernel(block: Block<'_>, scores: &mut [f32], out: MatMut<'_>) {
+    let Block { q, k, v, first, rows, n, m, scale, causal } = block;
     // scores = scale · q kᵀ (the keys read in place, transposed by their strides)
-    matmul(MatMut::rows(&mut scores, rows, m, m), Mat::row_major(q, rows, d), Mat::row_major(k, m, d).t(), scale, false);
+    matmul(MatMut::rows(scores, rows, m, m), q, k.t(), scale, false);
     vectorized(
         #[inline(always)]
         || {
@@ -83,7 +95,7 @@ fn block_kernel(block: Block<'_>, out: &mut [f32]) {
         },
     );
     // out = weights v
-    matmul(MatMut::rows(out, rows, d, d), Mat::row_major(&scores, rows, m), Mat::row_major(v, m, d), 1.0, false);
+    matmul(out, Mat::row_major(scores, rows, m), v, 1.0, false);
 }
 
 /// Softmax of `row[..visible]` in place; the rest (masked keys) becomes zero.
@@ -121,29 +133,25 @@ fn lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
 mod tests {
     use super::*;
 
-    /// Plain f64 attention, the definition.
+    /// Plain f64 attention per (item, head), the definition.
     fn reference(q: &[f32], k: &[f32], v: &[f32], s: Shape, scale: f64, causal: bool) -> Vec<f64> {
-        let mut out = vec![0.0; s.bh * s.n * s.d];
-        for b in 0..s.bh {
-            for i in 0..s.n {
-                let visible = if causal { (i + 1 + s.m - s.n).min(s.m) } else { s.m };
-                let scores: Vec<f64> = (0..visible)
-                    .map(|j| {
-                        (0..s.d)
-                            .map(|t| {
-                                f64::from(q[(b * s.n + i) * s.d + t]) * f64::from(k[(b * s.m + j) * s.d + t])
-                            })
-                            .sum::<f64>()
-                            * scale
-                    })
-                    .collect();
-                let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let weights: Vec<f64> = scores.iter().map(|x| (x - max).exp()).collect();
-                let total: f64 = weights.iter().sum();
-                for t in 0..s.d {
-                    out[(b * s.n + i) * s.d + t] =
-                        (0..visible).map(|j| weights[j] * f64::from(v[(b * s.m + j) * s.d + t])).sum::<f64>()
-                            / total;
+        let w = s.heads * s.d;
+        let mut out = vec![0.0; s.batch * s.n * w];
+        for b in 0..s.batch {
+            for h in 0..s.heads {
+                let at = |x: &[f32], row: usize, t: usize| f64::from(x[row * w + h * s.d + t]);
+                for i in 0..s.n {
+                    let visible = if causal { (i + 1 + s.m - s.n).min(s.m) } else { s.m };
+                    let scores: Vec<f64> = (0..visible)
+                        .map(|j| (0..s.d).map(|t| at(q, b * s.n + i, t) * at(k, b * s.m + j, t)).sum::<f64>() * scale)
+                        .collect();
+                    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let weights: Vec<f64> = scores.iter().map(|x| (x - max).exp()).collect();
+                    let total: f64 = weights.iter().sum();
+                    for t in 0..s.d {
+                        out[(b * s.n + i) * w + h * s.d + t] =
+                            (0..visible).map(|j| weights[j] * at(v, b * s.m + j, t)).sum::<f64>() / total;
+                    }
                 }
             }
         }
@@ -151,13 +159,17 @@ mod tests {
     }
 
     #[test]
-    fn matches_the_definition_with_and_without_a_causal_mask_over_several_blocks() {
+    fn matches_the_definition_per_head_with_and_without_a_causal_mask_over_several_blocks() {
         let values = |count: usize, seed: u32| -> Vec<f32> {
             (0..count).map(|i| ((i as f32 + 1.0) * (seed as f32) * 0.618).sin() * 2.0).collect()
         };
-        for shape in [Shape { bh: 3, n: 5, m: 7, d: 4 }, Shape { bh: 2, n: 70, m: 70, d: 8 }, Shape { bh: 1, n: 40, m: 90, d: 3 }] {
-            let Shape { bh, n, m, d } = shape;
-            let (q, k, v) = (values(bh * n * d, 1), values(bh * m * d, 2), values(bh * m * d, 3));
+        for shape in [
+            Shape { batch: 3, heads: 1, n: 5, m: 7, d: 4 },
+            Shape { batch: 2, heads: 3, n: 70, m: 70, d: 8 },
+            Shape { batch: 1, heads: 2, n: 40, m: 90, d: 3 },
+        ] {
+            let Shape { batch, heads, n, m, d } = shape;
+            let (q, k, v) = (values(batch * n * heads * d, 1), values(batch * m * heads * d, 2), values(batch * m * heads * d, 3));
             for causal in [false, true] {
                 let ours = attention(&q, &k, &v, shape, 0.5, causal);
                 let theirs = reference(&q, &k, &v, shape, 0.5, causal);

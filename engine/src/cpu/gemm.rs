@@ -21,6 +21,12 @@ impl<'a> Mat<'a> {
         Self { data, rows, cols, row_stride: cols, col_stride: 1 }
     }
 
+    /// The same matrix with its rows `row_stride` apart (a column range of a wider matrix).
+    #[must_use]
+    pub const fn with_row_stride(self, row_stride: usize) -> Self {
+        Self { row_stride, ..self }
+    }
+
     /// The transpose (no copy: the strides swap).
     #[must_use]
     pub const fn t(self) -> Self {
@@ -54,12 +60,30 @@ const fn fits(len: usize, rows: usize, cols: usize, row_stride: usize, col_strid
     rows == 0 || cols == 0 || (rows - 1) * row_stride + (cols - 1) * col_stride < len
 }
 
-/// `dst = scale · lhs × rhs`, plus what `dst` held when `accumulate`. Single-threaded: callers
-/// parallelise over independent products.
+/// `dst = scale · lhs × rhs`, plus what `dst` held when `accumulate`. Single-threaded: for
+/// callers that parallelise over independent products.
 ///
 /// # Panics
 /// Shapes that do not chain, or a view that leaves its slice.
 pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, scale: f32, accumulate: bool) {
+    product(dst, lhs, rhs, scale, accumulate, gemm::Parallelism::None);
+}
+
+/// [`matmul`] on every core (rayon's pool) when the product is large enough to pay for it.
+///
+/// # Panics
+/// As [`matmul`].
+pub fn matmul_parallel(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, scale: f32, accumulate: bool) {
+    // Below about a million multiply-adds, splitting costs more than it saves.
+    let parallelism = if dst.rows * dst.cols * lhs.cols >= 1 << 20 {
+        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    } else {
+        gemm::Parallelism::None
+    };
+    product(dst, lhs, rhs, scale, accumulate, parallelism);
+}
+
+fn product(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, scale: f32, accumulate: bool, parallelism: gemm::Parallelism) {
     assert!(lhs.rows == dst.rows && rhs.cols == dst.cols && lhs.cols == rhs.rows, "matmul: shapes do not chain");
     lhs.check("lhs");
     rhs.check("rhs");
@@ -87,7 +111,7 @@ pub fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, scale: f32, accumulat
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
 }
