@@ -55,21 +55,33 @@ impl fmt::Display for DeviceChoice {
 }
 
 impl DeviceChoice {
-    /// The burn device.
+    /// The burn device, checked to work: a GPU device is asked for one tiny tensor, so that a
+    /// missing driver or adapter is an error here rather than a panic in the middle of a run.
     ///
     /// # Errors
-    /// CUDA asked for in a build without the `cuda` feature.
+    /// CUDA asked for in a build without the `cuda` feature, or a device that does not work.
     pub fn device(self) -> Result<Device, EngineError> {
-        match self {
-            Self::Cpu => Ok(Device::flex()),
-            Self::Wgpu => Ok(Device::wgpu(DeviceKind::DefaultDevice)),
-            Self::WgpuCpu => Ok(Device::wgpu(DeviceKind::Cpu)),
+        let device = match self {
+            Self::Cpu => return Ok(Device::flex()),
+            Self::Wgpu => Device::wgpu(DeviceKind::DefaultDevice),
+            Self::WgpuCpu => Device::wgpu(DeviceKind::Cpu),
             #[cfg(feature = "cuda")]
-            Self::Cuda(n) => Ok(Device::cuda(n)),
+            Self::Cuda(n) => Device::cuda(n),
             #[cfg(not(feature = "cuda"))]
             Self::Cuda(_) => {
-                Err(EngineError::Device("this build has no CUDA support (build with --features cuda)".into()))
+                return Err(EngineError::Device("this build has no CUDA support (build with --features cuda)".into()));
             }
+        };
+        // burn reports a missing driver by panicking on its device thread; the probe turns that
+        // into an error (the panic's own message, printed above it, says which library).
+        let probe = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            burn::tensor::Tensor::<1>::zeros([1], &device).into_data()
+        }));
+        match probe {
+            Ok(_) => Ok(device),
+            Err(_) => Err(EngineError::Device(format!(
+                "device {self} does not work here (is its driver installed and on the library path?)"
+            ))),
         }
     }
 }

@@ -166,8 +166,9 @@ impl Worker {
         self.models.insert(name.to_owned(), model);
     }
 
-    /// Loads the default model and runs it once, so its kernels are compiled and its memory
-    /// touched before the first job.
+    /// Loads the default model and runs it once, so its kernels are compiled (on GPUs also
+    /// autotuned for its default size, with the results kept on disk by burn's `persistence`)
+    /// and its memory touched before the first job.
     ///
     /// # Errors
     /// The model cannot be loaded or run.
