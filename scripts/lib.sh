@@ -116,3 +116,14 @@ ensure_chromium() {
   [ -x "$CHROMIUM_PATH" ] || apt_install chromium
   [ -x "$CHROMIUM_PATH" ] || die "Chromium not found at $CHROMIUM_PATH"
 }
+
+# The Python reference for the engine's parity fixtures and benchmarks: torch, diffusers and
+# transformers from PyPI (~5.6 GB) in .venv-parity, installed on first use.
+ensure_parity_venv() {
+  local venv="$ROOT/.venv-parity"
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import diffusers, transformers" 2>/dev/null; then
+    say "installing torch, diffusers and transformers into .venv-parity"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q torch==2.15.0 diffusers==0.31.0 transformers==4.46.3 safetensors
+  fi
+}

@@ -18,6 +18,7 @@ pub mod noise;
 pub mod pipeline;
 pub mod png;
 pub mod preview;
+pub mod random_weights;
 pub mod schedulers;
 pub mod tokenizer;
 pub mod unet;

@@ -74,6 +74,20 @@ impl StableDiffusion {
     /// # Errors
     /// A missing, unreadable, inconsistent or unsupported file, named, with what is wrong.
     pub fn load_with(dir: &Path, device: &Device, precision: Precision) -> Result<Self, EngineError> {
+        Self::open(dir, device, precision, Weights::Files)
+    }
+
+    /// Builds the model that `dir`'s configs and tokenizer describe with seeded random weights
+    /// instead of its weights files (which it need not have): the real architecture, for
+    /// benchmarks and memory checks, anywhere ([`crate::random_weights`]).
+    ///
+    /// # Errors
+    /// A missing, unreadable, inconsistent or unsupported config or tokenizer file.
+    pub fn random(dir: &Path, device: &Device, precision: Precision, seed: u64) -> Result<Self, EngineError> {
+        Self::open(dir, device, precision, Weights::Random(seed))
+    }
+
+    fn open(dir: &Path, device: &Device, precision: Precision, weights: Weights) -> Result<Self, EngineError> {
         if !dir.is_dir() {
             return Err(EngineError::Missing(dir.to_path_buf()));
         }
@@ -84,14 +98,14 @@ impl StableDiffusion {
         })?;
 
         let (clip_config, text_encoder) =
-            load_component(dir, "text_encoder", "model", precision.dtype(), |c| {
+            load_component(dir, "text_encoder", "model", (precision.dtype(), weights), |c| {
                 ClipTextModel::new(c, device)
             })?;
         let (unet_config, unet) =
-            load_component(dir, "unet", "diffusion_pytorch_model", precision.dtype(), |c| {
+            load_component(dir, "unet", "diffusion_pytorch_model", (precision.dtype(), weights), |c| {
                 UNet2DConditionModel::new(c, device)
             })?;
-        let (vae_config, vae) = load_component(dir, "vae", "diffusion_pytorch_model", DType::F32, |c| {
+        let (vae_config, vae) = load_component(dir, "vae", "diffusion_pytorch_model", (DType::F32, weights), |c| {
             AutoencoderKL::new(c, device)
         })?;
 
@@ -131,19 +145,35 @@ impl StableDiffusion {
     }
 }
 
-/// One component folder: its `config.json` shapes the module `build` makes, its weights file
-/// (`stem`.safetensors) fills it with floats as `dtype`.
+/// Where a model's parameters come from.
+#[derive(Debug, Clone, Copy)]
+enum Weights {
+    /// Each component's safetensors file.
+    Files,
+    /// Seeded random values (each component from its own seed).
+    Random(u64),
+}
+
+/// One component folder: its `config.json` shapes the module `build` makes, and its weights
+/// file (`stem`.safetensors) or seeded random values fill it with floats as `dtype`.
 fn load_component<C: DeserializeOwned, M: ModuleSnapshot>(
     dir: &Path,
     folder: &str,
     stem: &str,
-    dtype: DType,
+    (dtype, weights): (DType, Weights),
     build: impl FnOnce(&C) -> Result<M, String>,
 ) -> Result<(C, M), EngineError> {
     let config_path = dir.join(folder).join("config.json");
     let config: C = read_config(&config_path)?;
     let mut module = build(&config).map_err(|e| EngineError::invalid(&config_path, e))?;
-    load_into(&mut module, &weights_file(&dir.join(folder), stem)?, dtype)?;
+    match weights {
+        Weights::Files => load_into(&mut module, &weights_file(&dir.join(folder), stem)?, dtype)?,
+        Weights::Random(seed) => {
+            // Components differ in seed so that equal shapes (two VAE halves) differ in weights.
+            let component = folder.bytes().fold(0_u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+            module = crate::random_weights::randomize(module, seed ^ component, dtype);
+        }
+    }
     Ok((config, module))
 }
 

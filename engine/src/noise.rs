@@ -59,7 +59,7 @@ impl Gaussian {
     }
 
     /// A uniform value in (0, 1].
-    fn uniform(&mut self) -> f64 {
+    pub fn uniform(&mut self) -> f64 {
         #[allow(clippy::cast_precision_loss)]
         let u = ((self.next_u64() >> 11) + 1) as f64 / (1_u64 << 53) as f64;
         u

@@ -4,8 +4,18 @@
 //! pingvas-gen --model DIR --prompt "a penguin" --out penguin.png [--negative TEXT] [--seed N]
 //!             [--steps N] [--cfg F] [--scheduler ddim|euler|euler_a|dpmpp_2m|dpmpp_2m_karras]
 //!             [--width PX] [--height PX] [--batch N] [--device cpu|wgpu|wgpu:cpu|cuda[:N]]
+//!             [--random-weights SEED] [--noise FILE] [--save-latents FILE] [--runs N]
 //! ```
 //! Progress and timings go to standard error; batches write FILE-1.png, FILE-2.png, ….
+//!
+//! For benchmarks and parity checks of full-size architectures without their weights:
+//! `--random-weights SEED` builds the model from `DIR`'s configs and tokenizer alone (e.g.
+//! `engine/configs/sd-1.5`) with seeded random weights; `--noise FILE` starts from the standard
+//! normals in FILE (little-endian f32, batch × channels × h × w, as numpy's `tofile` writes them)
+//! instead of the seeded noise, so that another implementation can start from the same latents;
+//! `--save-latents FILE` writes the final latents the same way; `--runs N` repeats the
+//! generation (the first run warms up caches and autotuning) and prints one JSON summary line
+//! per run on standard output.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,12 +24,14 @@ use std::time::Instant;
 
 use engine::StableDiffusion;
 use engine::device::DeviceChoice;
+use engine::noise::{NoiseSource, SeededNoise};
 use engine::pipeline::{GenerateRequest, Progress, RunOptions};
 use engine::png::encode_png;
 
 const USAGE: &str = "usage: pingvas-gen --model DIR --prompt TEXT --out FILE.png [--negative TEXT] [--seed N] \
 [--steps N] [--cfg F] [--scheduler ddim|euler|euler_a|dpmpp_2m|dpmpp_2m_karras] [--width PX] [--height PX] \
-[--batch N] [--device cpu|wgpu|wgpu:cpu|cuda[:N]]";
+[--batch N] [--device cpu|wgpu|wgpu:cpu|cuda[:N]] [--random-weights SEED] [--noise FILE] \
+[--save-latents FILE] [--runs N]";
 
 struct Args {
     model: PathBuf,
@@ -27,6 +39,10 @@ struct Args {
     device: DeviceChoice,
     request: GenerateRequest,
     size_given: (bool, bool),
+    random_weights: Option<u64>,
+    noise: Option<PathBuf>,
+    save_latents: Option<PathBuf>,
+    runs: usize,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -34,6 +50,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut device = DeviceChoice::Cpu;
     let mut request = GenerateRequest { seed: random_seed(), ..GenerateRequest::default() };
     let mut size_given = (false, false);
+    let (mut random_weights, mut noise, mut save_latents, mut runs) = (None, None, None, 1);
     while let Some(flag) = argv.next() {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.into());
@@ -64,6 +81,14 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--height" => (request.height, size_given.1) = (number("--height")?, true),
             "--batch" => request.batch = number("--batch")?,
             "--device" => device = value.parse().map_err(|e: engine::EngineError| e.to_string())?,
+            "--random-weights" => {
+                random_weights = Some(
+                    value.parse().map_err(|_| format!("--random-weights must be a whole number, not {value:?}"))?,
+                );
+            }
+            "--noise" => noise = Some(PathBuf::from(&value)),
+            "--save-latents" => save_latents = Some(PathBuf::from(&value)),
+            "--runs" => runs = number("--runs")?.max(1),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -75,7 +100,55 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         device,
         request,
         size_given,
+        random_weights,
+        noise,
+        save_latents,
+        runs,
     })
+}
+
+/// Little-endian f32 values from `path`, `len` of them.
+fn read_f32s(path: &Path, len: usize) -> Result<Vec<f64>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() != len * 4 {
+        return Err(format!(
+            "{} holds {} bytes; this request needs {len} f32 values ({} bytes)",
+            path.display(),
+            bytes.len(),
+            len * 4
+        ));
+    }
+    Ok(bytes.chunks_exact(4).map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))).collect())
+}
+
+/// Writes `values` to `path` as little-endian f32.
+fn write_f32s(path: &Path, values: &[f64]) -> Result<(), String> {
+    #[allow(clippy::cast_possible_truncation)]
+    let bytes: Vec<u8> = values.iter().flat_map(|&v| (v as f32).to_le_bytes()).collect();
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Starting latents from a file; step noise (ancestral schedulers) still seeded.
+struct FileNoise {
+    initial: Vec<f64>,
+    seeded: SeededNoise,
+}
+
+impl NoiseSource for FileNoise {
+    fn initial(&mut self, image: usize, len: usize) -> Vec<f64> {
+        self.initial[image * len..(image + 1) * len].to_vec()
+    }
+
+    fn step(&mut self, image: usize, step: usize, len: usize) -> Vec<f64> {
+        self.seeded.step(image, step, len)
+    }
+}
+
+/// The peak resident memory of this process so far, in MiB (Linux; `None` elsewhere).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kib / 1024.0)
 }
 
 /// A seed from the clock, printed so the image can be made again.
@@ -98,7 +171,11 @@ fn run(args: Args) -> Result<(), String> {
     let started = Instant::now();
     let device = args.device.device().map_err(|e| e.to_string())?;
     let precision = args.device.precision(&device);
-    let model = StableDiffusion::load_with(&args.model, &device, precision).map_err(|e| e.to_string())?;
+    let model = match args.random_weights {
+        Some(seed) => StableDiffusion::random(&args.model, &device, precision, seed),
+        None => StableDiffusion::load_with(&args.model, &device, precision),
+    }
+    .map_err(|e| e.to_string())?;
     let load = started.elapsed();
     let mut request = args.request;
     // Unset sizes default to the model's native size, as in diffusers.
@@ -122,20 +199,55 @@ fn run(args: Args) -> Result<(), String> {
         request.seed,
         request.batch
     );
-    let mut last = Instant::now();
-    let mut report = |p: &Progress| {
-        let _ = writeln!(
-            std::io::stderr(),
-            "step {}/{} ({:.3} s)",
-            p.step,
-            p.total,
-            last.elapsed().as_secs_f64()
-        );
-        last = Instant::now();
+    let per_image = model.unet_config.in_channels * (request.height / model.vae_config.scale_factor())
+        * (request.width / model.vae_config.scale_factor());
+    let initial = match &args.noise {
+        Some(path) => Some(read_f32s(path, request.batch * per_image)?),
+        None => None,
     };
-    let generation = model
-        .generate(&request, RunOptions { on_progress: Some(&mut report), ..RunOptions::default() })
+    let mut generation = None;
+    for run in 0..args.runs {
+        let started_run = Instant::now();
+        // Each step's time (the first also holds the prompt encoding).
+        let mut step_seconds: Vec<f64> = Vec::new();
+        let mut last = Instant::now();
+        let mut report = |p: &Progress| {
+            let seconds = last.elapsed().as_secs_f64();
+            let _ = writeln!(std::io::stderr(), "step {}/{} ({seconds:.3} s)", p.step, p.total);
+            step_seconds.push(seconds);
+            last = Instant::now();
+        };
+        let options = RunOptions { on_progress: Some(&mut report), ..RunOptions::default() };
+        let result = match &initial {
+            Some(initial) => model.generate_with_noise(
+                &request,
+                options,
+                &mut FileNoise { initial: initial.clone(), seeded: SeededNoise::new(request.seed, request.batch) },
+            ),
+            None => model.generate(&request, options),
+        }
         .map_err(|e| e.to_string())?;
+        let t = result.timings;
+        let seconds = started_run.elapsed().as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        let summary = serde_json::json!({
+            "engine": "burn", "device": args.device.to_string(), "precision": format!("{precision:?}"),
+            "run": run, "batch": request.batch, "width": request.width, "height": request.height,
+            "steps": request.steps, "seconds": seconds, "seconds_per_image": seconds / request.batch as f64,
+            "steps_per_second": request.steps as f64 / t.denoise.as_secs_f64().max(1e-9),
+            "text_s": t.text.as_secs_f64(), "denoise_s": t.denoise.as_secs_f64(), "decode_s": t.decode.as_secs_f64(),
+            "peak_rss_mib": peak_rss_mib(), "step_s": step_seconds,
+        });
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{summary}");
+        }
+        generation = Some(result);
+    }
+    let generation = generation.ok_or("no run")?;
+    if let Some(path) = &args.save_latents {
+        write_f32s(path, &generation.latents)?;
+    }
     for (i, image) in generation.images.iter().enumerate() {
         let path = output_path(&args.out, i, request.batch);
         let parameters = serde_json::json!({
@@ -161,12 +273,13 @@ fn run(args: Args) -> Result<(), String> {
     let steps_per_second = request.steps as f64 / t.denoise.as_secs_f64().max(1e-9);
     let _ = writeln!(
         err,
-        "timings: load {:.3} s, text {:.3} s, denoise {:.3} s ({steps_per_second:.2} steps/s), decode {:.3} s, total {:.3} s",
+        "timings: load {:.3} s, text {:.3} s, denoise {:.3} s ({steps_per_second:.2} steps/s), decode {:.3} s, total {:.3} s, peak RSS {:.0} MiB",
         load.as_secs_f64(),
         t.text.as_secs_f64(),
         t.denoise.as_secs_f64(),
         t.decode.as_secs_f64(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        peak_rss_mib().unwrap_or(f64::NAN)
     );
     Ok(())
 }
