@@ -191,7 +191,8 @@ impl ClipTextModel {
 
 impl ClipAttention {
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let (q, k, v) = (self.q_proj.forward(x.clone()), self.k_proj.forward(x.clone()), self.v_proj.forward(x));
+        let (q, k, v) =
+            (self.q_proj.forward(x.clone()), self.k_proj.forward(x.clone()), self.v_proj.forward(x));
         self.out_proj.forward(multi_head_attention(q, k, v, self.heads, true))
     }
 }

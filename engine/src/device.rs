@@ -69,7 +69,9 @@ impl DeviceChoice {
             Self::Cuda(n) => Device::cuda(n),
             #[cfg(not(feature = "cuda"))]
             Self::Cuda(_) => {
-                return Err(EngineError::Device("this build has no CUDA support (build with --features cuda)".into()));
+                return Err(EngineError::Device(
+                    "this build has no CUDA support (build with --features cuda)".into(),
+                ));
             }
         };
         // burn reports a missing driver by panicking on its device thread; the probe turns that

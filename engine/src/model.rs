@@ -87,7 +87,12 @@ impl StableDiffusion {
         Self::open(dir, device, precision, Weights::Random(seed))
     }
 
-    fn open(dir: &Path, device: &Device, precision: Precision, weights: Weights) -> Result<Self, EngineError> {
+    fn open(
+        dir: &Path,
+        device: &Device,
+        precision: Precision,
+        weights: Weights,
+    ) -> Result<Self, EngineError> {
         if !dir.is_dir() {
             return Err(EngineError::Missing(dir.to_path_buf()));
         }
@@ -105,9 +110,10 @@ impl StableDiffusion {
             load_component(dir, "unet", "diffusion_pytorch_model", (precision.dtype(), weights), |c| {
                 UNet2DConditionModel::new(c, device)
             })?;
-        let (vae_config, vae) = load_component(dir, "vae", "diffusion_pytorch_model", (DType::F32, weights), |c| {
-            AutoencoderKL::new(c, device)
-        })?;
+        let (vae_config, vae) =
+            load_component(dir, "vae", "diffusion_pytorch_model", (DType::F32, weights), |c| {
+                AutoencoderKL::new(c, device)
+            })?;
 
         let scheduler_path = dir.join("scheduler/scheduler_config.json");
         let scheduler_config = SchedulerConfig::from_json(&read_text(&scheduler_path)?)

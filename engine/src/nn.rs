@@ -53,7 +53,8 @@ fn cpu_group_norm<const D: usize>(norm: &GroupNorm, x: &Tensor<D>, then_silu: bo
     let (gamma, beta) = (norm.gamma.as_ref()?.val(), norm.beta.as_ref()?.val());
     let (gamma, beta) = (cpu::flex::FlexF32::of(&gamma)?, cpu::flex::FlexF32::of(&beta)?);
     let dims = x.dims();
-    let shape = cpu::norm::Shape { channels: dims[1], spatial: dims[2..].iter().product(), groups: norm.num_groups };
+    let shape =
+        cpu::norm::Shape { channels: dims[1], spatial: dims[2..].iter().product(), groups: norm.num_groups };
     let mut values = input.into_vec();
     cpu::norm::group_norm(&mut values, shape, gamma.values(), beta.values(), norm.epsilon, then_silu);
     Some(cpu::flex::tensor(values, dims))
@@ -91,13 +92,8 @@ fn cpu_conv(conv: &Conv2d, x: &Tensor<4>, residual: Option<&Tensor<4>>) -> Optio
         Some(bias) => Some(cpu::flex::FlexF32::of(&bias.val())?),
         None => None,
     };
-    let geometry = cpu::conv::Geometry {
-        input: x.dims(),
-        channels_out,
-        kernel: [kh, kw],
-        stride: conv.stride,
-        padding,
-    };
+    let geometry =
+        cpu::conv::Geometry { input: x.dims(), channels_out, kernel: [kh, kw], stride: conv.stride, padding };
     let [ho, wo] = geometry.output();
     let out_shape = [x.dims()[0], channels_out, ho, wo];
     let residual = match residual {
@@ -105,14 +101,24 @@ fn cpu_conv(conv: &Conv2d, x: &Tensor<4>, residual: Option<&Tensor<4>>) -> Optio
         Some(_) => return None,
         None => None,
     };
-    let out = cpu::conv::conv2d(input.values(), weight.values(), bias.as_ref().map(|b| b.values()), residual, geometry);
+    let out = cpu::conv::conv2d(
+        input.values(),
+        weight.values(),
+        bias.as_ref().map(|b| b.values()),
+        residual,
+        geometry,
+    );
     Some(cpu::flex::tensor(out, out_shape))
 }
 
 /// `linear(x)`, plus `residual` when given: on the CPU backend in f32 one matrix product with the
 /// bias and residual folded into its accumulator ([`crate::cpu::linear`]); burn's elsewhere.
 #[must_use]
-pub fn linear_forward<const D: usize>(linear: &Linear, x: Tensor<D>, residual: Option<Tensor<D>>) -> Tensor<D> {
+pub fn linear_forward<const D: usize>(
+    linear: &Linear,
+    x: Tensor<D>,
+    residual: Option<Tensor<D>>,
+) -> Tensor<D> {
     if let Some(out) = cpu_linear(linear, &x, residual.as_ref()) {
         return out;
     }
@@ -123,7 +129,11 @@ pub fn linear_forward<const D: usize>(linear: &Linear, x: Tensor<D>, residual: O
     }
 }
 
-fn cpu_linear<const D: usize>(linear: &Linear, x: &Tensor<D>, residual: Option<&Tensor<D>>) -> Option<Tensor<D>> {
+fn cpu_linear<const D: usize>(
+    linear: &Linear,
+    x: &Tensor<D>,
+    residual: Option<&Tensor<D>>,
+) -> Option<Tensor<D>> {
     let input = cpu::flex::FlexF32::of(x)?;
     let weight = linear.weight.val();
     let [d_in, d_out] = weight.dims();
@@ -139,7 +149,13 @@ fn cpu_linear<const D: usize>(linear: &Linear, x: &Tensor<D>, residual: Option<&
         Some(_) => return None,
         None => None,
     };
-    let out = cpu::linear::linear(input.values(), weight.values(), bias.as_ref().map(|b| b.values()), residual, d_in);
+    let out = cpu::linear::linear(
+        input.values(),
+        weight.values(),
+        bias.as_ref().map(|b| b.values()),
+        residual,
+        d_in,
+    );
     Some(cpu::flex::tensor(out, shape))
 }
 
@@ -262,7 +278,12 @@ impl Attention {
     /// [`Self::forward`] with `residual` added by the output projection (the transformer
     /// blocks' skip connections, folded into its accumulator on the CPU).
     #[must_use]
-    pub fn forward_with_residual(&self, x: Tensor<3>, context: Option<Tensor<3>>, residual: Option<Tensor<3>>) -> Tensor<3> {
+    pub fn forward_with_residual(
+        &self,
+        x: Tensor<3>,
+        context: Option<Tensor<3>>,
+        residual: Option<Tensor<3>>,
+    ) -> Tensor<3> {
         let context = context.unwrap_or_else(|| x.clone());
         let q = linear_forward(&self.to_q, x, None);
         let k = linear_forward(&self.to_k, context.clone(), None);
@@ -296,12 +317,20 @@ pub fn halves<const D: usize>(x: Tensor<D>, dim: usize) -> (Tensor<D>, Tensor<D>
 /// On the CPU backend in f32 our own kernel ([`crate::cpu::attention`]), which reads the heads in
 /// place; elsewhere the heads are split out for burn's attention, which GPUs run fused.
 #[must_use]
-pub fn multi_head_attention(q: Tensor<3>, k: Tensor<3>, v: Tensor<3>, heads: usize, causal: bool) -> Tensor<3> {
+pub fn multi_head_attention(
+    q: Tensor<3>,
+    k: Tensor<3>,
+    v: Tensor<3>,
+    heads: usize,
+    causal: bool,
+) -> Tensor<3> {
     let ([b, n, width], m) = (q.dims(), k.dims()[1]);
     let d = width / heads;
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
     let scale = (1.0 / (d as f64).sqrt()) as f32;
-    if let (Some(qv), Some(kv), Some(vv)) = (cpu::flex::FlexF32::of(&q), cpu::flex::FlexF32::of(&k), cpu::flex::FlexF32::of(&v)) {
+    if let (Some(qv), Some(kv), Some(vv)) =
+        (cpu::flex::FlexF32::of(&q), cpu::flex::FlexF32::of(&k), cpu::flex::FlexF32::of(&v))
+    {
         let shape = cpu::attention::Shape { batch: b, heads, n, m, d };
         let out = cpu::attention::attention(qv.values(), kv.values(), vv.values(), shape, scale, causal);
         return cpu::flex::tensor(out, [b, n, width]);
@@ -397,7 +426,9 @@ impl FeedForward {
         let [b, n, width] = projected.dims();
         let gated = match cpu::flex::FlexF32::of(&projected) {
             // One fused pass with a vectorised erf on the CPU backend.
-            Some(values) => cpu::flex::tensor(cpu::activation::geglu(values.values(), width), [b, n, width / 2]),
+            Some(values) => {
+                cpu::flex::tensor(cpu::activation::geglu(values.values(), width), [b, n, width / 2])
+            }
             None => {
                 let (hidden, gate) = halves(projected, 2);
                 hidden * gelu(gate)
@@ -438,7 +469,8 @@ impl BasicTransformerBlock {
     #[must_use]
     pub fn forward(&self, x: Tensor<3>, context: &Tensor<3>) -> Tensor<3> {
         let x = self.attn1.forward_with_residual(self.norm1.forward(x.clone()), None, Some(x));
-        let x = self.attn2.forward_with_residual(self.norm2.forward(x.clone()), Some(context.clone()), Some(x));
+        let x =
+            self.attn2.forward_with_residual(self.norm2.forward(x.clone()), Some(context.clone()), Some(x));
         self.ff.forward_with_residual(self.norm3.forward(x.clone()), Some(x))
     }
 }

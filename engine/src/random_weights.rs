@@ -73,7 +73,8 @@ impl ModuleMapper for Randomizer {
     }
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let container = self.path.iter().rev().find(|c| c.starts_with("Struct:")).cloned().unwrap_or_default();
+        let container =
+            self.path.iter().rev().find(|c| c.starts_with("Struct:")).cloned().unwrap_or_default();
         let index = self.index;
         self.index += 1;
         let dtype = self.dtype;
@@ -83,9 +84,9 @@ impl ModuleMapper for Randomizer {
             let device = tensor.device();
             let values = match draw {
                 Draw::Keep => return tensor.cast(FloatDType::from(dtype)),
-                Draw::Uniform(bound) => sample(self.seed, index, shape.iter().product(), |g| {
-                    bound * (2.0 * g.uniform() - 1.0)
-                }),
+                Draw::Uniform(bound) => {
+                    sample(self.seed, index, shape.iter().product(), |g| bound * (2.0 * g.uniform() - 1.0))
+                }
                 Draw::Normal(std) => sample(self.seed, index, shape.iter().product(), |g| std * g.sample()),
             };
             Tensor::<D>::from_data(TensorData::new(values, shape), &device).cast(FloatDType::from(dtype))

@@ -9,8 +9,8 @@ use burn::tensor::Tensor;
 use serde::Deserialize;
 
 use crate::nn::{
-    Attention, Downsample2D, ResnetBlock2D, ResnetShape, Upsample2D, conv, conv_forward, group_norm, group_norm_forward,
-    halves,
+    Attention, Downsample2D, ResnetBlock2D, ResnetShape, Upsample2D, conv, conv_forward, group_norm,
+    group_norm_forward, halves,
 };
 
 /// The fields of `vae/config.json` that shape the model.
@@ -290,7 +290,11 @@ impl AutoencoderKL {
                 h = down.forward(h);
             }
         }
-        let h = conv_forward(&e.conv_out, group_norm_forward(&e.conv_norm_out, e.mid_block.forward(h), true), None);
+        let h = conv_forward(
+            &e.conv_out,
+            group_norm_forward(&e.conv_norm_out, e.mid_block.forward(h), true),
+            None,
+        );
         let moments = match &self.quant_conv {
             Some(conv) => conv_forward(conv, h, None),
             None => h,

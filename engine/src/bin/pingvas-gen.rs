@@ -83,7 +83,9 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--device" => device = value.parse().map_err(|e: engine::EngineError| e.to_string())?,
             "--random-weights" => {
                 random_weights = Some(
-                    value.parse().map_err(|_| format!("--random-weights must be a whole number, not {value:?}"))?,
+                    value
+                        .parse()
+                        .map_err(|_| format!("--random-weights must be a whole number, not {value:?}"))?,
                 );
             }
             "--noise" => noise = Some(PathBuf::from(&value)),
@@ -147,7 +149,14 @@ impl NoiseSource for FileNoise {
 /// The peak resident memory of this process so far, in MiB (Linux; `None` elsewhere).
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: f64 = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kib / 1024.0)
 }
 
@@ -199,7 +208,8 @@ fn run(args: Args) -> Result<(), String> {
         request.seed,
         request.batch
     );
-    let per_image = model.unet_config.in_channels * (request.height / model.vae_config.scale_factor())
+    let per_image = model.unet_config.in_channels
+        * (request.height / model.vae_config.scale_factor())
         * (request.width / model.vae_config.scale_factor());
     let initial = match &args.noise {
         Some(path) => Some(read_f32s(path, request.batch * per_image)?),
@@ -222,7 +232,10 @@ fn run(args: Args) -> Result<(), String> {
             Some(initial) => model.generate_with_noise(
                 &request,
                 options,
-                &mut FileNoise { initial: initial.clone(), seeded: SeededNoise::new(request.seed, request.batch) },
+                &mut FileNoise {
+                    initial: initial.clone(),
+                    seeded: SeededNoise::new(request.seed, request.batch),
+                },
             ),
             None => model.generate(&request, options),
         }

@@ -13,7 +13,10 @@ use super::math::{gelu, vectorized};
 /// An odd `width`, or a buffer that is not whole rows.
 #[must_use]
 pub fn geglu(x: &[f32], width: usize) -> Vec<f32> {
-    assert!(width % 2 == 0 && x.len() % width == 0, "geglu: rows of {width} values expected");
+    assert!(
+        width.is_multiple_of(2) && x.len().is_multiple_of(width),
+        "geglu: rows of {width} values expected"
+    );
     let half = width / 2;
     let mut out = vec![0.0_f32; x.len() / 2];
     // Enough rows per task to amortise the dispatch.

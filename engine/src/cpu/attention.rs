@@ -143,7 +143,10 @@ mod tests {
                 for i in 0..s.n {
                     let visible = if causal { (i + 1 + s.m - s.n).min(s.m) } else { s.m };
                     let scores: Vec<f64> = (0..visible)
-                        .map(|j| (0..s.d).map(|t| at(q, b * s.n + i, t) * at(k, b * s.m + j, t)).sum::<f64>() * scale)
+                        .map(|j| {
+                            (0..s.d).map(|t| at(q, b * s.n + i, t) * at(k, b * s.m + j, t)).sum::<f64>()
+                                * scale
+                        })
                         .collect();
                     let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
                     let weights: Vec<f64> = scores.iter().map(|x| (x - max).exp()).collect();
@@ -169,7 +172,11 @@ mod tests {
             Shape { batch: 1, heads: 2, n: 40, m: 90, d: 3 },
         ] {
             let Shape { batch, heads, n, m, d } = shape;
-            let (q, k, v) = (values(batch * n * heads * d, 1), values(batch * m * heads * d, 2), values(batch * m * heads * d, 3));
+            let (q, k, v) = (
+                values(batch * n * heads * d, 1),
+                values(batch * m * heads * d, 2),
+                values(batch * m * heads * d, 3),
+            );
             for causal in [false, true] {
                 let ours = attention(&q, &k, &v, shape, 0.5, causal);
                 let theirs = reference(&q, &k, &v, shape, 0.5, causal);

@@ -47,7 +47,13 @@ impl Geometry {
 /// # Panics
 /// Buffers whose lengths do not match the geometry, or a kernel larger than the padded input.
 #[must_use]
-pub fn conv2d(x: &[f32], weight: &[f32], bias: Option<&[f32]>, residual: Option<Vec<f32>>, g: Geometry) -> Vec<f32> {
+pub fn conv2d(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    residual: Option<Vec<f32>>,
+    g: Geometry,
+) -> Vec<f32> {
     let k = g.input[1] * g.kernel[0] * g.kernel[1];
     conv2d_in_tiles(x, weight, bias, residual, g, (TILE_BYTES / (4 * k.max(1))).max(64))
 }
@@ -70,7 +76,10 @@ fn conv2d_in_tiles(
     );
     let [ho, wo] = g.output();
     let (k, pixels) = (ci * kh * kw, ho * wo);
-    assert!(x.len() == batch * ci * h * w && weight.len() == co * k, "conv2d: buffers do not match the geometry");
+    assert!(
+        x.len() == batch * ci * h * w && weight.len() == co * k,
+        "conv2d: buffers do not match the geometry"
+    );
     assert!(bias.is_none_or(|b| b.len() == co), "conv2d: bias of the wrong length");
     // The accumulator starts as residual + bias (or bias, or zero).
     let mut out = residual.unwrap_or_else(|| vec![0.0; batch * co * pixels]);
@@ -92,7 +101,13 @@ fn conv2d_in_tiles(
             let dst = MatMut::rows(&mut image[p0..], co, n, pixels);
             if pointwise {
                 // x itself is the [Ci, H·W] right-hand side.
-                matmul_parallel(dst, weights, Mat::row_major(&x[p0..], ci, n).with_row_stride(h * w), 1.0, true);
+                matmul_parallel(
+                    dst,
+                    weights,
+                    Mat::row_major(&x[p0..], ci, n).with_row_stride(h * w),
+                    1.0,
+                    true,
+                );
             } else {
                 let patches = gather(x, g, p0, p0 + n);
                 matmul_parallel(dst, weights, Mat::row_major(&patches, k, n), 1.0, true);
@@ -166,8 +181,9 @@ mod tests {
                                     let iy = (oy * g.stride[0] + ky) as isize - g.padding[0] as isize;
                                     let ix = (ox * g.stride[1] + kx) as isize - g.padding[1] as isize;
                                     if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
-                                        acc += f64::from(x[((b * ci + c) * h + iy as usize) * w + ix as usize])
-                                            * f64::from(weight[((o * ci + c) * kh + ky) * kw + kx]);
+                                        acc +=
+                                            f64::from(x[((b * ci + c) * h + iy as usize) * w + ix as usize])
+                                                * f64::from(weight[((o * ci + c) * kh + ky) * kw + kx]);
                                     }
                                 }
                             }
@@ -182,10 +198,15 @@ mod tests {
 
     #[test]
     fn matches_the_definition_for_the_shapes_the_models_use() {
-        let values = |count: usize, seed: f32| -> Vec<f32> { (0..count).map(|i| ((i as f32 + 1.0) * seed).sin()).collect() };
-        for (kernel, stride, padding) in
-            [([3, 3], [1, 1], [1, 1, 1, 1]), ([1, 1], [1, 1], [0; 4]), ([3, 3], [2, 2], [1, 1, 1, 1]), ([3, 3], [2, 2], [0, 0, 1, 1])]
-        {
+        let values = |count: usize, seed: f32| -> Vec<f32> {
+            (0..count).map(|i| ((i as f32 + 1.0) * seed).sin()).collect()
+        };
+        for (kernel, stride, padding) in [
+            ([3, 3], [1, 1], [1, 1, 1, 1]),
+            ([1, 1], [1, 1], [0; 4]),
+            ([3, 3], [2, 2], [1, 1, 1, 1]),
+            ([3, 3], [2, 2], [0, 0, 1, 1]),
+        ] {
             let g = Geometry { input: [2, 3, 7, 9], channels_out: 4, kernel, stride, padding };
             let x = values(2 * 3 * 7 * 9, 0.37);
             let weight = values(4 * 3 * kernel[0] * kernel[1], 0.11);

@@ -30,11 +30,20 @@ impl<'a> Mat<'a> {
     /// The transpose (no copy: the strides swap).
     #[must_use]
     pub const fn t(self) -> Self {
-        Self { rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride, ..self }
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
     }
 
     fn check(&self, what: &str) {
-        assert!(fits(self.data.len(), self.rows, self.cols, self.row_stride, self.col_stride), "{what} out of bounds");
+        assert!(
+            fits(self.data.len(), self.rows, self.cols, self.row_stride, self.col_stride),
+            "{what} out of bounds"
+        );
     }
 }
 
@@ -83,8 +92,18 @@ pub fn matmul_parallel(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, scale: f32, 
     product(dst, lhs, rhs, scale, accumulate, parallelism);
 }
 
-fn product(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, scale: f32, accumulate: bool, parallelism: gemm::Parallelism) {
-    assert!(lhs.rows == dst.rows && rhs.cols == dst.cols && lhs.cols == rhs.rows, "matmul: shapes do not chain");
+fn product(
+    dst: MatMut<'_>,
+    lhs: Mat<'_>,
+    rhs: Mat<'_>,
+    scale: f32,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
+    assert!(
+        lhs.rows == dst.rows && rhs.cols == dst.cols && lhs.cols == rhs.rows,
+        "matmul: shapes do not chain"
+    );
     lhs.check("lhs");
     rhs.check("rhs");
     assert!(fits(dst.data.len(), dst.rows, dst.cols, dst.row_stride, 1), "dst out of bounds");
@@ -125,7 +144,13 @@ mod tests {
         let a: Vec<f32> = (0..6).map(|x| x as f32).collect(); // 2×3
         let b: Vec<f32> = (0..12).map(|x| (x as f32) * 0.5 - 2.0).collect(); // 4×3, used transposed
         let mut out = vec![1.0_f32; 2 * 5]; // 2×4 in rows of 5
-        matmul(MatMut::rows(&mut out, 2, 4, 5), Mat::row_major(&a, 2, 3), Mat::row_major(&b, 4, 3).t(), 2.0, true);
+        matmul(
+            MatMut::rows(&mut out, 2, 4, 5),
+            Mat::row_major(&a, 2, 3),
+            Mat::row_major(&b, 4, 3).t(),
+            2.0,
+            true,
+        );
         for i in 0..2 {
             for j in 0..4 {
                 let exact: f32 = (0..3).map(|t| a[i * 3 + t] * b[j * 3 + t]).sum::<f32>() * 2.0 + 1.0;
@@ -140,6 +165,12 @@ mod tests {
     fn a_view_past_its_slice_is_refused() {
         let a = [0.0_f32; 5];
         let mut out = [0.0_f32; 4];
-        matmul(MatMut::rows(&mut out, 2, 2, 2), Mat::row_major(&a, 2, 3), Mat::row_major(&a, 3, 2), 1.0, false);
+        matmul(
+            MatMut::rows(&mut out, 2, 2, 2),
+            Mat::row_major(&a, 2, 3),
+            Mat::row_major(&a, 3, 2),
+            1.0,
+            false,
+        );
     }
 }

@@ -10,8 +10,17 @@ use super::gemm::{Mat, MatMut, matmul_parallel};
 /// # Panics
 /// Buffers whose lengths do not match.
 #[must_use]
-pub fn linear(x: &[f32], weight: &[f32], bias: Option<&[f32]>, residual: Option<Vec<f32>>, d_in: usize) -> Vec<f32> {
-    assert!(d_in > 0 && x.len() % d_in == 0 && weight.len() % d_in == 0, "linear: shapes do not match");
+pub fn linear(
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    residual: Option<Vec<f32>>,
+    d_in: usize,
+) -> Vec<f32> {
+    assert!(
+        d_in > 0 && x.len().is_multiple_of(d_in) && weight.len().is_multiple_of(d_in),
+        "linear: shapes do not match"
+    );
     let (rows, d_out) = (x.len() / d_in, weight.len() / d_in);
     let mut out = residual.unwrap_or_else(|| vec![0.0; rows * d_out]);
     assert!(out.len() == rows * d_out, "linear: residual does not match the output");
@@ -46,7 +55,8 @@ mod tests {
         let out = linear(&x, &w, Some(&bias), Some(residual.clone()), 3);
         for r in 0..2 {
             for c in 0..4 {
-                let exact: f32 = (0..3).map(|t| x[r * 3 + t] * w[t * 4 + c]).sum::<f32>() + bias[c] + residual[r * 4 + c];
+                let exact: f32 =
+                    (0..3).map(|t| x[r * 3 + t] * w[t * 4 + c]).sum::<f32>() + bias[c] + residual[r * 4 + c];
                 assert!((out[r * 4 + c] - exact).abs() < 1e-5);
             }
         }

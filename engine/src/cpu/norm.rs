@@ -27,10 +27,19 @@ pub struct Shape {
 /// groups, or `gamma`/`beta` of the wrong length.
 pub fn group_norm(x: &mut [f32], shape: Shape, gamma: &[f32], beta: &[f32], eps: f64, then_silu: bool) {
     let Shape { channels, spatial, groups } = shape;
-    assert!(groups > 0 && channels % groups == 0, "group_norm: {channels} channels in {groups} groups");
-    assert!(gamma.len() == channels && beta.len() == channels, "group_norm: affine parameters of the wrong length");
+    assert!(
+        groups > 0 && channels.is_multiple_of(groups),
+        "group_norm: {channels} channels in {groups} groups"
+    );
+    assert!(
+        gamma.len() == channels && beta.len() == channels,
+        "group_norm: affine parameters of the wrong length"
+    );
     let per_group = channels / groups * spatial;
-    assert!(per_group > 0 && x.len() % (channels * spatial) == 0, "group_norm: input does not match the shape");
+    assert!(
+        per_group > 0 && x.len().is_multiple_of(channels * spatial),
+        "group_norm: input does not match the shape"
+    );
     x.par_chunks_mut(per_group).enumerate().for_each(|(index, values)| {
         let first_channel = (index % groups) * (channels / groups);
         vectorized(
@@ -89,7 +98,14 @@ mod tests {
     use super::*;
 
     /// The definition, in f64, two passes.
-    fn reference(x: &[f32], shape: Shape, gamma: &[f32], beta: &[f32], eps: f64, then_silu: bool) -> Vec<f64> {
+    fn reference(
+        x: &[f32],
+        shape: Shape,
+        gamma: &[f32],
+        beta: &[f32],
+        eps: f64,
+        then_silu: bool,
+    ) -> Vec<f64> {
         let per_group = shape.channels / shape.groups * shape.spatial;
         let mut out = Vec::new();
         for (index, group) in x.chunks(per_group).enumerate() {
