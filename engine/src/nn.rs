@@ -41,31 +41,33 @@ pub fn group_norm(groups: usize, channels: usize, eps: f64, device: &Device) -> 
 /// ([`crate::cpu::norm`]), burn's operations elsewhere.
 #[must_use]
 pub fn group_norm_forward<const D: usize>(norm: &GroupNorm, x: Tensor<D>, then_silu: bool) -> Tensor<D> {
-    if let Some(out) = cpu_group_norm(norm, &x, then_silu) {
-        return out;
+    let affine = |p: &Option<burn::module::Param<Tensor<1>>>| {
+        p.as_ref().and_then(|p| cpu::flex::FlexF32::of(&p.val()))
+    };
+    if cpu::flex::is_cpu_f32(&x)
+        && let (Some(gamma), Some(beta)) = (affine(&norm.gamma), affine(&norm.beta))
+    {
+        let dims = x.dims();
+        let shape = cpu::norm::Shape {
+            channels: dims[1],
+            spatial: dims[2..].iter().product(),
+            groups: norm.num_groups,
+        };
+        // Normalised in x's own buffer when the caller handed over the only reference.
+        let mut values = cpu::flex::into_values(x);
+        cpu::norm::group_norm(&mut values, shape, gamma.values(), beta.values(), norm.epsilon, then_silu);
+        return cpu::flex::tensor(values, dims);
     }
     let normed = norm.forward(x);
     if then_silu { silu(normed) } else { normed }
-}
-
-fn cpu_group_norm<const D: usize>(norm: &GroupNorm, x: &Tensor<D>, then_silu: bool) -> Option<Tensor<D>> {
-    let input = cpu::flex::FlexF32::of(x)?;
-    let (gamma, beta) = (norm.gamma.as_ref()?.val(), norm.beta.as_ref()?.val());
-    let (gamma, beta) = (cpu::flex::FlexF32::of(&gamma)?, cpu::flex::FlexF32::of(&beta)?);
-    let dims = x.dims();
-    let shape =
-        cpu::norm::Shape { channels: dims[1], spatial: dims[2..].iter().product(), groups: norm.num_groups };
-    let mut values = input.into_vec();
-    cpu::norm::group_norm(&mut values, shape, gamma.values(), beta.values(), norm.epsilon, then_silu);
-    Some(cpu::flex::tensor(values, dims))
 }
 
 /// `conv(x)`, plus `residual` when given: on the CPU backend in f32 one matrix product over the
 /// weights in place with the bias and residual folded into its accumulator
 /// ([`crate::cpu::conv`]); burn's convolution elsewhere.
 #[must_use]
-pub fn conv_forward(conv: &Conv2d, x: Tensor<4>, residual: Option<Tensor<4>>) -> Tensor<4> {
-    if let Some(out) = cpu_conv(conv, &x, residual.as_ref()) {
+pub fn conv_forward(conv: &Conv2d, x: Tensor<4>, mut residual: Option<Tensor<4>>) -> Tensor<4> {
+    if let Some(out) = cpu_conv(conv, &x, &mut residual) {
         return out;
     }
     let out = conv.forward(x);
@@ -75,7 +77,9 @@ pub fn conv_forward(conv: &Conv2d, x: Tensor<4>, residual: Option<Tensor<4>>) ->
     }
 }
 
-fn cpu_conv(conv: &Conv2d, x: &Tensor<4>, residual: Option<&Tensor<4>>) -> Option<Tensor<4>> {
+/// The CPU path, or `None` (with `residual` left in place) where it does not apply; takes the
+/// residual only once it will be used, so its buffer can become the output's.
+fn cpu_conv(conv: &Conv2d, x: &Tensor<4>, residual: &mut Option<Tensor<4>>) -> Option<Tensor<4>> {
     if conv.groups != 1 || conv.dilation != [1, 1] {
         return None;
     }
@@ -96,11 +100,10 @@ fn cpu_conv(conv: &Conv2d, x: &Tensor<4>, residual: Option<&Tensor<4>>) -> Optio
         cpu::conv::Geometry { input: x.dims(), channels_out, kernel: [kh, kw], stride: conv.stride, padding };
     let [ho, wo] = geometry.output();
     let out_shape = [x.dims()[0], channels_out, ho, wo];
-    let residual = match residual {
-        Some(r) if r.dims() == out_shape => Some(cpu::flex::FlexF32::of(r)?.into_vec()),
-        Some(_) => return None,
-        None => None,
-    };
+    if residual.as_ref().is_some_and(|r| r.dims() != out_shape || !cpu::flex::is_cpu_f32(r)) {
+        return None;
+    }
+    let residual = residual.take().map(cpu::flex::into_values);
     let out = cpu::conv::conv2d(
         input.values(),
         weight.values(),
@@ -119,7 +122,8 @@ pub fn linear_forward<const D: usize>(
     x: Tensor<D>,
     residual: Option<Tensor<D>>,
 ) -> Tensor<D> {
-    if let Some(out) = cpu_linear(linear, &x, residual.as_ref()) {
+    let mut residual = residual;
+    if let Some(out) = cpu_linear(linear, &x, &mut residual) {
         return out;
     }
     let out = linear.forward(x);
@@ -129,10 +133,11 @@ pub fn linear_forward<const D: usize>(
     }
 }
 
+/// As [`cpu_conv`], for a linear layer.
 fn cpu_linear<const D: usize>(
     linear: &Linear,
     x: &Tensor<D>,
-    residual: Option<&Tensor<D>>,
+    residual: &mut Option<Tensor<D>>,
 ) -> Option<Tensor<D>> {
     let input = cpu::flex::FlexF32::of(x)?;
     let weight = linear.weight.val();
@@ -144,11 +149,10 @@ fn cpu_linear<const D: usize>(
     };
     let mut shape = x.dims();
     shape[D - 1] = d_out;
-    let residual = match residual {
-        Some(r) if r.dims() == shape => Some(cpu::flex::FlexF32::of(r)?.into_vec()),
-        Some(_) => return None,
-        None => None,
-    };
+    if residual.as_ref().is_some_and(|r| r.dims() != shape || !cpu::flex::is_cpu_f32(r)) {
+        return None;
+    }
+    let residual = residual.take().map(cpu::flex::into_values);
     let out = cpu::linear::linear(
         input.values(),
         weight.values(),

@@ -30,20 +30,26 @@ impl FlexF32 {
     pub fn values(&self) -> &[f32] {
         &self.tensor.storage::<f32>()[self.start..self.end]
     }
+}
 
-    /// The values as an owned, writable vector: the buffer itself when nothing else holds it,
-    /// else a copy.
-    #[must_use]
-    pub fn into_vec(self) -> Vec<f32> {
-        let whole = self.start == 0 && self.end * 4 == self.tensor.bytes().len();
-        if whole && self.tensor.is_unique() {
-            // Zero-copy: flex hands its buffer over when it is the only owner.
-            return match self.tensor.into_data().try_into_vec::<f32>() {
-                Ok(values) => values,
-                Err(e) => panic!("an f32 tensor (checked in FlexF32::of) did not read as f32: {e:?}"),
-            };
-        }
-        self.values().to_vec()
+/// Whether `tensor` lives on the CPU backend in f32, where the kernels here apply.
+#[must_use]
+pub fn is_cpu_f32<const D: usize>(tensor: &Tensor<D>) -> bool {
+    tensor.dtype() == DType::F32 && tensor.device() == Device::flex()
+}
+
+/// The values of `tensor` as an owned, writable vector: its buffer itself when the caller held
+/// the only reference (no copy), else a contiguous copy.
+///
+/// # Panics
+/// A tensor for which [`is_cpu_f32`] is false (callers check first).
+#[must_use]
+pub fn into_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    assert!(is_cpu_f32(&tensor), "into_values: not an f32 tensor on the CPU backend");
+    let values = tensor.try_into_primitive::<Flex>().map(|t| t.into_data().try_into_vec::<f32>());
+    match values {
+        Ok(Ok(values)) => values,
+        other => panic!("an f32 tensor on the CPU backend did not read as f32: {other:?}"),
     }
 }
 
