@@ -2,7 +2,7 @@
 //! checkpoints load by path: `ResnetBlock2D`, `Attention`, `Downsample2D`, `Upsample2D`, the
 //! transformer block and `Transformer2DModel`. Only inference: no dropout.
 
-use burn::module::{Initializer, Module};
+use burn::module::{Initializer, Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d,
@@ -41,9 +41,8 @@ pub fn group_norm(groups: usize, channels: usize, eps: f64, device: &Device) -> 
 /// ([`crate::cpu::norm`]), burn's operations elsewhere.
 #[must_use]
 pub fn group_norm_forward<const D: usize>(norm: &GroupNorm, x: Tensor<D>, then_silu: bool) -> Tensor<D> {
-    let affine = |p: &Option<burn::module::Param<Tensor<1>>>| {
-        p.as_ref().and_then(|p| cpu::flex::FlexF32::of(&p.val()))
-    };
+    // Both affine parameters present and on the CPU backend.
+    let affine = |p: &Option<Param<Tensor<1>>>| cpu_param(p).flatten();
     if cpu::flex::is_cpu_f32(&x)
         && let (Some(gamma), Some(beta)) = (affine(&norm.gamma), affine(&norm.beta))
     {
@@ -70,11 +69,7 @@ pub fn conv_forward(conv: &Conv2d, x: Tensor<4>, mut residual: Option<Tensor<4>>
     if let Some(out) = cpu_conv(conv, &x, &mut residual) {
         return out;
     }
-    let out = conv.forward(x);
-    match residual {
-        Some(residual) => out + residual,
-        None => out,
-    }
+    plus_residual(conv.forward(x), residual)
 }
 
 /// The CPU path, or `None` (with `residual` left in place) where it does not apply; takes the
@@ -92,18 +87,12 @@ fn cpu_conv(conv: &Conv2d, x: &Tensor<4>, residual: &mut Option<Tensor<4>>) -> O
     let weight = conv.weight.val();
     let [channels_out, _, kh, kw] = weight.dims();
     let weight = cpu::flex::FlexF32::of(&weight)?;
-    let bias = match &conv.bias {
-        Some(bias) => Some(cpu::flex::FlexF32::of(&bias.val())?),
-        None => None,
-    };
+    let bias = cpu_param(&conv.bias)?;
     let geometry =
         cpu::conv::Geometry { input: x.dims(), channels_out, kernel: [kh, kw], stride: conv.stride, padding };
     let [ho, wo] = geometry.output();
     let out_shape = [x.dims()[0], channels_out, ho, wo];
-    if residual.as_ref().is_some_and(|r| r.dims() != out_shape || !cpu::flex::is_cpu_f32(r)) {
-        return None;
-    }
-    let residual = residual.take().map(cpu::flex::into_values);
+    let residual = take_residual(residual, out_shape)?;
     let out = cpu::conv::conv2d(
         input.values(),
         weight.values(),
@@ -126,11 +115,7 @@ pub fn linear_forward<const D: usize>(
     if let Some(out) = cpu_linear(linear, &x, &mut residual) {
         return out;
     }
-    let out = linear.forward(x);
-    match residual {
-        Some(residual) => out + residual,
-        None => out,
-    }
+    plus_residual(linear.forward(x), residual)
 }
 
 /// As [`cpu_conv`], for a linear layer.
@@ -143,16 +128,10 @@ fn cpu_linear<const D: usize>(
     let weight = linear.weight.val();
     let [d_in, d_out] = weight.dims();
     let weight = cpu::flex::FlexF32::of(&weight)?;
-    let bias = match &linear.bias {
-        Some(bias) => Some(cpu::flex::FlexF32::of(&bias.val())?),
-        None => None,
-    };
+    let bias = cpu_param(&linear.bias)?;
     let mut shape = x.dims();
     shape[D - 1] = d_out;
-    if residual.as_ref().is_some_and(|r| r.dims() != shape || !cpu::flex::is_cpu_f32(r)) {
-        return None;
-    }
-    let residual = residual.take().map(cpu::flex::into_values);
+    let residual = take_residual(residual, shape)?;
     let out = cpu::linear::linear(
         input.values(),
         weight.values(),
@@ -161,6 +140,35 @@ fn cpu_linear<const D: usize>(
         d_in,
     );
     Some(cpu::flex::tensor(out, shape))
+}
+
+/// An optional parameter (a bias, a norm scale) on the CPU backend: `Some(None)` when absent, `None` when the CPU
+/// kernels do not apply to it.
+fn cpu_param(param: &Option<Param<Tensor<1>>>) -> Option<Option<cpu::flex::FlexF32>> {
+    match param {
+        Some(param) => cpu::flex::FlexF32::of(&param.val()).map(Some),
+        None => Some(None),
+    }
+}
+
+/// The residual's buffer for a CPU kernel whose output is `shape` (`Some(None)` without one),
+/// taken only when it fits; `None`, with the residual left in place, when it does not.
+fn take_residual<const D: usize>(
+    residual: &mut Option<Tensor<D>>,
+    shape: [usize; D],
+) -> Option<Option<Vec<f32>>> {
+    if residual.as_ref().is_some_and(|r| r.dims() != shape || !cpu::flex::is_cpu_f32(r)) {
+        return None;
+    }
+    Some(residual.take().map(cpu::flex::into_values))
+}
+
+/// burn's path: `out`, plus `residual` when given.
+fn plus_residual<const D: usize>(out: Tensor<D>, residual: Option<Tensor<D>>) -> Tensor<D> {
+    match residual {
+        Some(residual) => out + residual,
+        None => out,
+    }
 }
 
 /// Layer normalisation over the last dimension.
