@@ -39,6 +39,23 @@ impl<'a> Mat<'a> {
         }
     }
 
+    /// Rows `start..start + len` of the matrix.
+    ///
+    /// # Panics
+    /// When they are not all rows of it.
+    #[must_use]
+    pub fn row_range(self, start: usize, len: usize) -> Self {
+        assert!(start + len <= self.rows, "rows {start}..{} of {}", start + len, self.rows);
+        let offset = if len == 0 { 0 } else { start * self.row_stride };
+        Self { data: &self.data[offset..], rows: len, ..self }
+    }
+
+    /// Its number of columns.
+    #[must_use]
+    pub const fn cols(&self) -> usize {
+        self.cols
+    }
+
     fn check(&self, what: &str) {
         assert!(
             fits(self.data.len(), self.rows, self.cols, self.row_stride, self.col_stride),
