@@ -12,32 +12,41 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     pulp::Arch::new().dispatch(f)
 }
 
+// The constants of `exp`'s argument reduction and polynomial, shared by [`exp`] and [`exp_lanes`]
+// so the scalar and the vector versions cannot drift apart.
+/// 1.5 · 2^23: adding it rounds an f32 to an integer…
+const EXP_ROUND: f32 = 12_582_912.0;
+/// …which then sits in the low bits of this pattern.
+const EXP_ROUND_BITS: u32 = 0x4B40_0000;
+/// The clamp of `exp`'s argument: e^x stays a normal, finite f32.
+const EXP_MIN: f32 = -87.0;
+const EXP_MAX: f32 = 88.0;
+/// ln 2 in two parts (high part exact in f32), so k · ln2 is exact enough.
+const LN2_HI: f32 = 0.693_145_75;
+#[allow(clippy::unreadable_literal)]
+const LN2_LO: f32 = 1.428_606_8e-6;
+/// e^r's Taylor coefficients from r^6 down to r^0, for Horner's rule.
+const EXP_POLY: [f32; 7] = [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0];
+
 /// `e^x`, relative error < 3e-7 (two f32 ulps) over [-87, 88]; clamped outside (so e^x → 0 for
 /// very negative x and no infinity for large x). x = k·ln2 + r with |r| ≤ ln2/2, a degree-6
 /// polynomial for e^r, and 2^k built in the exponent bits.
 #[inline(always)]
-#[allow(clippy::unreadable_literal)]
 pub fn exp(x: f32) -> f32 {
     // Plain multiplies and adds only: `mul_add` and `round` become library calls without FMA in
     // the target, and nothing vectorises.
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer…
-    const ROUND_BITS: u32 = 0x4B40_0000; // …which then sits in the low bits of its pattern
-    let x = x.clamp(-87.0, 88.0);
-    let shifted = x * std::f32::consts::LOG2_E + ROUND;
-    let k = shifted - ROUND;
-    // ln 2 in two parts, so k · ln2 is exact enough.
-    let r = x - k * 0.693_145_75;
-    let r = r - k * 1.428_606_8e-6;
-    let p = 1.0 / 720.0_f32;
-    let p = p * r + 1.0 / 120.0;
-    let p = p * r + 1.0 / 24.0;
-    let p = p * r + 1.0 / 6.0;
-    let p = p * r + 0.5;
-    let p = p * r + 1.0;
-    let p = p * r + 1.0;
+    let x = x.clamp(EXP_MIN, EXP_MAX);
+    let shifted = x * std::f32::consts::LOG2_E + EXP_ROUND;
+    let k = shifted - EXP_ROUND;
+    let r = x - k * LN2_HI;
+    let r = r - k * LN2_LO;
+    let mut p = EXP_POLY[0];
+    for c in &EXP_POLY[1..] {
+        p = p * r + c;
+    }
     // 2^k from k's bits, in integer arithmetic: a float-to-int cast would saturate (a NaN check
     // and a compare per element) and keep the loop scalar.
-    let bits = shifted.to_bits().wrapping_sub(ROUND_BITS).wrapping_add(127) << 23;
+    let bits = shifted.to_bits().wrapping_sub(EXP_ROUND_BITS).wrapping_add(127) << 23;
     p * f32::from_bits(bits)
 }
 
@@ -45,22 +54,19 @@ pub fn exp(x: f32) -> f32 {
 /// scalar version cannot ask for them: `mul_add` is a library call without FMA in the target).
 /// Same reduction and polynomial, so the same accuracy.
 #[inline(always)]
-#[allow(clippy::unreadable_literal)]
 pub fn exp_lanes<S: Simd>(simd: S, x: S::f32s) -> S::f32s {
-    const ROUND: f32 = 12_582_912.0;
-    const ROUND_BITS: u32 = 0x4B40_0000;
     let splat = |v: f32| simd.splat_f32s(v);
-    let x = simd.max_f32s(simd.min_f32s(x, splat(88.0)), splat(-87.0));
-    let shifted = simd.mul_add_e_f32s(x, splat(std::f32::consts::LOG2_E), splat(ROUND));
-    let k = simd.sub_f32s(shifted, splat(ROUND));
-    let r = simd.mul_add_e_f32s(k, splat(-0.693_145_75), x);
-    let r = simd.mul_add_e_f32s(k, splat(-1.428_606_8e-6), r);
-    let mut p = splat(1.0 / 720.0);
-    for c in [1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+    let x = simd.max_f32s(simd.min_f32s(x, splat(EXP_MAX)), splat(EXP_MIN));
+    let shifted = simd.mul_add_e_f32s(x, splat(std::f32::consts::LOG2_E), splat(EXP_ROUND));
+    let k = simd.sub_f32s(shifted, splat(EXP_ROUND));
+    let r = simd.mul_add_e_f32s(k, splat(-LN2_HI), x);
+    let r = simd.mul_add_e_f32s(k, splat(-LN2_LO), r);
+    let mut p = splat(EXP_POLY[0]);
+    for &c in &EXP_POLY[1..] {
         p = simd.mul_add_e_f32s(p, r, splat(c));
     }
     let bits = simd.transmute_u32s_f32s(shifted);
-    let bits = simd.add_u32s(simd.sub_u32s(bits, simd.splat_u32s(ROUND_BITS)), simd.splat_u32s(127));
+    let bits = simd.add_u32s(simd.sub_u32s(bits, simd.splat_u32s(EXP_ROUND_BITS)), simd.splat_u32s(127));
     let scale = simd.wrapping_dyn_shl_u32s(bits, simd.splat_u32s(23));
     simd.mul_f32s(p, simd.transmute_f32s_u32s(scale))
 }
