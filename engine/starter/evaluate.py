@@ -17,7 +17,6 @@ import random
 import time
 
 import numpy as np
-import torch
 from PIL import Image, ImageDraw, ImageFont
 
 CACHE = pathlib.Path.home() / ".cache" / "pingvas-starter"
@@ -60,7 +59,13 @@ def contact_sheet(path, prompts, generated, references, rank_list, nearest_names
     sheet.save(path)
 
 
+def draw(entries, count, seed):
+    """The dataset indices of the names to generate: `count` of them, drawn with `seed`."""
+    return random.Random(seed).sample(range(len(entries)), min(count, len(entries)))
+
+
 def run(model, data, out_dir, threads=2, count=100, seed=0, steps=20, guidance=5.0, batch=10, scheduler=None):
+    import torch  # here, so that scripts/bench-starter can use this module's ranking without torch
     from diffusers import DPMSolverMultistepScheduler, StableDiffusionPipeline
 
     torch.set_num_threads(threads)
@@ -73,7 +78,7 @@ def run(model, data, out_dir, threads=2, count=100, seed=0, steps=20, guidance=5
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, **(scheduler or {}))
     pipe.set_progress_bar_config(disable=True)
 
-    chosen = random.Random(seed).sample(range(len(entries)), min(count, len(entries)))
+    chosen = draw(entries, count, seed)
     prompts = [entries[i]["name"] for i in chosen]
     generated = []
     t0 = time.perf_counter()

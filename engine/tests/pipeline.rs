@@ -125,3 +125,33 @@ fn pingvas_gen_writes_a_png_with_its_parameters_and_reports_steps_and_timings() 
         "pingvas-gen: model file missing: /nonexistent"
     );
 }
+
+#[test]
+fn pingvas_gen_makes_one_image_per_line_of_a_prompts_file_with_consecutive_seeds() {
+    let dir = std::env::temp_dir().join(format!("pingvas-gen-prompts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prompts = dir.join("prompts.txt");
+    std::fs::write(&prompts, "a penguin\n\n  a red apple  \n").unwrap();
+    let out = dir.join("img.png");
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pingvas-gen"))
+            .args(["--model", tiny_model().to_str().unwrap(), "--prompts", prompts.to_str().unwrap()])
+            .args(["--seed", "7", "--steps", "2", "--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let output = run(&[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summaries = String::from_utf8_lossy(&output.stdout).lines().count();
+    assert_eq!(summaries, 2, "one JSON summary per prompt; the blank line is skipped");
+    for (file, prompt, seed) in [("img-1.png", "a penguin", 7), ("img-2.png", "a red apple", 8)] {
+        let png = engine::png::decode_png(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+        let parameters: serde_json::Value = serde_json::from_str(&png.texts[0].1).unwrap();
+        assert_eq!((parameters["prompt"].as_str(), parameters["seed"].as_u64()), (Some(prompt), Some(seed)));
+    }
+    let refused = run(&["--batch", "2"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--prompts makes one image per line"));
+}

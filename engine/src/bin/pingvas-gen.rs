@@ -1,12 +1,15 @@
 //! `pingvas-gen`: text-to-image from the command line with a diffusers model directory.
 //!
 //! ```text
-//! pingvas-gen --model DIR --prompt "a penguin" --out penguin.png [--negative TEXT] [--seed N]
+//! pingvas-gen --model DIR (--prompt "a penguin" | --prompts FILE) --out penguin.png [--negative TEXT] [--seed N]
 //!             [--steps N] [--cfg F] [--scheduler ddim|euler|euler_a|dpmpp_2m|dpmpp_2m_karras]
 //!             [--width PX] [--height PX] [--batch N] [--device cpu|wgpu|wgpu:cpu|cuda[:N]]
 //!             [--random-weights SEED] [--noise FILE] [--save-latents FILE] [--runs N]
 //! ```
 //! Progress and timings go to standard error; batches write FILE-1.png, FILE-2.png, ….
+//! `--prompts FILE` generates one image for each non-empty line of FILE with the model loaded
+//! once (line i gets seed N + i and is written to FILE-i.png, i from 1), as benchmarks over many
+//! prompts need (`scripts/bench-starter`).
 //!
 //! For benchmarks and parity checks of full-size architectures without their weights:
 //! `--random-weights SEED` builds the model from `DIR`'s configs and tokenizer alone (e.g.
@@ -28,7 +31,7 @@ use engine::noise::{NoiseSource, SeededNoise};
 use engine::pipeline::{GenerateRequest, Progress, RunOptions};
 use engine::png::encode_png;
 
-const USAGE: &str = "usage: pingvas-gen --model DIR --prompt TEXT --out FILE.png [--negative TEXT] [--seed N] \
+const USAGE: &str = "usage: pingvas-gen --model DIR (--prompt TEXT | --prompts FILE) --out FILE.png [--negative TEXT] [--seed N] \
 [--steps N] [--cfg F] [--scheduler ddim|euler|euler_a|dpmpp_2m|dpmpp_2m_karras] [--width PX] [--height PX] \
 [--batch N] [--device cpu|wgpu|wgpu:cpu|cuda[:N]] [--random-weights SEED] [--noise FILE] \
 [--save-latents FILE] [--runs N]";
@@ -38,6 +41,8 @@ struct Args {
     out: PathBuf,
     device: DeviceChoice,
     request: GenerateRequest,
+    /// `--prompts`: one prompt per line, each its own generation.
+    prompts_file: Option<PathBuf>,
     size_given: (bool, bool),
     random_weights: Option<u64>,
     noise: Option<PathBuf>,
@@ -46,7 +51,7 @@ struct Args {
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    let (mut model, mut out, mut prompt) = (None, None, None);
+    let (mut model, mut out, mut prompt, mut prompts_file) = (None, None, None, None);
     let mut device = DeviceChoice::Cpu;
     let mut request = GenerateRequest { seed: random_seed(), ..GenerateRequest::default() };
     let mut size_given = (false, false);
@@ -63,6 +68,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--model" => model = Some(PathBuf::from(&value)),
             "--out" => out = Some(PathBuf::from(&value)),
             "--prompt" => prompt = Some(value.clone()),
+            "--prompts" => prompts_file = Some(PathBuf::from(&value)),
             "--negative" => request.negative_prompt = value.clone(),
             "--seed" => {
                 request.seed =
@@ -95,12 +101,24 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     }
     let missing = |name: &str| format!("{name} is required\n{USAGE}");
-    request.prompt = prompt.ok_or_else(|| missing("--prompt"))?;
+    match (prompt, &prompts_file) {
+        (Some(_), Some(_)) => return Err(format!("give --prompt or --prompts, not both\n{USAGE}")),
+        (None, None) => return Err(missing("--prompt (or --prompts)")),
+        (Some(prompt), None) => request.prompt = prompt,
+        (None, Some(_)) if request.batch != 1 || noise.is_some() || save_latents.is_some() => {
+            return Err(
+                "--prompts makes one image per line: it does not take --batch, --noise or --save-latents"
+                    .into(),
+            );
+        }
+        (None, Some(_)) => {}
+    }
     Ok(Args {
         model: model.ok_or_else(|| missing("--model"))?,
         out: out.ok_or_else(|| missing("--out"))?,
         device,
         request,
+        prompts_file,
         size_given,
         random_weights,
         noise,
@@ -167,54 +185,46 @@ fn random_seed() -> u64 {
     u64::try_from(nanos % u128::from(u32::MAX)).unwrap_or(0)
 }
 
-fn output_path(out: &Path, index: usize, batch: usize) -> PathBuf {
-    if batch == 1 {
-        return out.to_path_buf();
-    }
+/// `out` with the image's number (from 1) before the extension: FILE-1.png, FILE-2.png, ….
+fn numbered_path(out: &Path, index: usize) -> PathBuf {
     let stem = out.file_stem().map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
     out.with_file_name(format!("{stem}-{}.png", index + 1))
 }
 
-fn run(args: Args) -> Result<(), String> {
-    let mut err = std::io::stderr();
-    let started = Instant::now();
-    let device = args.device.device().map_err(|e| e.to_string())?;
-    let precision = args.device.precision(&device);
-    let model = match args.random_weights {
-        Some(seed) => StableDiffusion::random(&args.model, &device, precision, seed),
-        None => StableDiffusion::load_with(&args.model, &device, precision),
-    }
-    .map_err(|e| e.to_string())?;
-    let load = started.elapsed();
-    let mut request = args.request;
-    // Unset sizes default to the model's native size, as in diffusers.
-    let native = model.unet_config.sample_size * model.vae_config.scale_factor();
-    if !args.size_given.0 {
-        request.width = native;
-    }
-    if !args.size_given.1 {
-        request.height = native;
-    }
-    let _ = writeln!(
-        err,
-        "{} on {} ({precision:?}): {}×{}, {} steps of {}, cfg {}, seed {}, batch {}",
-        args.model.display(),
-        args.device,
-        request.width,
-        request.height,
-        request.steps,
-        request.scheduler,
-        request.guidance_scale,
-        request.seed,
-        request.batch
-    );
-    let per_image = model.unet_config.in_channels
-        * (request.height / model.vae_config.scale_factor())
-        * (request.width / model.vae_config.scale_factor());
-    let initial = match &args.noise {
-        Some(path) => Some(read_f32s(path, request.batch * per_image)?),
-        None => None,
+/// The requests to run: the one from the command line, or one per line of `--prompts` (seed
+/// N + i for line i).
+fn requests(args: &Args) -> Result<Vec<GenerateRequest>, String> {
+    let Some(path) = &args.prompts_file else {
+        return Ok(vec![args.request.clone()]);
     };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let requests: Vec<GenerateRequest> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .zip(0_u64..)
+        .map(|(prompt, i)| GenerateRequest {
+            prompt: prompt.to_owned(),
+            seed: args.request.seed.wrapping_add(i),
+            ..args.request.clone()
+        })
+        .collect();
+    if requests.is_empty() {
+        return Err(format!("{} holds no prompts", path.display()));
+    }
+    Ok(requests)
+}
+
+/// Runs `request` `runs` times (the first warms caches and autotuning), printing one JSON
+/// summary line per run on standard output; the last run's result.
+fn generate(
+    model: &StableDiffusion,
+    args: &Args,
+    request: &GenerateRequest,
+    index: usize,
+    initial: Option<&[f64]>,
+) -> Result<engine::pipeline::Generation, String> {
+    let precision = model.precision;
     let mut generation = None;
     for run in 0..args.runs {
         let started_run = Instant::now();
@@ -228,16 +238,16 @@ fn run(args: Args) -> Result<(), String> {
             last = Instant::now();
         };
         let options = RunOptions { on_progress: Some(&mut report), ..RunOptions::default() };
-        let result = match &initial {
+        let result = match initial {
             Some(initial) => model.generate_with_noise(
-                &request,
+                request,
                 options,
                 &mut FileNoise {
-                    initial: initial.clone(),
+                    initial: initial.to_vec(),
                     seeded: SeededNoise::new(request.seed, request.batch),
                 },
             ),
-            None => model.generate(&request, options),
+            None => model.generate(request, options),
         }
         .map_err(|e| e.to_string())?;
         let t = result.timings;
@@ -245,8 +255,9 @@ fn run(args: Args) -> Result<(), String> {
         #[allow(clippy::cast_precision_loss)]
         let summary = serde_json::json!({
             "engine": "burn", "device": args.device.to_string(), "precision": format!("{precision:?}"),
-            "run": run, "batch": request.batch, "width": request.width, "height": request.height,
-            "steps": request.steps, "seconds": seconds, "seconds_per_image": seconds / request.batch as f64,
+            "prompt_index": index, "run": run, "batch": request.batch, "width": request.width,
+            "height": request.height, "steps": request.steps, "seconds": seconds,
+            "seconds_per_image": seconds / request.batch as f64,
             "steps_per_second": request.steps as f64 / t.denoise.as_secs_f64().max(1e-9),
             "text_s": t.text.as_secs_f64(), "denoise_s": t.denoise.as_secs_f64(), "decode_s": t.decode.as_secs_f64(),
             "peak_rss_mib": peak_rss_mib(), "step_s": step_seconds,
@@ -257,12 +268,20 @@ fn run(args: Args) -> Result<(), String> {
         }
         generation = Some(result);
     }
-    let generation = generation.ok_or("no run")?;
-    if let Some(path) = &args.save_latents {
-        write_f32s(path, &generation.latents)?;
-    }
+    generation.ok_or_else(|| "no run".into())
+}
+
+/// Writes each image of `generation` as a PNG carrying its parameters; `numbered` puts the
+/// image's number (from `first`) in the file name.
+fn write_images(
+    args: &Args,
+    request: &GenerateRequest,
+    generation: &engine::pipeline::Generation,
+    first: usize,
+    numbered: bool,
+) -> Result<(), String> {
     for (i, image) in generation.images.iter().enumerate() {
-        let path = output_path(&args.out, i, request.batch);
+        let path = if numbered { numbered_path(&args.out, first + i) } else { args.out.clone() };
         let parameters = serde_json::json!({
             "prompt": request.prompt, "negative_prompt": request.negative_prompt, "seed": image.seed,
             "steps": request.steps, "cfg": request.guidance_scale, "scheduler": request.scheduler.name(),
@@ -279,18 +298,76 @@ fn run(args: Args) -> Result<(), String> {
             &[("parameters", &parameters)],
         )
         .map_err(|e| e.to_string())?;
-        let _ = writeln!(err, "wrote {} (seed {})", path.display(), image.seed);
+        let _ = writeln!(std::io::stderr(), "wrote {} (seed {})", path.display(), image.seed);
     }
-    let t = generation.timings;
+    Ok(())
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let mut err = std::io::stderr();
+    let started = Instant::now();
+    let device = args.device.device().map_err(|e| e.to_string())?;
+    let precision = args.device.precision(&device);
+    let model = match args.random_weights {
+        Some(seed) => StableDiffusion::random(&args.model, &device, precision, seed),
+        None => StableDiffusion::load_with(&args.model, &device, precision),
+    }
+    .map_err(|e| e.to_string())?;
+    let load = started.elapsed();
+    let mut requests = requests(&args)?;
+    // Unset sizes default to the model's native size, as in diffusers.
+    let native = model.unet_config.sample_size * model.vae_config.scale_factor();
+    for request in &mut requests {
+        if !args.size_given.0 {
+            request.width = native;
+        }
+        if !args.size_given.1 {
+            request.height = native;
+        }
+    }
+    let first = &requests[0];
+    let _ = writeln!(
+        err,
+        "{} on {} ({precision:?}): {}×{}, {} steps of {}, cfg {}, seed {}, batch {}, {} prompt(s)",
+        args.model.display(),
+        args.device,
+        first.width,
+        first.height,
+        first.steps,
+        first.scheduler,
+        first.guidance_scale,
+        first.seed,
+        first.batch,
+        requests.len()
+    );
+    let per_image = model.unet_config.in_channels
+        * (first.height / model.vae_config.scale_factor())
+        * (first.width / model.vae_config.scale_factor());
+    let initial = match &args.noise {
+        Some(path) => Some(read_f32s(path, first.batch * per_image)?),
+        None => None,
+    };
+    let numbered = args.prompts_file.is_some() || first.batch > 1;
+    let mut totals = engine::pipeline::Timings::default();
+    for (index, request) in requests.iter().enumerate() {
+        let generation = generate(&model, &args, request, index, initial.as_deref())?;
+        if let Some(path) = &args.save_latents {
+            write_f32s(path, &generation.latents)?;
+        }
+        write_images(&args, request, &generation, index * request.batch, numbered)?;
+        totals.text += generation.timings.text;
+        totals.denoise += generation.timings.denoise;
+        totals.decode += generation.timings.decode;
+    }
     #[allow(clippy::cast_precision_loss)]
-    let steps_per_second = request.steps as f64 / t.denoise.as_secs_f64().max(1e-9);
+    let steps_per_second = (first.steps * requests.len()) as f64 / totals.denoise.as_secs_f64().max(1e-9);
     let _ = writeln!(
         err,
         "timings: load {:.3} s, text {:.3} s, denoise {:.3} s ({steps_per_second:.2} steps/s), decode {:.3} s, total {:.3} s, peak RSS {:.0} MiB",
         load.as_secs_f64(),
-        t.text.as_secs_f64(),
-        t.denoise.as_secs_f64(),
-        t.decode.as_secs_f64(),
+        totals.text.as_secs_f64(),
+        totals.denoise.as_secs_f64(),
+        totals.decode.as_secs_f64(),
         started.elapsed().as_secs_f64(),
         peak_rss_mib().unwrap_or(f64::NAN)
     );
