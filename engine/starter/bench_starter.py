@@ -25,14 +25,8 @@ ACCEPTANCE_PROMPT = "a red apple"
 ACCEPTANCE_NAME = "red apple"
 
 
-def load(data: pathlib.Path):
-    images = np.load(data / "images.npy")
-    entries = json.loads((data / "entries.json").read_text(encoding="utf-8"))["entries"]
-    return images, entries
-
-
 def prompts(args):
-    _, entries = load(args.data)
+    _, entries = evaluate.load_dataset(args.data)
     chosen = evaluate.draw(entries, args.count, args.seed)
     lines = [ACCEPTANCE_PROMPT] + [entries[i]["name"] for i in chosen]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -42,7 +36,7 @@ def prompts(args):
 
 
 def score(args):
-    images, entries = load(args.data)
+    images, entries = evaluate.load_dataset(args.data)
     chosen = json.loads((args.out / "chosen.json").read_text(encoding="utf-8"))["chosen"]
     lines = (args.out / "prompts.txt").read_text(encoding="utf-8").splitlines()
     apple = next(i for i, e in enumerate(entries) if e["name"] == ACCEPTANCE_NAME)

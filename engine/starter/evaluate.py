@@ -59,6 +59,14 @@ def contact_sheet(path, prompts, generated, references, rank_list, nearest_names
     sheet.save(path)
 
 
+def load_dataset(data):
+    """The prepared set in `data`: images [N, 64, 64, 3] uint8 and their entries (prepare_data.py)."""
+    data = pathlib.Path(data)
+    images = np.load(data / "images.npy")
+    entries = json.loads((data / "entries.json").read_text(encoding="utf-8"))["entries"]
+    return images, entries
+
+
 def draw(entries, count, seed):
     """The dataset indices of the names to generate: `count` of them, drawn with `seed`."""
     return random.Random(seed).sample(range(len(entries)), min(count, len(entries)))
@@ -71,8 +79,7 @@ def run(model, data, out_dir, threads=2, count=100, seed=0, steps=20, guidance=5
     torch.set_num_threads(threads)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = np.load(pathlib.Path(data) / "images.npy")
-    entries = json.loads((pathlib.Path(data) / "entries.json").read_text(encoding="utf-8"))["entries"]
+    images, entries = load_dataset(data)
     dataset_features = features(images)
     pipe = StableDiffusionPipeline.from_pretrained(str(model), torch_dtype=torch.float32, safety_checker=None)
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, **(scheduler or {}))
