@@ -11,7 +11,7 @@ fixed number of steps; the UNet's is --steps, or with --steps 0 (the default) as
 --budget-minutes, measured over 20 steps, printed and stored in training.json. Pass --steps N
 to repeat that run exactly on another machine:
 
-1. an AutoencoderKL (SD 1.x architecture, three blocks: 64×64 RGB <-> 16×16×4 latents), trained on
+1. an AutoencoderKL (SD 1.x architecture, four blocks: 64×64 RGB <-> 8×8×8 latents), trained on
    the dataset's images with L1 + L2 reconstruction and SD's small KL term;
 2. a CLIPTextModel and a UNet2DConditionModel trained together on the VAE's latents with the
    DDPM objective of Stable Diffusion (SD 1.5's scaled-linear noise schedule, uniform timesteps,
@@ -49,17 +49,25 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 # The architecture. All of it is standard SD 1.x configuration that the engine implements (see
 # engine/src/unet.rs, vae.rs, clip.rs): only the sizes are small.
+# The latents are 8×8×8: half the numbers of SD's 4-channel layout at 16×16, and a quarter of the
+# positions, so a UNet step costs about a quarter as much and the run sees about four times the
+# epochs (the first run, at 16×16×4 and 117 epochs, was still far from memorising the set).
 VAE = dict(
-    in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=16,
-    block_out_channels=[16, 32, 64], down_block_types=["DownEncoderBlock2D"] * 3,
-    up_block_types=["UpDecoderBlock2D"] * 3, sample_size=64, mid_block_add_attention=True,
+    in_channels=3, out_channels=3, latent_channels=8, layers_per_block=1, norm_num_groups=16,
+    block_out_channels=[16, 32, 64, 64], down_block_types=["DownEncoderBlock2D"] * 4,
+    up_block_types=["UpDecoderBlock2D"] * 4, sample_size=64, mid_block_add_attention=True,
 )
+# 16 positions, not CLIP's 77: the longest name is 8 tokens, the longest caption fits, and the
+# encoder's cost (and the UNet's cross-attention) is linear in it; at 77 the text encoder cost as
+# much per step as the whole 8×8 UNet. The tokenizer's model_max_length is set to match, so
+# diffusers and the engine pad and truncate prompts to 16 tokens.
+MAX_TOKENS = 16
 TEXT = dict(
     hidden_size=128, intermediate_size=512, num_hidden_layers=3, num_attention_heads=4,
-    max_position_embeddings=77, hidden_act="quick_gelu", layer_norm_eps=1e-5, projection_dim=128,
+    max_position_embeddings=MAX_TOKENS, hidden_act="quick_gelu", layer_norm_eps=1e-5, projection_dim=128,
 )
 UNET = dict(
-    sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+    sample_size=8, in_channels=8, out_channels=8, layers_per_block=1,
     block_out_channels=[32, 64, 128], norm_num_groups=32, attention_head_dim=4,
     down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
     up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
@@ -248,14 +256,16 @@ def encode_all(vae, images):
 
 
 def tokenize_captions(tokenizer, entries):
-    """Token ids [captions, 77] of every caption, and for each entry the range of its rows."""
+    """Token ids [captions, MAX_TOKENS] of every caption, and for each entry the range of its rows."""
     rows, ranges = [], []
     for e in entries:
         start = len(rows)
         rows.extend(e["captions"])
         ranges.append((start, len(rows)))
-    ids = tokenizer(rows, padding="max_length", max_length=77, truncation=True, return_tensors="pt").input_ids
-    empty = tokenizer([""], padding="max_length", max_length=77, return_tensors="pt").input_ids[0]
+    ids = tokenizer(rows, padding="max_length", max_length=MAX_TOKENS, truncation=True, return_tensors="pt").input_ids
+    empty = tokenizer([""], padding="max_length", max_length=MAX_TOKENS, return_tensors="pt").input_ids[0]
+    cut = sum(len(tokenizer(r).input_ids) > MAX_TOKENS for r in rows)
+    log(f"{cut} of {len(rows)} captions are longer than {MAX_TOKENS} tokens and are cut")
     return ids, torch.tensor(ranges), empty
 
 
@@ -286,7 +296,13 @@ def train_unet(args, tokenizer, entries, latents_mean, latents_std, scale, stopp
         ema_unet.load_state_dict(state["ema_unet"])
         opt.load_state_dict(state["opt"])
         start = state["step"]
-        args.steps = state.get("total", args.steps)
+        stored = state.get("total", args.steps)
+        if args.steps and stored and args.steps != stored:
+            # A new --steps on resume (to fit the time left): the learning-rate schedule follows
+            # the new total from this step on. training.json records the final total.
+            log(f"UNet: --steps {args.steps} replaces the checkpoint's total of {stored}")
+            stored = max(args.steps, start + 1)
+        args.steps = stored
         log(f"UNet: resuming at step {start} of {args.steps}")
 
     ids, ranges, empty = tokenize_captions(tokenizer, entries)
@@ -330,7 +346,11 @@ def train_unet(args, tokenizer, entries, latents_mean, latents_std, scale, stopp
         drop = torch.rand(len(idx), generator=g) < args.uncond_prob
         tokens[drop] = empty
         z0 = (latents_mean[idx] + latents_std[idx] * torch.randn(latents_mean[idx].shape, generator=g)) * scale
+        # Which picture a caption means is decided at high noise; below t ~ 400 the latent already
+        # shows it. --high-noise of the batch is drawn from t >= 400, the rest from all of [0, 1000).
         t = torch.randint(0, 1000, (len(idx),), generator=g)
+        high = torch.randint(400, 1000, (len(idx),), generator=g)
+        t = torch.where(torch.rand(len(idx), generator=g) < args.high_noise, high, t)
         noise = torch.randn(z0.shape, generator=g)
         a = alphas_cumprod[t].view(-1, 1, 1, 1)
         zt = a.sqrt() * z0 + (1 - a).sqrt() * noise
@@ -448,7 +468,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (use 1 on a busy machine)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda where a GPU is lent (then raise --steps)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--vae-steps", type=int, default=1000)
+    parser.add_argument("--vae-steps", type=int, default=1500)
     parser.add_argument("--vae-batch", type=int, default=16)
     parser.add_argument("--vae-lr", type=float, default=2e-3)
     parser.add_argument("--kl-weight", type=float, default=1e-6)
@@ -457,7 +477,7 @@ def main():
     parser.add_argument("--budget-minutes", type=float, default=82,
                         help="wall-clock budget of the whole run when --steps is 0")
     parser.add_argument("--reserve-minutes", type=float, default=2, help="kept for the export")
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--ema", type=float, default=0.999)
@@ -466,8 +486,10 @@ def main():
                         help="loss weight per timestep: v = the v-prediction loss's (the error of the image "
                         "estimate counts fully at high noise), min-snr = min-SNR-gamma, none = plain MSE")
     parser.add_argument("--min-snr", type=float, default=5.0)
+    parser.add_argument("--high-noise", type=float, default=0.3,
+                        help="share of each batch whose timestep is drawn from t >= 400 (the rest: uniform)")
     parser.add_argument("--uncond-prob", type=float, default=0.1)
-    parser.add_argument("--name-prob", type=float, default=0.25, help="how often the caption is the bare name")
+    parser.add_argument("--name-prob", type=float, default=0.5, help="how often the caption is the bare name")
     parser.add_argument("--checkpoint-every", type=float, default=300, help="seconds")
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--no-eval", action="store_true")
@@ -495,6 +517,7 @@ def main():
         np.save(args.data / "images.npy", images)
         (args.data / "entries.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     tokenizer = CLIPTokenizer.from_pretrained(str(args.tokenizer))
+    tokenizer.model_max_length = MAX_TOKENS  # saved with the pipeline: what diffusers and the engine pad to
     log(f"{len(images)} images, {sum(len(e['captions']) for e in meta['entries'])} captions, vocabulary {len(tokenizer)}")
 
     vae = train_vae(args, images, stopper)
