@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 
 use crate::clip::ClipTextModel;
 use crate::error::EngineError;
+use crate::preview::LatentPalette;
 use crate::schedulers::SchedulerConfig;
 use crate::tokenizer::ClipTokenizer;
 use crate::unet::{UNet2DConditionModel, UNetConfig};
@@ -38,6 +39,8 @@ pub struct StableDiffusion {
     pub device: Device,
     /// The text encoder's and UNet's float type (the VAE always computes in f32).
     pub precision: Precision,
+    /// Latent channels → RGB, for previews while denoising.
+    pub palette: LatentPalette,
 }
 
 /// The float type of the text encoder and UNet.
@@ -136,6 +139,7 @@ impl StableDiffusion {
                 "the UNet's channels do not match the VAE's latent channels",
             ));
         }
+        let palette = LatentPalette::for_model(dir, vae_config.latent_channels)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             tokenizer,
@@ -147,6 +151,7 @@ impl StableDiffusion {
             scheduler_config,
             device: device.clone(),
             precision,
+            palette,
         })
     }
 }

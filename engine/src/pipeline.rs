@@ -12,7 +12,7 @@ use burn::tensor::{Tensor, TensorData};
 use crate::error::EngineError;
 use crate::model::StableDiffusion;
 use crate::noise::{NoiseSource, SeededNoise};
-use crate::preview::{Preview, latent_preview};
+use crate::preview::Preview;
 use crate::schedulers::{Scheduler, SchedulerKind};
 
 /// What to generate.
@@ -191,9 +191,8 @@ impl StableDiffusion {
                 .then(|| (0..batch).flat_map(|k| noise.step(k, i, per_image)).collect());
             latents = scheduler.step(i, &prediction, &latents, step_noise.as_deref());
             if let Some(report) = options.on_progress.as_mut() {
-                let preview = options
-                    .previews
-                    .then(|| latent_preview(&latents[..per_image], channels, latent_h, latent_w));
+                let preview =
+                    options.previews.then(|| self.palette.preview(&latents[..per_image], latent_h, latent_w));
                 report(&Progress { step: i + 1, total: timesteps.len(), preview });
             }
         }
