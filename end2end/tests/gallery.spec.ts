@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { PASSWORD, hydrated, register, uniqueEmail } from "./helpers";
+import { PASSWORD, hydrated, nearestStarterRef, register, uniqueEmail } from "./helpers";
 
 /** An access token for `email` from the REST API. */
 async function apiToken(request: APIRequestContext, email: string): Promise<string> {
@@ -48,8 +48,8 @@ test("an image generated in the browser shows live progress and lands in the gal
   await page.goto("/generate");
   await hydrated(page);
   await expect(page.getByTestId("quota-label")).toHaveText("0 / 100 images");
-  // The tiny model is the default, at its own size; a Free plan cannot batch.
-  await expect(page.getByTestId("model")).toHaveValue("tiny-sd");
+  // The starter model is a fresh install's default, at its own size; a Free plan cannot batch.
+  await expect(page.getByTestId("model")).toHaveValue("starter-emoji");
   await expect(page.getByTestId("width")).toHaveValue("64");
   await expect(page.getByTestId("batch")).toBeDisabled();
   await expect(page.getByTestId("batch-hint")).toHaveText("Batches need Pro");
@@ -57,7 +57,7 @@ test("an image generated in the browser shows live progress and lands in the gal
   await expect(page.getByTestId("save-preset")).toBeDisabled();
   await expect(page.getByTestId("save-preset")).toHaveText("Save as preset (needs Pro)");
 
-  await page.getByTestId("prompt").fill("a penguin in a tuxedo");
+  await page.getByTestId("prompt").fill("a penguin");
   await page.getByTestId("randomise").uncheck();
   await page.getByTestId("seed").fill("1234");
   await page.getByTestId("steps").fill("30");
@@ -80,9 +80,11 @@ test("an image generated in the browser shows live progress and lands in the gal
   const thumbnail = page.getByTestId("image-card").locator("img");
   await expect(thumbnail).toHaveJSProperty("complete", true);
   expect(await thumbnail.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(64);
+  // It is a penguin: nearer the training set's penguin than the other reference pictures.
+  expect(await nearestStarterRef(page, await thumbnail.evaluate((img: HTMLImageElement) => img.src))).toBe("penguin");
 
   await page.getByTestId("image-link").click();
-  await expect(page.getByTestId("param-prompt")).toHaveText("a penguin in a tuxedo");
+  await expect(page.getByTestId("param-prompt")).toHaveText("a penguin");
   await expect(page.getByTestId("param-seed")).toHaveText("1234");
   await expect(page.getByTestId("param-steps")).toHaveText("30");
   await expect(page.getByTestId("param-size")).toHaveText("64 × 64");
@@ -90,7 +92,7 @@ test("an image generated in the browser shows live progress and lands in the gal
   // "Use these settings" fills the form with them.
   await page.getByTestId("use-settings").click();
   await expect(page).toHaveURL(/\/generate\?from=/);
-  await expect(page.getByTestId("prompt")).toHaveValue("a penguin in a tuxedo");
+  await expect(page.getByTestId("prompt")).toHaveValue("a penguin");
   await expect(page.getByTestId("seed")).toHaveValue("1234");
   await expect(page.getByTestId("steps")).toHaveValue("30");
 });

@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { expect, type Page } from "@playwright/test";
 
 /** The password every browser test account uses. */
@@ -31,4 +33,44 @@ export async function signIn(page: Page, email: string, next = "") {
   await page.getByTestId("email").fill(email);
   await page.getByTestId("password").fill(PASSWORD);
   await page.getByTestId("submit").click();
+}
+
+/** The starter model's reference pictures (engine/tests/fixtures/starter-refs), by name. */
+const STARTER_REFS = ["red-apple", "penguin", "rocket", "grinning-face", "sunflower", "blue-heart"];
+
+/**
+ * Which reference picture the image at `src` (an URL the page can load) is nearest to, in
+ * scripts/bench-starter's feature space (`features` in engine/starter/evaluate.py, the one definition;
+ * engine/tests/starter.rs repeats it in Rust): drawn at 64×64, 4×4 box means (16×16 RGB), Euclidean.
+ */
+export async function nearestStarterRef(page: Page, src: string): Promise<string> {
+  const refs = STARTER_REFS.map((name) => {
+    const file = path.join(__dirname, "../../engine/tests/fixtures/starter-refs", `${name}.png`);
+    return `data:image/png;base64,${fs.readFileSync(file).toString("base64")}`;
+  });
+  const index = await page.evaluate(async ({ src, refs }) => {
+    const features = async (url: string) => {
+      const image = new Image();
+      image.src = url;
+      await image.decode();
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 64;
+      const context = canvas.getContext("2d")!;
+      context.fillStyle = "#fff";
+      context.fillRect(0, 0, 64, 64);
+      context.drawImage(image, 0, 0, 64, 64);
+      const rgba = context.getImageData(0, 0, 64, 64).data;
+      const out = new Float64Array(16 * 16 * 3);
+      for (let y = 0; y < 64; y++)
+        for (let x = 0; x < 64; x++)
+          for (let c = 0; c < 3; c++) out[((y >> 2) * 16 + (x >> 2)) * 3 + c] += rgba[(y * 64 + x) * 4 + c] / (16 * 255);
+      return out;
+    };
+    const made = await features(src);
+    const distances = await Promise.all(
+      refs.map(async (ref) => (await features(ref)).reduce((sum, v, i) => sum + (v - made[i]) ** 2, 0)),
+    );
+    return distances.indexOf(Math.min(...distances));
+  }, { src, refs });
+  return STARTER_REFS[index];
 }

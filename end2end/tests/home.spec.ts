@@ -1,4 +1,5 @@
 import { expect, test } from "@playwright/test";
+import { hydrated, nearestStarterRef, register, uniqueEmail } from "./helpers";
 
 test("home page renders on the server and becomes interactive once hydrated", async ({ page }) => {
   // The page's Content-Security-Policy must let the app hydrate without any violation.
@@ -45,4 +46,25 @@ test("unknown pages show the 404 page with status 404", async ({ page }) => {
   await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
   await page.getByTestId("home-link").click();
   await expect(page.getByTestId("product-name")).toBeVisible();
+});
+
+test("the home page shows what the starter model made, and 'Try it' opens the generator with that prompt and seed", async ({ page }) => {
+  await register(page, uniqueEmail("visitor"), "Vera Visitor");
+  await page.goto("/");
+  await hydrated(page);
+  const examples = page.getByTestId("showcase-example");
+  await expect(examples).toHaveCount(6);
+  const apple = examples.first();
+  await expect(apple).toContainText("a red apple");
+  const picture = apple.locator("img");
+  await expect(picture).toHaveJSProperty("complete", true);
+  expect(await picture.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(64);
+  expect(await nearestStarterRef(page, await picture.evaluate((img: HTMLImageElement) => img.src))).toBe("red-apple");
+
+  await apple.getByTestId("showcase-try").click();
+  await expect(page).toHaveURL(/\/generate\?prompt=a%20red%20apple&seed=1$/);
+  await hydrated(page);
+  await expect(page.getByTestId("prompt")).toHaveValue("a red apple");
+  await expect(page.getByTestId("seed")).toHaveValue("1");
+  await expect(page.getByTestId("randomise")).not.toBeChecked();
 });

@@ -23,7 +23,11 @@ CACHE = pathlib.Path.home() / ".cache" / "pingvas-starter"
 
 
 def features(images: np.ndarray) -> np.ndarray:
-    """[N, 64, 64, 3] uint8 -> [N, 768] float: 4×4 box means, i.e. 16×16 RGB in [0, 1]."""
+    """[N, 64, 64, 3] uint8 -> [N, 768] float: 4×4 box means, i.e. 16×16 RGB in [0, 1].
+
+    The one definition of the starter model's feature space; engine/tests/starter.rs (Rust) and
+    end2end/tests/helpers.ts (`nearestStarterRef`) repeat it so their tests run without Python.
+    """
     n, h, w, c = images.shape
     x = images.astype(np.float64).reshape(n, 16, h // 16, 16, w // 16, c).mean(axis=(2, 4)) / 255.0
     return x.reshape(n, -1)

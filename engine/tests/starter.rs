@@ -24,7 +24,8 @@ const NAMES: [(&str, &str); 6] = [
     ("blue heart", "blue-heart"),
 ];
 
-/// 64×64 RGB → 16×16 RGB box means in [0, 1].
+/// 64×64 RGB → 16×16 RGB box means in [0, 1]: `features` in engine/starter/evaluate.py, the one
+/// definition scripts/bench-starter ranks by, repeated here so this test runs without Python.
 fn features(rgb: &[u8]) -> Vec<f32> {
     assert_eq!(rgb.len(), 64 * 64 * 3);
     let mut out = vec![0.0_f32; 16 * 16 * 3];

@@ -115,6 +115,26 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What the engine is asked for image `index` of a job with `params`: the job's seed plus the
+/// image's index, one image at a time. The home page's showcase test makes its examples with it
+/// too, so that they are what a user's job gives.
+///
+/// # Errors
+/// The scheduler's name is not one the engine knows.
+pub fn engine_request(params: &GenerationParams, index: u32) -> Result<GenerateRequest, EngineError> {
+    Ok(GenerateRequest {
+        prompt: params.prompt.clone(),
+        negative_prompt: params.negative_prompt.clone(),
+        seed: u64::try_from(params.seed).unwrap_or(0) + u64::from(index),
+        steps: params.steps as usize,
+        guidance_scale: params.cfg_scale,
+        scheduler: params.scheduler.as_str().parse().map_err(|e| EngineError::Request(format!("{e}")))?,
+        width: params.width as usize,
+        height: params.height as usize,
+        batch: 1,
+    })
+}
+
 impl Worker {
     /// A worker over `db` and `store`, named uniquely (host, process, random suffix).
     #[must_use]
@@ -272,18 +292,8 @@ impl Worker {
         model: StableDiffusion,
     ) -> Result<(StableDiffusion, Result<Stored, WorkerError>), WorkerError> {
         let params = &job.params;
-        let seed = u64::try_from(params.seed).unwrap_or(0) + u64::from(index);
-        let request = GenerateRequest {
-            prompt: params.prompt.clone(),
-            negative_prompt: params.negative_prompt.clone(),
-            seed,
-            steps: params.steps as usize,
-            guidance_scale: params.cfg_scale,
-            scheduler: params.scheduler.as_str().parse().map_err(|e| EngineError::Request(format!("{e}")))?,
-            width: params.width as usize,
-            height: params.height as usize,
-            batch: 1,
-        };
+        let request = engine_request(params, index)?;
+        let seed = request.seed;
         let cancel = Arc::new(AtomicBool::new(false));
         let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
         let engine_cancel = Arc::clone(&cancel);

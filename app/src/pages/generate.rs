@@ -109,6 +109,16 @@ fn GenerateForm() -> impl IntoView {
     Effect::new(move |_| {
         let from = query.with_untracked(|q| q.get("from")).and_then(|id| id.parse::<Uuid>().ok());
         let workflow = query.with_untracked(|q| q.get("workflow")).and_then(|id| id.parse::<Uuid>().ok());
+        // "Try it" links (the home page's examples): a prompt, and the seed that made the example.
+        let linked = query.with_untracked(|q| {
+            let mut fields = serde_json::Map::new();
+            for key in ["prompt", "seed"] {
+                if let Some(value) = q.get(key).filter(|v| !v.trim().is_empty()) {
+                    fields.insert(key.to_owned(), serde_json::Value::String(value));
+                }
+            }
+            serde_json::Value::Object(fields)
+        });
         spawn_local(async move {
             if let Ok(list) = auth.call(ui_models).await {
                 let plan = current_plan(auth);
@@ -119,6 +129,7 @@ fn GenerateForm() -> impl IntoView {
                 }
                 models.set(list);
             }
+            apply(&linked);
             if let Ok(list) = auth.call(ui_boards).await {
                 boards.set(list);
             }

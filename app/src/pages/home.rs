@@ -14,6 +14,53 @@ const PROMPT_IDEAS: [&str; 5] = [
     "macro shot of frost crystals on a maple leaf, morning backlight",
 ];
 
+/// An image the starter model made, shown with what makes it again: the `/generate` page's
+/// defaults (the default model, Euler a, 25 steps, CFG 7.5, 64×64) with this prompt and seed.
+/// `server/tests/showcase.rs` regenerates each one through the worker's own request and
+/// compares the pixels, so the pictures are the model's output, not drawings of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShowcaseExample {
+    /// The prompt.
+    pub prompt: &'static str,
+    /// The seed.
+    pub seed: i64,
+    /// The picture, under `public/`.
+    pub image: &'static str,
+}
+
+/// The home page's examples, in order.
+pub const SHOWCASE: [ShowcaseExample; 6] = [
+    ShowcaseExample { prompt: "a red apple", seed: 1, image: "/showcase/red-apple.png" },
+    ShowcaseExample { prompt: "grinning face", seed: 1, image: "/showcase/grinning-face.png" },
+    ShowcaseExample { prompt: "red heart", seed: 1, image: "/showcase/red-heart.png" },
+    ShowcaseExample {
+        prompt: "smiling face with sunglasses",
+        seed: 1,
+        image: "/showcase/smiling-face-with-sunglasses.png",
+    },
+    ShowcaseExample { prompt: "star", seed: 1, image: "/showcase/star.png" },
+    ShowcaseExample { prompt: "blue circle", seed: 1, image: "/showcase/blue-circle.png" },
+];
+
+/// `/generate` with `example`'s prompt and seed filled in.
+#[must_use]
+pub fn try_link(example: &ShowcaseExample) -> String {
+    format!("/generate?prompt={}&seed={}", query_encode(example.prompt), example.seed)
+}
+
+/// Percent-encodes `text` for a query value: unreserved characters stay, the rest as UTF-8 bytes.
+fn query_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// The prompt idea at `index`, cycling through the list.
 fn prompt_idea(index: usize) -> &'static str {
     PROMPT_IDEAS[index % PROMPT_IDEAS.len()]
@@ -33,6 +80,28 @@ pub fn HomePage() -> impl IntoView {
                 "and keep them in your own private gallery."
             </p>
             <a class="button primary" href="/login" data-testid="sign-in-link">"Sign in"</a>
+        </section>
+        <section class="showcase" aria-labelledby="showcase-title">
+            <h2 id="showcase-title">"Made on a CPU by the starter model"</h2>
+            <p>
+                "A fresh install comes with a small model of our own that draws rough 64-pixel "
+                "likenesses of the Twemoji emoji from their names, in under a second on a CPU, "
+                "without a GPU or a download. Add Stable Diffusion weights for real pictures."
+            </p>
+            <ul class="showcase-grid">
+                {SHOWCASE
+                    .iter()
+                    .map(|example| {
+                        view! {
+                            <li data-testid="showcase-example">
+                                <img src=example.image alt=example.prompt width="128" height="128"/>
+                                <span class="showcase-prompt">{example.prompt}</span>
+                                <a href=try_link(example) data-testid="showcase-try">"Try it"</a>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
         </section>
         <section class="inspiration" aria-labelledby="inspiration-title">
             <h2 id="inspiration-title">"Need a prompt?"</h2>
@@ -55,6 +124,15 @@ pub fn HomePage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn try_links_carry_the_prompt_and_seed_percent_encoded() {
+        let example = ShowcaseExample { prompt: "a red apple, ça & co", seed: 7, image: "/x.png" };
+        assert_eq!(try_link(&example), "/generate?prompt=a%20red%20apple%2C%20%C3%A7a%20%26%20co&seed=7");
+        for example in &SHOWCASE {
+            assert!(example.image.starts_with("/showcase/") && example.image.ends_with(".png"));
+        }
+    }
 
     #[test]
     fn prompt_ideas_cycle_and_differ_from_one_step_to_the_next() {

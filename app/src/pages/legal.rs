@@ -13,6 +13,13 @@ pub fn TermsPage() -> impl IntoView {
             <p>"You may use PingvasAI to generate images for lawful purposes within your plan's monthly allowance."</p>
             <p>"You own the images you generate. Do not generate content that is illegal or that infringes others' rights."</p>
             <p>"We may suspend accounts that abuse the service. Plans renew monthly and can be cancelled at any time."</p>
+            <h2>"Credits"</h2>
+            <p data-testid="starter-credits">
+                "The starter model was trained on Twemoji graphics, © 2019 Twitter, Inc and other contributors, "
+                "licensed under CC-BY 4.0 (https://creativecommons.org/licenses/by/4.0/); its images are "
+                "adaptations of them. Emoji data from emoji-datasource (MIT, © 2013 Cal Henderson) and "
+                "emojilib (MIT, © 2014 Mu-An Chiou)."
+            </p>
         </article>
     }
 }

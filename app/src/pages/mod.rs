@@ -22,7 +22,7 @@ pub use self::{
     auth_complete::AuthCompletePage,
     gallery::GalleryPage,
     generate::GeneratePage,
-    home::HomePage,
+    home::{HomePage, SHOWCASE, ShowcaseExample},
     image_detail::ImageDetailPage,
     legal::{PrivacyPage, TermsPage},
     login::LoginPage,

@@ -1,18 +1,19 @@
 //! `MODEL_CATALOG`: the models people may choose, with the cheapest plan for each and the
 //! diffusers folder a worker loads. A JSON array of `{"name", "title", "min_plan", "path",
-//! "default_side"?}` objects; the first entry is the default model. Unset means the committed tiny
-//! model alone, so a fresh install can generate out of the box.
+//! "default_side"?}` objects; the first entry is the default model. Unset means the committed
+//! starter model alone (`engine/starter/`), so a fresh install draws what it is asked for out of
+//! the box; the random-weight tiny models stay test fixtures.
 
 use std::path::{Path, PathBuf};
 
 use app::{api::generation::ModelInfo, plans::Plan};
 use serde::Deserialize;
 
-/// The name of the committed tiny test model.
-pub const TINY_MODEL: &str = "tiny-sd";
+/// The name of the committed starter model, a fresh install's default.
+pub const STARTER_MODEL: &str = "starter-emoji";
 
-/// Where the committed tiny model lives in the repository.
-const TINY_MODEL_DIR: &str = "engine/tests/fixtures/tiny-sd1";
+/// Where the starter model lives in the repository.
+const STARTER_MODEL_DIR: &str = "engine/starter/model";
 
 /// A catalog entry: what people see, and the folder workers load.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -24,29 +25,29 @@ pub struct CatalogEntry {
     pub path: PathBuf,
 }
 
-/// The tiny model's folder: relative to the working directory when run from the repository
+/// The starter model's folder: relative to the working directory when run from the repository
 /// root, else where this build's sources are (tests run from the crate's folder).
 #[must_use]
-pub fn tiny_model_dir() -> PathBuf {
-    let relative = Path::new(TINY_MODEL_DIR);
+pub fn starter_model_dir() -> PathBuf {
+    let relative = Path::new(STARTER_MODEL_DIR);
     if relative.join("model_index.json").is_file() {
         return relative.to_path_buf();
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(TINY_MODEL_DIR)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(STARTER_MODEL_DIR)
 }
 
-/// The catalog when `MODEL_CATALOG` is unset.
+/// The catalog when `MODEL_CATALOG` is unset: the starter model.
 #[must_use]
 pub fn default_catalog() -> Vec<CatalogEntry> {
     vec![CatalogEntry {
         info: ModelInfo {
-            name: TINY_MODEL.to_owned(),
-            title: "Tiny SD (test model)".to_owned(),
+            name: STARTER_MODEL.to_owned(),
+            title: "Starter model: emoji, 64 px".to_owned(),
             min_plan: Plan::Free,
-            // Trained on 32-pixel images; 64 is the smallest size requests may ask for.
+            // Trained on 64-pixel images only.
             default_side: 64,
         },
-        path: tiny_model_dir(),
+        path: starter_model_dir(),
     }]
 }
 

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use self::catalog::{CatalogEntry, TINY_MODEL, default_catalog, tiny_model_dir};
+pub use self::catalog::{CatalogEntry, STARTER_MODEL, default_catalog, starter_model_dir};
 pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
 pub use self::values::{
     AppDatabase, DatabaseSource, DbSchema, EncryptionKey, Environment, JwtSecret, LogFormat,
@@ -385,8 +385,8 @@ mod tests {
     }
 
     #[test]
-    fn the_model_catalog_defaults_to_the_tiny_model_and_bad_catalogs_are_refused() {
-        assert_eq!(parse(&[]).unwrap().models[0].name, TINY_MODEL);
+    fn the_model_catalog_defaults_to_the_starter_model_and_bad_catalogs_are_refused() {
+        assert_eq!(parse(&[]).unwrap().models[0].name, STARTER_MODEL);
         let err = parse(&[("MODEL_CATALOG", "[]")]).unwrap_err();
         assert!(err.to_string().starts_with("MODEL_CATALOG is not valid: the catalog is empty"), "{err}");
     }
