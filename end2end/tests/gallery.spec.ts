@@ -24,21 +24,36 @@ async function generated(request: APIRequestContext, token: string, prompt: stri
   return job.image_ids;
 }
 
-/** Reads the progress bar every few milliseconds until the job finishes; returns the values seen. */
-async function watchProgress(page: Page): Promise<{ values: number[]; max: number }> {
-  const bar = page.getByTestId("progress-bar");
-  await expect(bar).toBeVisible({ timeout: 30_000 });
-  const values: number[] = [];
-  let max = 0;
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const state = await page.getByTestId("job-progress").getAttribute("data-status");
-    const value = Number(await bar.getAttribute("value"));
-    max = Number(await bar.getAttribute("max"));
-    if (values[values.length - 1] !== value) values.push(value);
-    if (state === "completed" || state === "failed" || state === "cancelled") break;
-    await page.waitForTimeout(25);
-  }
+/**
+ * Records every value the progress bar takes from now on, in the page itself: a MutationObserver
+ * sees each update the event stream causes, however quickly they follow each other, where polling
+ * from the test would miss the steps of a model that makes an image in a fraction of a second.
+ */
+async function recordProgress(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen: number[] = [];
+    (window as unknown as { progressSeen: number[] }).progressSeen = seen;
+    const read = () => {
+      const bar = document.querySelector("[data-testid='progress-bar']");
+      if (!bar) return;
+      const value = Number(bar.getAttribute("value"));
+      if (seen[seen.length - 1] !== value) seen.push(value);
+    };
+    new MutationObserver(read).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ["value"],
+    });
+  });
+}
+
+/** Waits until the recorded job finishes; returns the progress values seen and the bar's maximum. */
+async function progressSeen(page: Page): Promise<{ values: number[]; max: number }> {
+  const status = page.getByTestId("job-progress");
+  await expect(status).toHaveAttribute("data-status", /^(completed|failed|cancelled)$/, { timeout: 60_000 });
+  const values = await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+  const max = Number(await page.getByTestId("progress-bar").getAttribute("max"));
   return { values, max };
 }
 
@@ -61,15 +76,19 @@ test("an image generated in the browser shows live progress and lands in the gal
   await page.getByTestId("randomise").uncheck();
   await page.getByTestId("seed").fill("1234");
   await page.getByTestId("steps").fill("30");
+  await recordProgress(page);
   const clicked = Date.now();
   await page.getByTestId("generate").click();
 
-  const { values, max } = await watchProgress(page);
+  const { values, max } = await progressSeen(page);
+  console.log(`progress values seen: ${values.join(", ")}`);
   await expect(page.getByTestId("job-progress")).toHaveAttribute("data-status", "completed");
   expect(max).toBe(30);
   expect(values[values.length - 1]).toBe(30);
-  // The bar moved through intermediate steps, not straight from empty to full.
-  expect(values.filter((v) => v > 0 && v < 30).length).toBeGreaterThan(1);
+  // The bar moved through an intermediate step, not straight from empty to full. (How many depends
+  // on the machine: the worker writes progress at most every 150 ms, and the starter model makes
+  // 30 steps in about a third of a second.)
+  expect(values.filter((v) => v > 0 && v < 30).length).toBeGreaterThanOrEqual(1);
   await expect(page.getByTestId("result")).toHaveCount(1);
   await expect(page.getByTestId("quota-label")).toHaveText("1 / 100 images");
 

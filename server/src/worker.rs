@@ -308,7 +308,11 @@ impl Worker {
         });
 
         let step_base = i32::try_from(index * params.steps).unwrap_or(i32::MAX);
-        let mut beat = tokio::time::interval(self.settings.lease / 3);
+        // The first beat waits a whole period: an interval's immediate first tick would take the
+        // slot of the first step's progress, and a job shorter than PROGRESS_INTERVAL (the starter
+        // model makes 30 steps in a third of a second) would then show no progress at all.
+        let beat_period = self.settings.lease / 3;
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + beat_period, beat_period);
         let mut last_write = Instant::now().checked_sub(PROGRESS_INTERVAL).unwrap_or_else(Instant::now);
         let mut pending: Option<Progress> = None;
         let mut stopping = false;
