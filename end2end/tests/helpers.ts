@@ -41,7 +41,7 @@ const STARTER_REFS = ["red-apple", "penguin", "rocket", "grinning-face", "sunflo
 /**
  * Which reference picture the image at `src` (an URL the page can load) is nearest to, in
  * scripts/bench-starter's feature space (`features` in engine/starter/evaluate.py, the one definition;
- * engine/tests/starter.rs repeats it in Rust): drawn at 64×64, 4×4 box means (16×16 RGB), Euclidean.
+ * engine/tests/integration/starter.rs repeats it in Rust): drawn at 64×64, 4×4 box means (16×16 RGB), Euclidean.
  */
 export async function nearestStarterRef(page: Page, src: string): Promise<string> {
   const refs = STARTER_REFS.map((name) => {

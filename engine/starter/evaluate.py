@@ -25,7 +25,7 @@ CACHE = pathlib.Path.home() / ".cache" / "pingvas-starter"
 def features(images: np.ndarray) -> np.ndarray:
     """[N, 64, 64, 3] uint8 -> [N, 768] float: 4×4 box means, i.e. 16×16 RGB in [0, 1].
 
-    The one definition of the starter model's feature space; engine/tests/starter.rs (Rust) and
+    The one definition of the starter model's feature space; engine/tests/integration/starter.rs (Rust) and
     end2end/tests/helpers.ts (`nearestStarterRef`) repeat it so their tests run without Python.
     """
     n, h, w, c = images.shape

@@ -22,6 +22,7 @@ pub mod oauth;
 pub mod queue;
 pub mod quota;
 pub mod rate_limit;
+pub mod refusals;
 pub mod secrets;
 pub mod serve;
 pub mod storage;

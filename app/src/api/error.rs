@@ -10,9 +10,11 @@ use serde::{Deserialize, Serialize};
 /// Why a UI call failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum UiError {
-    /// A field is invalid; show `message` beside it.
+    /// A field is at fault (invalid, taken, the wrong password…); show `message` beside it.
     #[error("{message}")]
     Invalid {
+        /// 422 for an invalid value; 401, 403 or 409 when a valid value was refused.
+        status: u16,
         /// The request field, e.g. `password`.
         field: String,
         /// What to change.
@@ -48,7 +50,7 @@ impl UiError {
     #[must_use]
     pub fn for_field(&self, name: &str) -> Option<String> {
         match self {
-            Self::Invalid { field, message } if field == name => Some(message.clone()),
+            Self::Invalid { field, message, .. } if field == name => Some(message.clone()),
             _ => None,
         }
     }
@@ -59,9 +61,8 @@ impl UiError {
     #[must_use]
     pub fn status(&self) -> u16 {
         match self {
-            Self::Invalid { .. } => 422,
+            Self::Invalid { status, .. } | Self::Refused { status, .. } => *status,
             Self::Unauthenticated => 401,
-            Self::Refused { status, .. } => *status,
             Self::TooMany { .. } => 429,
             Self::Failed(_) => 500,
         }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod gallery_fns;
 pub mod generation;
 pub mod images;
+pub mod refusal;
 pub mod tenant_fns;
 pub mod text;
 pub mod workflows;

@@ -139,6 +139,7 @@ fn Gallery() -> impl IntoView {
                 file_input.get_untracked().and_then(|input| input.files()).and_then(|files| files.get(0))
             else {
                 error.set(Some(UiError::Invalid {
+                    status: 422,
                     field: "file".into(),
                     message: "Choose an image file first.".into(),
                 }));

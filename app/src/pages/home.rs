@@ -16,7 +16,7 @@ const PROMPT_IDEAS: [&str; 5] = [
 
 /// An image the starter model made, shown with what makes it again: the `/generate` page's
 /// defaults (the default model, Euler a, 25 steps, CFG 7.5, 64×64) with this prompt and seed.
-/// `server/tests/showcase.rs` regenerates each one through the worker's own request and
+/// `server/tests/integration/showcase.rs` regenerates each one through the worker's own request and
 /// compares the pixels, so the pictures are the model's output, not drawings of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShowcaseExample {

@@ -5,7 +5,6 @@ use app::api::admin::{AdminUser, AdminUserPage, AdminUserUpdate};
 use axum::{
     Json,
     extract::{Path, State},
-    http::StatusCode,
 };
 use serde::Deserialize;
 
@@ -16,26 +15,7 @@ use super::{
     query::ApiQuery,
     tenant_errors::parse_id,
 };
-use crate::{
-    accounts::CurrentUser,
-    admin::{self, AdminError},
-    ids::UserId,
-};
-
-impl From<AdminError> for ApiError {
-    fn from(error: AdminError) -> Self {
-        let message = error.to_string();
-        match error {
-            AdminError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
-            AdminError::NotFound => Self::new(StatusCode::NOT_FOUND, "not_found", message),
-            AdminError::Invalid { field, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message).with_field(field)
-            }
-            AdminError::Database(e) => Self::internal(&e),
-            AdminError::Sessions(e) => Self::internal(&e),
-        }
-    }
-}
+use crate::{accounts::CurrentUser, admin, ids::UserId};
 
 /// `?q=&offset=&limit=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,7 +1,9 @@
-//! The API's one error type: logs the cause, answers `{"error": {"code", "message"}}`.
+//! The API's one error type: logs the cause, answers `{"error": {"code", "message"}}`. Core
+//! errors become API errors, and UI errors, through the refusal table (`crate::refusals`).
 
 use std::{borrow::Cow, time::Duration};
 
+use app::api::error::UiError;
 use axum::{
     Json,
     http::{
@@ -12,6 +14,15 @@ use axum::{
 };
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::{
+    accounts::AccountError,
+    admin::AdminError,
+    generation::GenerationError,
+    quota::QuotaError,
+    refusals::{Refusal, Refuses},
+    tenancy::TenantError,
+};
 
 /// An error answer of the REST API. Its message is meant for people and never contains internal
 /// details; those go to the log where the error is made.
@@ -48,18 +59,14 @@ impl ApiError {
     /// 401: no valid credentials. Clients refresh once on `invalid_token`, then sign in again.
     #[must_use]
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", "Your session has ended. Sign in again.")
+        Refusal::unauthenticated().into()
     }
 
     /// 500 for a failure on our side; `detail` goes to the log only.
     #[must_use]
     pub fn internal(detail: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "request failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "Something went wrong on our side. Please try again in a moment.",
-        )
+        Refusal::internal().into()
     }
 
     /// The HTTP status.
@@ -74,6 +81,35 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "There is no such API route.")
     }
 }
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self {
+            status: StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: refusal.code,
+            message: refusal.message,
+            field: refusal.field,
+            retry_after: refusal.retry_after,
+        }
+    }
+}
+
+/// Each core error reaches REST and the UI through its row in the refusal table, and nowhere else.
+macro_rules! answered_from_the_refusal_table {
+    ($($error:ty),* $(,)?) => {$(
+        impl From<$error> for ApiError {
+            fn from(error: $error) -> Self {
+                error.refusal().into()
+            }
+        }
+        impl From<$error> for UiError {
+            fn from(error: $error) -> Self {
+                error.refusal().into()
+            }
+        }
+    )*};
+}
+answered_from_the_refusal_table!(AccountError, TenantError, AdminError, QuotaError, GenerationError);
 
 /// The JSON body of every API error.
 #[derive(Debug, Serialize, ToSchema)]
@@ -111,5 +147,103 @@ impl IntoResponse for ApiError {
             response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use app::{api::generation::GenerationRefusal, plans::Plan};
+
+    use super::*;
+    use crate::accounts::linking::LinkRefusal;
+
+    /// Every core error, made twice (they hold a database error, which cannot be cloned): once for
+    /// REST and once for the UI.
+    fn every_core_error() -> Vec<(ApiError, UiError)> {
+        fn both<E>(make: impl Fn() -> E) -> (ApiError, UiError)
+        where
+            ApiError: From<E>,
+            UiError: From<E>,
+        {
+            (ApiError::from(make()), UiError::from(make()))
+        }
+        let database = || sqlx::Error::PoolTimedOut;
+        let quota = || QuotaError::Exceeded {
+            message: "Monthly quota exceeded.".into(),
+            resets_at: time::OffsetDateTime::now_utc() + time::Duration::hours(5),
+        };
+        let tenant_invalid =
+            || TenantError::Invalid { code: "invalid_name", field: "name", message: "Name it.".into() };
+        vec![
+            both(|| AccountError::Invalid {
+                code: "weak_password",
+                field: "password",
+                message: "Longer.".into(),
+            }),
+            both(|| AccountError::InvalidCredentials),
+            both(|| AccountError::WrongPassword),
+            both(|| AccountError::EmailTaken),
+            both(|| AccountError::UsernameTaken),
+            both(|| AccountError::Unauthenticated),
+            both(|| AccountError::NotFound),
+            both(|| AccountError::ProviderRefused(LinkRefusal::UnverifiedEmail)),
+            both(|| AccountError::RateLimited(Duration::from_secs(30))),
+            both(|| AccountError::Internal("the pool is closed".into())),
+            both(tenant_invalid),
+            both(|| TenantError::PlanRequired(Plan::Pro)),
+            both(|| TenantError::Conflict { code: "already_exists", message: "Taken." }),
+            both(|| TenantError::Forbidden),
+            both(|| TenantError::NotFound),
+            both(|| TenantError::Database(database())),
+            both(|| AdminError::Forbidden),
+            both(|| AdminError::NotFound),
+            both(|| AdminError::Invalid { field: "plan", message: "No such plan.".into() }),
+            both(|| AdminError::Database(database())),
+            both(|| AdminError::Sessions(AccountError::Internal("x".into()))),
+            both(quota),
+            both(|| QuotaError::Database(database())),
+            both(|| {
+                GenerationError::Refused(GenerationRefusal::Invalid {
+                    field: "steps",
+                    message: "1–30.".into(),
+                })
+            }),
+            both(|| {
+                GenerationError::Refused(GenerationRefusal::PlanRequired {
+                    field: "batch_size",
+                    plan: Plan::Pro,
+                    message: "Pro.".into(),
+                })
+            }),
+            both(|| GenerationError::Quota(quota())),
+            both(|| GenerationError::Tenant(tenant_invalid())),
+        ]
+    }
+
+    #[test]
+    fn rest_and_the_ui_read_every_core_error_the_same_way() {
+        for (api, ui) in every_core_error() {
+            assert_eq!(api.status.as_u16(), ui.status(), "{api:?} vs {ui:?}");
+            assert!(api.status.is_client_error() || api.status.is_server_error(), "{api:?}");
+            if let Some(field) = api.field {
+                assert_eq!(ui.for_field(field).as_deref(), Some(&*api.message), "{api:?} vs {ui:?}");
+            }
+            assert_eq!(api.retry_after.is_some(), matches!(ui, UiError::TooMany { .. }), "{api:?} vs {ui:?}");
+            assert_eq!(
+                api.status == StatusCode::UNAUTHORIZED && api.code == Refusal::INVALID_TOKEN,
+                ui == UiError::Unauthenticated
+            );
+            if api.status.is_server_error() {
+                assert_eq!(
+                    (api.code, &*api.message),
+                    ("internal_error", "Something went wrong on our side. Please try again in a moment.")
+                );
+                assert_eq!(ui.to_string(), api.message, "no internal details reach the UI either");
+            } else {
+                assert_eq!(ui.to_string(), api.message, "{api:?} vs {ui:?}");
+            }
+        }
     }
 }

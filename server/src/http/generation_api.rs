@@ -1,9 +1,7 @@
 //! REST routes for generation: `POST /api/v1/images/generate`, the caller's jobs
 //! (`/api/v1/jobs`, `/api/v1/jobs/{id}`, cancel) and the models their plan may use.
 
-use app::api::generation::{
-    GenerateRequest, GenerationRefusal, Job, JobAccepted, JobList, JobStatus, ModelList,
-};
+use app::api::generation::{GenerateRequest, Job, JobAccepted, JobList, JobStatus, ModelList};
 use axum::{
     Json,
     extract::{Path, State},
@@ -19,31 +17,7 @@ use super::{
     query::ApiQuery,
     tenant_errors::parse_id,
 };
-use crate::{
-    accounts::CurrentUser,
-    generation::{self, GenerationError},
-    jobs,
-    quota::{self, QuotaError},
-};
-
-impl From<GenerationError> for ApiError {
-    fn from(error: GenerationError) -> Self {
-        match error {
-            GenerationError::Refused(GenerationRefusal::Invalid { field, message }) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter", message).with_field(field)
-            }
-            GenerationError::Refused(GenerationRefusal::PlanRequired { field, message, .. }) => {
-                Self::new(StatusCode::FORBIDDEN, "plan_required", message).with_field(field)
-            }
-            GenerationError::Quota(QuotaError::Exceeded { message, resets_at }) => {
-                Self::new(StatusCode::TOO_MANY_REQUESTS, "quota_exceeded", message)
-                    .with_retry_after(quota::wait_until(resets_at))
-            }
-            GenerationError::Quota(QuotaError::Database(e)) => Self::internal(&e),
-            GenerationError::Tenant(e) => e.into(),
-        }
-    }
-}
+use crate::{accounts::CurrentUser, generation, jobs};
 
 /// Generate images: check the parameters, reserve the quota, queue a job.
 #[utoipa::path(

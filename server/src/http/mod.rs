@@ -1,7 +1,6 @@
 //! The HTTP surface: one router with the REST API v1, the probes, the OpenAPI document and the
 //! server-rendered Leptos app.
 
-mod account_errors;
 pub mod admin_api;
 pub mod api_rate_limit;
 pub mod auth_api;

@@ -22,12 +22,11 @@ use uuid::Uuid;
 use super::AppState;
 use crate::{
     accounts::{AccountError, ClientContext, CurrentUser, IssuedTokens, SignedInSession},
-    admin::{self, AdminError},
+    admin,
     auth::cookie::{clear_refresh_cookie, origin_allowed, read_refresh_cookie, set_refresh_cookie},
     boards,
     config::Provider,
     ids::{SessionId, UserId},
-    tenancy::TenantError,
     workflows,
 };
 
@@ -87,40 +86,7 @@ impl UiBackend {
     }
 
     pub(super) async fn user(&self, access_token: &str) -> Result<CurrentUser, UiError> {
-        self.state.accounts.authenticate(access_token).await.map_err(ui_error)
-    }
-}
-
-/// The UI's reading of a core error; internal details stay in the log.
-fn ui_error(error: AccountError) -> UiError {
-    match error {
-        AccountError::Invalid { field, message, .. } => UiError::Invalid { field: field.to_owned(), message },
-        AccountError::Unauthenticated => UiError::Unauthenticated,
-        AccountError::WrongPassword => UiError::Invalid {
-            field: "current_password".into(),
-            message: AccountError::WrongPassword.to_string(),
-        },
-        AccountError::EmailTaken => {
-            UiError::Invalid { field: "email".into(), message: AccountError::EmailTaken.to_string() }
-        }
-        AccountError::UsernameTaken => {
-            UiError::Invalid { field: "username".into(), message: AccountError::UsernameTaken.to_string() }
-        }
-        AccountError::Internal(detail) => {
-            tracing::error!(error = %detail, "UI request failed");
-            UiError::Failed("Something went wrong on our side. Please try again in a moment.".into())
-        }
-        limited @ AccountError::RateLimited(after) => {
-            UiError::TooMany { message: limited.to_string(), retry_after_seconds: after.as_secs() }
-        }
-        refused => {
-            let status = match &refused {
-                AccountError::InvalidCredentials => 401,
-                AccountError::NotFound => 404,
-                _ => 403,
-            };
-            UiError::Refused { status, message: refused.to_string() }
-        }
+        self.state.accounts.authenticate(access_token).await.map_err(UiError::from)
     }
 }
 
@@ -141,13 +107,15 @@ impl AccountBackend for UiBackend {
         // These routes take plain form posts: without this, another site could sign a visitor
         // into an account of its choosing (login CSRF).
         self.check_origin(request)?;
-        let signed_in = self.state.accounts.register(body, &self.client(request)).await.map_err(ui_error)?;
+        let signed_in =
+            self.state.accounts.register(body, &self.client(request)).await.map_err(UiError::from)?;
         Ok(self.signed_in(signed_in))
     }
 
     async fn login(&self, request: &UiRequest, body: LoginRequest) -> Result<UiReply<SignedIn>, UiError> {
         self.check_origin(request)?;
-        let signed_in = self.state.accounts.login(body, &self.client(request)).await.map_err(ui_error)?;
+        let signed_in =
+            self.state.accounts.login(body, &self.client(request)).await.map_err(UiError::from)?;
         Ok(self.signed_in(signed_in))
     }
 
@@ -160,10 +128,10 @@ impl AccountBackend for UiBackend {
         let tokens = match self.state.accounts.refresh(&token, &self.client(request)).await {
             Ok(tokens) => tokens,
             Err(AccountError::Unauthenticated) => return Ok(signed_out()),
-            Err(other) => return Err(ui_error(other)),
+            Err(other) => return Err(other.into()),
         };
         // The tokens say whose they are: no need to verify the access token just signed.
-        let profile = self.state.accounts.profile(tokens.user).await.map_err(ui_error)?;
+        let profile = self.state.accounts.profile(tokens.user).await.map_err(UiError::from)?;
         let session = SignedInSession { tokens, user: profile };
         let reply = self.signed_in(session);
         Ok(UiReply { value: Some(reply.value), set_cookies: reply.set_cookies })
@@ -176,13 +144,13 @@ impl AccountBackend for UiBackend {
     ) -> Result<UiReply<()>, UiError> {
         self.check_origin(request)?;
         let refresh = read_refresh_cookie(&request.headers, self.secure());
-        self.state.accounts.logout(refresh.as_ref(), access_token.as_deref()).await.map_err(ui_error)?;
+        self.state.accounts.logout(refresh.as_ref(), access_token.as_deref()).await.map_err(UiError::from)?;
         Ok(UiReply { value: (), set_cookies: vec![clear_refresh_cookie(self.secure())] })
     }
 
     async fn profile(&self, access_token: &str) -> Result<UserProfile, UiError> {
         let user = self.user(access_token).await?;
-        self.state.accounts.profile(user.user_id).await.map_err(ui_error)
+        self.state.accounts.profile(user.user_id).await.map_err(UiError::from)
     }
 
     async fn update_profile(
@@ -191,7 +159,7 @@ impl AccountBackend for UiBackend {
         body: UpdateProfileRequest,
     ) -> Result<UserProfile, UiError> {
         let user = self.user(access_token).await?;
-        self.state.accounts.update_profile(&user, &body).await.map_err(ui_error)
+        self.state.accounts.update_profile(&user, &body).await.map_err(UiError::from)
     }
 
     async fn change_password(
@@ -201,44 +169,17 @@ impl AccountBackend for UiBackend {
         body: ChangePasswordRequest,
     ) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        self.state.accounts.change_password(&user, body, &self.client(request)).await.map_err(ui_error)
+        self.state.accounts.change_password(&user, body, &self.client(request)).await.map_err(UiError::from)
     }
 
     async fn sessions(&self, access_token: &str) -> Result<Vec<SessionInfo>, UiError> {
         let user = self.user(access_token).await?;
-        self.state.accounts.sessions(&user).await.map_err(ui_error)
+        self.state.accounts.sessions(&user).await.map_err(UiError::from)
     }
 
     async fn revoke_session(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        self.state.accounts.revoke_session(&user, SessionId(id)).await.map_err(ui_error)
-    }
-}
-
-/// The UI's reading of an error on tenant rows.
-pub(super) fn tenant_ui_error(error: TenantError) -> UiError {
-    match error {
-        TenantError::Invalid { field, message, .. } => UiError::Invalid { field: field.to_owned(), message },
-        TenantError::Database(e) => ui_error(AccountError::Internal(e.to_string())),
-        refused => {
-            let status = match &refused {
-                TenantError::NotFound => 404,
-                TenantError::Conflict { .. } => 409,
-                _ => 403,
-            };
-            UiError::Refused { status, message: refused.to_string() }
-        }
-    }
-}
-
-/// The UI's reading of an administration error.
-fn admin_ui_error(error: AdminError) -> UiError {
-    match error {
-        AdminError::Forbidden => UiError::Refused { status: 403, message: AdminError::Forbidden.to_string() },
-        AdminError::NotFound => UiError::Refused { status: 404, message: AdminError::NotFound.to_string() },
-        AdminError::Invalid { field, message } => UiError::Invalid { field: field.to_owned(), message },
-        AdminError::Database(e) => ui_error(AccountError::Internal(e.to_string())),
-        AdminError::Sessions(e) => ui_error(e),
+        self.state.accounts.revoke_session(&user, SessionId(id)).await.map_err(UiError::from)
     }
 }
 
@@ -246,27 +187,27 @@ fn admin_ui_error(error: AdminError) -> UiError {
 impl TenantBackend for UiBackend {
     async fn boards(&self, access_token: &str) -> Result<Vec<Board>, UiError> {
         let user = self.user(access_token).await?;
-        boards::list(&self.state.tenants, user.user_id).await.map_err(tenant_ui_error)
+        boards::list(&self.state.tenants, user.user_id).await.map_err(UiError::from)
     }
 
     async fn create_board(&self, access_token: &str, name: String) -> Result<Board, UiError> {
         let user = self.user(access_token).await?;
-        boards::create(&self.state.tenants, user.user_id, &name).await.map_err(tenant_ui_error)
+        boards::create(&self.state.tenants, user.user_id, &name).await.map_err(UiError::from)
     }
 
     async fn rename_board(&self, access_token: &str, id: Uuid, name: String) -> Result<Board, UiError> {
         let user = self.user(access_token).await?;
-        boards::rename(&self.state.tenants, user.user_id, id, Some(&name)).await.map_err(tenant_ui_error)
+        boards::rename(&self.state.tenants, user.user_id, id, Some(&name)).await.map_err(UiError::from)
     }
 
     async fn delete_board(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        boards::delete(&self.state.tenants, user.user_id, id).await.map_err(tenant_ui_error)
+        boards::delete(&self.state.tenants, user.user_id, id).await.map_err(UiError::from)
     }
 
     async fn workflows(&self, access_token: &str) -> Result<Vec<Workflow>, UiError> {
         let user = self.user(access_token).await?;
-        workflows::list(&self.state.tenants, &user).await.map_err(tenant_ui_error)
+        workflows::list(&self.state.tenants, &user).await.map_err(UiError::from)
     }
 
     async fn create_workflow(
@@ -276,12 +217,12 @@ impl TenantBackend for UiBackend {
         params: serde_json::Value,
     ) -> Result<Workflow, UiError> {
         let user = self.user(access_token).await?;
-        workflows::create(&self.state.tenants, &user, &name, &params).await.map_err(tenant_ui_error)
+        workflows::create(&self.state.tenants, &user, &name, &params).await.map_err(UiError::from)
     }
 
     async fn delete_workflow(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        workflows::delete(&self.state.tenants, &user, id).await.map_err(tenant_ui_error)
+        workflows::delete(&self.state.tenants, &user, id).await.map_err(UiError::from)
     }
 
     async fn models(&self, access_token: &str) -> Result<Vec<ModelInfo>, UiError> {
@@ -298,7 +239,7 @@ impl TenantBackend for UiBackend {
         let user = self.user(access_token).await?;
         admin::list_users(&self.state.db, &user, search.as_deref(), Some(offset), None)
             .await
-            .map_err(admin_ui_error)
+            .map_err(UiError::from)
     }
 
     async fn admin_update_user(
@@ -316,6 +257,6 @@ impl TenantBackend for UiBackend {
             self.state.config.access_token_seconds,
         )
         .await
-        .map_err(admin_ui_error)
+        .map_err(UiError::from)
     }
 }

@@ -4,7 +4,7 @@
 use app::api::{
     backend::GalleryBackend,
     error::UiError,
-    generation::{GenerateRequest, GenerationRefusal, Job, JobAccepted},
+    generation::{GenerateRequest, Job, JobAccepted},
     images::{ImageFilter, ImageInfo, ImagePage, UpdateImage},
 };
 use async_trait::async_trait;
@@ -13,30 +13,9 @@ use uuid::Uuid;
 use super::{
     generation_api::events_link,
     images_api::{delete_owned, page, signed_now},
-    ui_backend::{UiBackend, tenant_ui_error},
+    ui_backend::UiBackend,
 };
-use crate::{
-    generation::{self, GenerationError},
-    images, jobs,
-    quota::{self, QuotaError},
-};
-
-/// The UI's reading of a refused generation request.
-fn generation_ui_error(error: GenerationError) -> UiError {
-    match error {
-        GenerationError::Refused(GenerationRefusal::Invalid { field, message }) => {
-            UiError::Invalid { field: field.to_owned(), message }
-        }
-        GenerationError::Refused(GenerationRefusal::PlanRequired { message, .. }) => {
-            UiError::Refused { status: 403, message }
-        }
-        GenerationError::Quota(QuotaError::Exceeded { message, resets_at }) => {
-            UiError::TooMany { message, retry_after_seconds: quota::wait_until(resets_at).as_secs() }
-        }
-        GenerationError::Quota(QuotaError::Database(e)) => tenant_ui_error(e.into()),
-        GenerationError::Tenant(e) => tenant_ui_error(e),
-    }
-}
+use crate::{generation, images, jobs};
 
 #[async_trait]
 impl GalleryBackend for UiBackend {
@@ -45,30 +24,30 @@ impl GalleryBackend for UiBackend {
         let state = self.state();
         let job = generation::accept(&state.tenants, &state.config.models, &user, &request)
             .await
-            .map_err(generation_ui_error)?;
+            .map_err(UiError::from)?;
         let events_url = events_link(state, user.user_id, job.job_id);
         Ok(JobAccepted { job, events_url })
     }
 
     async fn job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError> {
         let user = self.user(access_token).await?;
-        jobs::get(&self.state().tenants, user.user_id, id).await.map_err(tenant_ui_error)
+        jobs::get(&self.state().tenants, user.user_id, id).await.map_err(UiError::from)
     }
 
     async fn cancel_job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError> {
         let user = self.user(access_token).await?;
-        jobs::cancel(&self.state().tenants, user.user_id, id).await.map_err(tenant_ui_error)
+        jobs::cancel(&self.state().tenants, user.user_id, id).await.map_err(UiError::from)
     }
 
     async fn images(&self, access_token: &str, filter: ImageFilter) -> Result<ImagePage, UiError> {
         let user = self.user(access_token).await?;
-        page(self.state(), user.user_id, filter).await.map_err(tenant_ui_error)
+        page(self.state(), user.user_id, filter).await.map_err(UiError::from)
     }
 
     async fn image(&self, access_token: &str, id: Uuid) -> Result<ImageInfo, UiError> {
         let user = self.user(access_token).await?;
-        let record = images::get(&self.state().tenants, user.user_id, id).await.map_err(tenant_ui_error)?;
-        signed_now(self.state(), &record).map_err(tenant_ui_error)
+        let record = images::get(&self.state().tenants, user.user_id, id).await.map_err(UiError::from)?;
+        signed_now(self.state(), &record).map_err(UiError::from)
     }
 
     async fn update_image(
@@ -79,12 +58,12 @@ impl GalleryBackend for UiBackend {
     ) -> Result<ImageInfo, UiError> {
         let user = self.user(access_token).await?;
         let record =
-            images::update(&self.state().tenants, user.user_id, id, &edit).await.map_err(tenant_ui_error)?;
-        signed_now(self.state(), &record).map_err(tenant_ui_error)
+            images::update(&self.state().tenants, user.user_id, id, &edit).await.map_err(UiError::from)?;
+        signed_now(self.state(), &record).map_err(UiError::from)
     }
 
     async fn delete_image(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        delete_owned(self.state(), user.user_id, id).await.map_err(tenant_ui_error)
+        delete_owned(self.state(), user.user_id, id).await.map_err(UiError::from)
     }
 }

@@ -14,7 +14,7 @@ use engine::pipeline::{GenerateRequest, Progress, RunOptions};
 use engine::schedulers::SchedulerKind;
 use engine::{EngineError, StableDiffusion};
 
-mod common;
+use crate::common;
 
 fn tiny_model() -> PathBuf {
     common::fixtures().join("tiny-sd1")

@@ -1,7 +1,7 @@
 //! The foundation, black-box: probes, pages, the 404 page and the OpenAPI document, through the
 //! same router the binary serves, each test on its own fresh database.
 
-mod common;
+use crate::common;
 
 use axum::http::{StatusCode, header};
 use common::{TestDatabase, app, body_json, body_text, get};

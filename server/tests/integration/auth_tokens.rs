@@ -1,7 +1,7 @@
 //! SECURITY.md 21–29: access tokens, refresh-token rotation and reuse detection, revocation,
 //! the refresh cookie and the Origin check, against a real PostgreSQL and the real router.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};

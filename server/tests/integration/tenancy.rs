@@ -4,7 +4,7 @@
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use axum::{Router, http::StatusCode};
 use common::{SignedIn, TestDatabase, app, body_json, generate, get, get_as, register, send_as};

@@ -5,7 +5,7 @@
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use app::plans::Plan;
 use common::{PEER, TestDatabase, app, body_json, call, register, send_as, set_plan, superuser};

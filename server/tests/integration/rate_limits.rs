@@ -1,7 +1,7 @@
 //! SECURITY.md 33 (API part): the 101st API request per minute from one client IP is refused with
 //! 429 and `Retry-After`; forged forwarding headers from an untrusted peer change nothing.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestDatabase, app, app_with_config, body_json, config, get_from};

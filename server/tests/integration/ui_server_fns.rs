@@ -1,7 +1,7 @@
 //! The UI's server functions (`/api/v1/auth/ui/…`, `/api/v1/ui/…`) over HTTP: same core and rules as the REST
 //! routes, plus an Origin check on sign-in itself, since they accept plain form posts (login CSRF).
 
-mod common;
+use crate::common;
 
 use axum::{Router, http::StatusCode, response::Response};
 use common::{STRONG_PASSWORD, TestDatabase, app, body_json, refresh_cookie};
@@ -138,4 +138,90 @@ async fn ui_refusals_for_too_many_carry_retry_after() {
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!((1..=31 * 24 * 3600).contains(&retry_after(&refused)), "until the monthly reset");
     assert!(body_json(refused).await.to_string().contains("Monthly quota exceeded"));
+}
+
+/// What a refusal said: its status and the field it names, over REST (`{"error": {"field"}}`) or
+/// from a server function (the `UiError` variant's `field`).
+async fn refusal_of(response: Response) -> (StatusCode, Option<String>) {
+    let status = response.status();
+    let body = body_json(response).await;
+    let field = body["error"]["field"]
+        .as_str()
+        .or_else(|| body.as_object().and_then(|o| o.values().next()).and_then(|v| v["field"].as_str()))
+        .map(str::to_owned);
+    (status, field)
+}
+
+/// REST and the UI answer from one refusal table: the same refusal has the same status and names
+/// the same field on both (they once disagreed: a taken email was 409 over REST and 422 in the UI).
+#[tokio::test]
+async fn rest_and_the_ui_answer_each_refusal_with_the_same_status_and_field() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = common::register(&app, "ada@example.com").await;
+    let bob = common::register(&app, "bob@example.com").await;
+    let ui = async |function: &str, user: &common::SignedIn, rest: &str| {
+        let form = format!("access_token={}{rest}", user.access_token);
+        common::post_form(&app, &format!("/api/v1/ui/{function}"), &form, &[("origin", OWN_ORIGIN)]).await
+    };
+    let rest = async |method: &str, path: &str, user: &common::SignedIn, body: Option<serde_json::Value>| {
+        common::send_as(&app, method, path, user, body).await
+    };
+    let board =
+        body_json(rest("POST", "/api/v1/boards", &ada, Some(serde_json::json!({"name": "Penguins"}))).await)
+            .await["board_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+    let pairs = [
+        (
+            "email_taken",
+            common::call(&app, "POST", "/api/v1/auth/register", common::PEER, &[], Some(
+                serde_json::json!({"email": "ada@example.com", "password": STRONG_PASSWORD}),
+            ))
+            .await,
+            post_form(&app, "register", &credentials("ada@example.com", STRONG_PASSWORD), OWN_ORIGIN, None).await,
+        ),
+        (
+            "wrong_password",
+            rest("POST", "/api/v1/users/me/password", &ada, Some(serde_json::json!({
+                "current_password": "not the password", "new_password": "another strong password 7"
+            })))
+            .await,
+            post_form(
+                &app,
+                "change_password",
+                &format!(
+                    "access_token={}&current_password=not+the+password&new_password=another+strong+password+7",
+                    ada.access_token
+                ),
+                OWN_ORIGIN,
+                None,
+            )
+            .await,
+        ),
+        (
+            "board name taken",
+            rest("POST", "/api/v1/boards", &ada, Some(serde_json::json!({"name": "Penguins"}))).await,
+            ui("boards/create", &ada, "&name=Penguins").await,
+        ),
+        (
+            "board name empty",
+            rest("POST", "/api/v1/boards", &ada, Some(serde_json::json!({"name": " "}))).await,
+            ui("boards/create", &ada, "&name=+").await,
+        ),
+        (
+            "another tenant's board",
+            rest("PATCH", &format!("/api/v1/boards/{board}"), &bob, Some(serde_json::json!({"name": "Mine"}))).await,
+            ui("boards/rename", &bob, &format!("&id={board}&name=Mine")).await,
+        ),
+        ("plan_required", rest("GET", "/api/v1/workflows", &ada, None).await, ui("workflows", &ada, "").await),
+        ("forbidden", rest("GET", "/api/v1/admin/users", &ada, None).await, ui("admin/users", &ada, "&offset=0").await),
+    ];
+    for (what, over_rest, in_the_ui) in pairs {
+        let (rest_refusal, ui_refusal) = (refusal_of(over_rest).await, refusal_of(in_the_ui).await);
+        assert!(rest_refusal.0.is_client_error(), "{what}: REST answered {rest_refusal:?}");
+        assert_eq!(rest_refusal, ui_refusal, "{what}: REST and the UI disagree");
+    }
 }

@@ -1,7 +1,7 @@
 //! SECURITY.md 30–33: password rules, argon2id storage, no account enumeration, and the sign-in
 //! rate limits, against a real PostgreSQL and the real router.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Security headers: pages carry a nonce-based CSP that matches their inline scripts; every other
 //! response denies everything; HSTS only when the public URL is https.
 
-mod common;
+use crate::common;
 
 use axum::http::{HeaderMap, header};
 use common::{TestDatabase, app, app_with_config, body_text, config, get};

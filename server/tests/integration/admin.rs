@@ -1,7 +1,7 @@
 //! Administration: only superusers may find and change users; every change is audited; a
 //! deactivated user is signed out everywhere at once.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{PEER, SignedIn, TestDatabase, app, body_json, call, get_as, refresh, register, send_as};

@@ -5,7 +5,7 @@
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::{Reference, Replay, assert_close, fixtures, request};
 use engine::StableDiffusion;

@@ -1,7 +1,7 @@
 //! The embedded cluster on a data folder of its own: made once, restarted with its data, stopped,
 //! and safe to start from several tasks at once.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

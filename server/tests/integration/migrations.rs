@@ -1,6 +1,6 @@
 //! Migrations apply on an empty database, revert completely, and apply again.
 
-mod common;
+use crate::common;
 
 use common::TestDatabase;
 use server::db::{self, MIGRATOR, Readiness};

@@ -6,7 +6,7 @@
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -127,6 +127,13 @@ async fn uploads_are_checked_by_content_listed_newest_first_and_paged() {
     assert_eq!(listed, vec![ids[2].as_str(), ids[1].as_str()], "newest first");
     let rest = body_json(get_as(&g.app, "/api/v1/images?limit=2&offset=2", &ada.bearer()).await).await;
     assert_eq!(rest["items"][0]["image_id"].as_str(), Some(ids[0].as_str()));
+    assert_eq!(rest["total"], 3, "every page carries the total");
+    let past_the_end =
+        body_json(get_as(&g.app, "/api/v1/images?limit=2&offset=10", &ada.bearer()).await).await;
+    assert_eq!(
+        (past_the_end["items"].as_array().map(Vec::len), &past_the_end["total"]),
+        (Some(0), &json!(3))
+    );
     for bad in ["limit=0", "limit=101", "offset=-1"] {
         let response = get_as(&g.app, &format!("/api/v1/images?{bad}"), &ada.bearer()).await;
         assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");

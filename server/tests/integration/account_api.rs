@@ -1,7 +1,7 @@
 //! The account routes beyond the security list: profile read and edit, session listing and
 //! revocation, 401 without a token, and the routes' presence in the OpenAPI document.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{PEER, TestDatabase, app, body_json, call, get, get_as, login, refresh, register, send_as};

@@ -17,7 +17,7 @@ use engine::schedulers::SchedulerKind;
 use engine::unet::{UNet2DConditionModel, UNetConfig};
 use engine::vae::{AutoencoderKL, VaeConfig};
 
-mod common;
+use crate::common;
 
 fn configs(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs").join(name)

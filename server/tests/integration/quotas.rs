@@ -4,7 +4,7 @@
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::common;
 
 use app::plans::Plan;
 use axum::http::{StatusCode, header::RETRY_AFTER};

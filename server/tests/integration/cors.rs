@@ -1,7 +1,7 @@
 //! CORS: only configured origins may call the API from scripts, with credentials; the refresh
 //! and logout routes accept them as well as the app's own origin.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{PEER, TestDatabase, app_with_config, call, config, register};

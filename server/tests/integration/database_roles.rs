@@ -1,7 +1,7 @@
 //! SECURITY.md 5: the role the application runs requests as is not a superuser, cannot bypass
 //! row-level security, owns no table, and cannot change the schema or the migration history.
 
-mod common;
+use crate::common;
 
 use common::{TestDatabase, app, config, register};
 use server::db;

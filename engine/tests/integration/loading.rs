@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 use engine::StableDiffusion;
 
-mod common;
+use crate::common;
 
 fn tiny_model() -> PathBuf {
     common::fixtures().join("tiny-sd1")

@@ -8,7 +8,7 @@
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use burn::tensor::{Device, Tensor};
 use common::{Reference, Replay, assert_close, fixtures, request, values};

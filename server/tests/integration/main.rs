@@ -1,0 +1,28 @@
+//! The server's integration tests, in one binary: each module below was once a test target of
+//! its own, and one link of the release test binary instead of twenty is minutes off every CI run.
+//! Each test still gets a fresh PostgreSQL database (`common::TestDatabase`).
+
+// Test helpers and tests fail loudly by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod account_api;
+mod admin;
+mod auth_passwords;
+mod auth_tokens;
+mod common;
+mod cors;
+mod database_roles;
+mod embedded_postgres;
+mod foundation;
+mod images_api;
+mod migrations;
+mod nul_characters;
+mod oauth;
+mod queue;
+mod quotas;
+mod rate_limits;
+mod security_headers;
+mod showcase;
+mod storage;
+mod tenancy;
+mod ui_server_fns;
