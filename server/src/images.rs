@@ -99,15 +99,11 @@ pub async fn list(
 ) -> Result<(Vec<ImageRecord>, i64), TenantError> {
     let mut tx = db.begin(user).await?;
     let filter_sql = "user_id = $1 AND ($2::uuid IS NULL OR board_id = $2) AND (NOT $3 OR starred)";
-    let total: i64 =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM images WHERE {filter_sql}")))
-            .bind(user)
-            .bind(filter.board_id)
-            .bind(filter.starred)
-            .fetch_one(tx.conn())
-            .await?;
-    let rows: Vec<ImageRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM images WHERE {filter_sql}
+    // The page and the total in one round trip: the uncorrelated count is computed once (an
+    // InitPlan) beside the index's top-N, where a window count would sort every matching row.
+    let rows: Vec<Counted> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS}, (SELECT count(*) FROM images WHERE {filter_sql}) AS total
+         FROM images WHERE {filter_sql}
          ORDER BY created_at DESC, image_id DESC OFFSET $4 LIMIT $5"
     )))
     .bind(user)
@@ -117,8 +113,30 @@ pub async fn list(
     .bind(filter.limit)
     .fetch_all(tx.conn())
     .await?;
+    let total = match rows.first() {
+        Some(first) => first.total,
+        None if filter.offset == 0 => 0,
+        // A page past the end has no row to carry the total.
+        None => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM images WHERE {filter_sql}")))
+                .bind(user)
+                .bind(filter.board_id)
+                .bind(filter.starred)
+                .fetch_one(tx.conn())
+                .await?
+        }
+    };
+    let rows = rows.into_iter().map(|counted| counted.record).collect();
     tx.commit().await?;
     Ok((rows, total))
+}
+
+/// A row of a page with the number of rows on every page.
+#[derive(sqlx::FromRow)]
+struct Counted {
+    #[sqlx(flatten)]
+    record: ImageRecord,
+    total: i64,
 }
 
 /// One of `user`'s images.

@@ -142,8 +142,23 @@ pub fn pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx pings every connection it hands out by default: a round trip on every acquire,
+        // two per authenticated request. A connection back from work moments ago is alive; one
+        // that sat idle (the database may have restarted meanwhile) is still checked.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options)
 }
+
+/// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Applies every pending migration.
 ///
