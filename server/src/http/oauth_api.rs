@@ -4,7 +4,8 @@
 //!
 //! The authorization's secrets live in a ten-minute server-side session (tower-sessions in
 //! PostgreSQL, cookie `SameSite=Lax` so it survives the provider's redirect back). The callback
-//! takes them out at once: a `state` works once. On success it sets the refresh cookie and
+//! takes them out at once: a `state` works once, and hands them to the core
+//! (`oauth::callback::complete`), whose outcome it maps to redirects. On success it sets the refresh cookie and
 //! redirects to the app's landing page, which obtains an access token through `refresh`: no
 //! token is ever put in a URL.
 
@@ -25,11 +26,12 @@ use super::{
     error::{ApiError, ErrorBody},
 };
 use crate::{
-    accounts::{AccountError, ClientContext},
+    accounts::ClientContext,
     auth::cookie::REFRESH_COOKIE_PATH,
     config::Provider,
     oauth::{
-        pending::{PENDING_KEY, PENDING_SECONDS, PendingAuthorization, StateError},
+        callback::{self, CallbackError, CallbackParams},
+        pending::{PENDING_KEY, PENDING_SECONDS, PendingAuthorization},
         session_store::PgSessionStore,
     },
 };
@@ -124,50 +126,40 @@ async fn callback(
     if let Err(e) = session.flush().await {
         tracing::warn!(error = %e, "could not delete the OAuth session");
     }
+    let params = CallbackParams { code: query.code, state: query.state, error: query.error };
     let now = OffsetDateTime::now_utc().unix_timestamp();
-    let checked = pending
-        .ok_or(StateError::Missing)
-        .and_then(|p| p.verify(provider, query.state.as_deref(), now).map(|()| p));
-    let pending = match checked {
-        Ok(pending) => pending,
-        Err(e) => {
+    match callback::complete(&state.oauth, &state.accounts, provider, pending, params, &client, now).await {
+        Ok(signed_in) => {
+            let next: String =
+                oauth2::url::form_urlencoded::byte_serialize(signed_in.next.as_bytes()).collect();
+            let landing = found(&format!("{LANDING_PATH}?next={next}"));
+            with_tokens(&state, landing, &signed_in.tokens)
+        }
+        Err(CallbackError::InvalidState(e)) => {
             tracing::warn!(%provider, reason = %e, "OAuth callback refused");
-            return ApiError::new(
+            ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_oauth_state",
                 "This sign-in link is invalid or has expired. Start signing in again.",
             )
-            .into_response();
+            .into_response()
         }
-    };
-    if let Some(error) = query.error {
-        tracing::info!(%provider, error, "provider sign-in declined");
-        return back_to_login("oauth_cancelled");
-    }
-    let Some(code) = query.code.filter(|c| !c.is_empty()) else {
-        return ApiError::new(
+        Err(CallbackError::Declined(error)) => {
+            tracing::info!(%provider, error, "provider sign-in declined");
+            back_to_login("oauth_cancelled")
+        }
+        Err(CallbackError::NoCode) => ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_oauth_code",
             "The provider sent no authorization code.",
         )
-        .into_response();
-    };
-    let (identity, tokens) = match state.oauth.finish(&pending, code).await {
-        Ok(found) => found,
-        Err(e) => {
+        .into_response(),
+        Err(CallbackError::ProviderFailed(e)) => {
             tracing::warn!(%provider, error = %e, "provider sign-in failed");
-            return back_to_login("oauth_failed");
+            back_to_login("oauth_failed")
         }
-    };
-    match state.accounts.sign_in_with_provider(&identity, &tokens, &client).await {
-        Ok(signed_in) => {
-            let next: String =
-                oauth2::url::form_urlencoded::byte_serialize(pending.next.as_bytes()).collect();
-            let landing = found(&format!("{LANDING_PATH}?next={next}"));
-            with_tokens(&state, landing, &signed_in.tokens)
-        }
-        Err(AccountError::ProviderRefused(refusal)) => back_to_login(refusal.code()),
-        Err(other) => ApiError::from(other).into_response(),
+        Err(CallbackError::Refused(refusal)) => back_to_login(refusal.code()),
+        Err(CallbackError::Account(other)) => ApiError::from(other).into_response(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! who the provider says the user is. Linking that identity to an account is the accounts core's
 //! job (`Accounts::sign_in_with_provider`).
 
+pub mod callback;
 pub mod http_client;
 pub mod id_token;
 pub mod identity;

@@ -459,3 +459,29 @@ async fn s20_provider_tokens_are_stored_sealed_and_open_only_in_their_own_contex
         sqlx::query_scalar("SELECT oauth_access_token FROM users").fetch_one(&test_db.pool).await.unwrap();
     assert_eq!(users_tokens.as_deref(), Some(access.as_slice()));
 }
+
+/// The other ways back from a provider: the user declined (back to sign-in with a reason the page
+/// explains), or a valid state came back without a code (400). Neither creates anything, and
+/// either ends the attempt: its state cannot be used again.
+#[tokio::test]
+async fn a_declined_sign_in_returns_to_the_login_page_and_a_missing_code_is_refused() {
+    let world = World::new().await;
+    let (test_db, app) = (&world.test_db, &world.app);
+
+    let started = start(app, "google").await;
+    let query = format!("error=access_denied&state={}", started.state());
+    let declined = callback(app, "google", Some(&started.cookie), &query).await;
+    assert_eq!(declined.status(), StatusCode::FOUND);
+    assert_eq!(declined.headers()["location"], "/login?error=oauth_cancelled");
+    assert_nothing_created(&test_db.pool, &declined, 0, 0).await;
+    let again =
+        callback(app, "google", Some(&started.cookie), &format!("code=abc&state={}", started.state())).await;
+    assert_eq!(body_json(again).await["error"]["code"], "invalid_oauth_state", "the attempt is over");
+
+    let started = start(app, "discord").await;
+    let no_code =
+        callback(app, "discord", Some(&started.cookie), &format!("state={}", started.state())).await;
+    assert_eq!(no_code.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body_json(no_code).await["error"]["code"], "invalid_oauth_code");
+    assert_eq!((count(&test_db.pool, "users").await, count(&test_db.pool, "user_sessions").await), (0, 0));
+}
