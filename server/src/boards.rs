@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    ids::UserId,
+    ids::{BoardId, UserId},
     tenancy::{TenantDb, TenantError},
 };
 
@@ -99,7 +99,7 @@ pub async fn create(db: &TenantDb, user: UserId, name: &str) -> Result<Board, Te
 ///
 /// # Errors
 /// 404 if it is not theirs or does not exist.
-pub async fn get(db: &TenantDb, user: UserId, id: Uuid) -> Result<Board, TenantError> {
+pub async fn get(db: &TenantDb, user: UserId, id: BoardId) -> Result<Board, TenantError> {
     let mut tx = db.begin(user).await?;
     let row: Option<BoardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM boards WHERE board_id = $1 AND user_id = $2"
@@ -116,7 +116,12 @@ pub async fn get(db: &TenantDb, user: UserId, id: Uuid) -> Result<Board, TenantE
 ///
 /// # Errors
 /// 404 if it is not theirs; 422 for an invalid name.
-pub async fn rename(db: &TenantDb, user: UserId, id: Uuid, name: Option<&str>) -> Result<Board, TenantError> {
+pub async fn rename(
+    db: &TenantDb,
+    user: UserId,
+    id: BoardId,
+    name: Option<&str>,
+) -> Result<Board, TenantError> {
     let name = name.map(check_name).transpose()?;
     let mut tx = db.begin(user).await?;
     let row: Option<BoardRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -136,8 +141,8 @@ pub async fn rename(db: &TenantDb, user: UserId, id: Uuid, name: Option<&str>) -
 ///
 /// # Errors
 /// 404 if it is not theirs.
-pub async fn delete(db: &TenantDb, user: UserId, id: Uuid) -> Result<(), TenantError> {
-    db.delete_owned(user, "boards", "board_id", id).await
+pub async fn delete(db: &TenantDb, user: UserId, id: BoardId) -> Result<(), TenantError> {
+    db.delete_owned(user, "boards", "board_id", id.0).await
 }
 
 #[cfg(test)]

@@ -12,6 +12,12 @@ macro_rules! uuid_id {
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
+        impl From<Uuid> for $name {
+            fn from(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
@@ -28,4 +34,20 @@ uuid_id!(
     /// A sign-in session: the family of refresh tokens that rotate from one sign-in
     /// (`user_sessions.family_id`). This is the id users see and revoke.
     SessionId
+);
+uuid_id!(
+    /// A generation job (`generation_jobs.job_id`).
+    JobId
+);
+uuid_id!(
+    /// An image in a gallery (`images.image_id`).
+    ImageId
+);
+uuid_id!(
+    /// A board of images (`boards.board_id`).
+    BoardId
+);
+uuid_id!(
+    /// A saved workflow (`workflows.workflow_id`).
+    WorkflowId
 );

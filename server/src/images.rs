@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    ids::UserId,
+    ids::{ImageId, UserId},
     links::{LinkPurpose, LinkSigner},
     tenancy::{TenantDb, TenantError},
 };
@@ -143,7 +143,7 @@ struct Counted {
 ///
 /// # Errors
 /// 404 if it is not theirs.
-pub async fn get(db: &TenantDb, user: UserId, id: Uuid) -> Result<ImageRecord, TenantError> {
+pub async fn get(db: &TenantDb, user: UserId, id: ImageId) -> Result<ImageRecord, TenantError> {
     let mut tx = db.begin(user).await?;
     let row: Option<ImageRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM images WHERE image_id = $1 AND user_id = $2"
@@ -200,7 +200,7 @@ pub async fn update(
 ///
 /// # Errors
 /// 404 if it is not theirs.
-pub async fn delete(db: &TenantDb, user: UserId, id: Uuid) -> Result<Vec<String>, TenantError> {
+pub async fn delete(db: &TenantDb, user: UserId, id: ImageId) -> Result<Vec<String>, TenantError> {
     let mut tx = db.begin(user).await?;
     let keys: Option<(String, Option<String>)> = sqlx::query_as(
         "DELETE FROM images WHERE image_id = $1 AND user_id = $2 RETURNING storage_key, thumbnail_key",

@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::{
-    ids::UserId,
+    ids::{JobId, UserId},
     jobs, queue,
     tenancy::{TenantDb, TenantError},
 };
@@ -82,7 +82,7 @@ impl Hub {
 /// # Errors
 /// 404 if it is not theirs.
 pub async fn snapshot(db: &TenantDb, user: UserId, id: Uuid) -> Result<JobEvent, TenantError> {
-    let (job, preview) = jobs::get_with_preview(db, user, id).await?;
+    let (job, preview) = jobs::get_with_preview(db, user, JobId(id)).await?;
     let queue_position = if job.status == app::api::generation::JobStatus::Queued {
         queue::position(db, id).await?
     } else {

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    ids::UserId,
+    ids::{JobId, UserId},
     quota::{self, Reservation},
     tenancy::{TenantDb, TenantError, TenantTx},
 };
@@ -111,7 +111,7 @@ pub async fn list(db: &TenantDb, user: UserId, status: Option<JobStatus>) -> Res
     rows.into_iter().map(Job::try_from).collect()
 }
 
-async fn fetch(tx: &mut TenantTx, id: Uuid) -> Result<Job, TenantError> {
+async fn fetch(tx: &mut TenantTx, id: JobId) -> Result<Job, TenantError> {
     let user = tx.user();
     let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM generation_jobs j WHERE j.job_id = $1 AND j.user_id = $2"
@@ -127,7 +127,7 @@ async fn fetch(tx: &mut TenantTx, id: Uuid) -> Result<Job, TenantError> {
 ///
 /// # Errors
 /// 404 if it is not theirs.
-pub async fn get(db: &TenantDb, user: UserId, id: Uuid) -> Result<Job, TenantError> {
+pub async fn get(db: &TenantDb, user: UserId, id: JobId) -> Result<Job, TenantError> {
     let mut tx = db.begin(user).await?;
     let job = fetch(&mut tx, id).await?;
     tx.commit().await?;
@@ -164,7 +164,7 @@ pub(crate) async fn stop(
 ///
 /// # Errors
 /// 404 if it is not theirs; 409 `already_finished` if it has finished.
-pub async fn cancel(db: &TenantDb, user: UserId, id: Uuid) -> Result<Job, TenantError> {
+pub async fn cancel(db: &TenantDb, user: UserId, id: JobId) -> Result<Job, TenantError> {
     let mut tx = db.begin(user).await?;
     let status: Option<String> = sqlx::query_scalar(
         "SELECT status FROM generation_jobs WHERE job_id = $1 AND user_id = $2 FOR UPDATE",
@@ -176,7 +176,7 @@ pub async fn cancel(db: &TenantDb, user: UserId, id: Uuid) -> Result<Job, Tenant
     if status.is_none() {
         return Err(TenantError::NotFound);
     }
-    if !stop(tx.conn(), id, JobStatus::Cancelled, None).await? {
+    if !stop(tx.conn(), id.0, JobStatus::Cancelled, None).await? {
         return Err(TenantError::Conflict {
             code: "already_finished",
             message: "This job has already finished; there is nothing to cancel.",
@@ -207,7 +207,7 @@ pub async fn fail(db: &TenantDb, id: Uuid, reason: &str) -> Result<bool, sqlx::E
 pub async fn get_with_preview(
     db: &TenantDb,
     user: UserId,
-    id: Uuid,
+    id: JobId,
 ) -> Result<(Job, Option<Vec<u8>>), TenantError> {
     let mut tx = db.begin(user).await?;
     let job = fetch(&mut tx, id).await?;

@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::{
     config::{CatalogEntry, WorkerSettings},
+    ids::JobId,
     images::NewImage,
     imaging, jobs,
     queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
@@ -431,7 +432,7 @@ impl Worker {
     /// worker, if the job has finished (cancelled, failed): nobody will record them now. A job
     /// queued again keeps them, since its next worker writes the same keys.
     async fn discard_if_orphaned(&self, job: &ClaimedJob, record: &NewImage) {
-        match jobs::get(&self.db, job.user_id, job.job_id).await {
+        match jobs::get(&self.db, job.user_id, JobId(job.job_id)).await {
             Ok(current) if current.status.is_finished() && !current.image_ids.contains(&record.image_id) => {
                 for key in [&record.storage_key, &record.thumbnail_key] {
                     if let Err(e) = self.store.delete(key).await {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::{
     accounts::CurrentUser,
     boards::check_name,
+    ids::WorkflowId,
     tenancy::{TenantDb, TenantError},
 };
 
@@ -118,7 +119,7 @@ pub async fn create(
 ///
 /// # Errors
 /// 403 below Pro; 404 if it is not theirs.
-pub async fn get(db: &TenantDb, user: &CurrentUser, id: Uuid) -> Result<Workflow, TenantError> {
+pub async fn get(db: &TenantDb, user: &CurrentUser, id: WorkflowId) -> Result<Workflow, TenantError> {
     require_workflows(user)?;
     let mut tx = db.begin(user.user_id).await?;
     let row: Option<WorkflowRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -165,9 +166,9 @@ pub async fn update(
 ///
 /// # Errors
 /// 403 below Pro; 404 if it is not theirs.
-pub async fn delete(db: &TenantDb, user: &CurrentUser, id: Uuid) -> Result<(), TenantError> {
+pub async fn delete(db: &TenantDb, user: &CurrentUser, id: WorkflowId) -> Result<(), TenantError> {
     require_workflows(user)?;
-    db.delete_owned(user.user_id, "workflows", "workflow_id", id).await
+    db.delete_owned(user.user_id, "workflows", "workflow_id", id.0).await
 }
 
 #[cfg(test)]

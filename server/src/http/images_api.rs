@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     accounts::CurrentUser,
-    ids::UserId,
+    ids::{ImageId, UserId},
     images::{self, ImageRecord, NewImage},
     imaging::{self, ImagingError},
     links::{LinkPurpose, SignedQuery},
@@ -151,7 +151,7 @@ pub async fn update_image(
 ///
 /// # Errors
 /// 404 if it is not theirs.
-pub async fn delete_owned(state: &AppState, user: UserId, id: Uuid) -> Result<(), TenantError> {
+pub async fn delete_owned(state: &AppState, user: UserId, id: ImageId) -> Result<(), TenantError> {
     for key in images::delete(&state.tenants, user, id).await? {
         // The row is gone, so a file left behind is unreachable; log it for clean-up.
         if let Err(e) = state.store.delete(&key).await {
@@ -205,8 +205,8 @@ async fn send_file(
     query: &SignedQuery,
     purpose: LinkPurpose,
 ) -> Result<Response, ApiError> {
-    let id = parse_id(id)?;
-    let user = bearer_or_link(state, headers, purpose, id, query).await?;
+    let id: ImageId = parse_id(id)?;
+    let user = bearer_or_link(state, headers, purpose, id.0, query).await?;
     let record = images::get(&state.tenants, user, id).await?;
     let (key, content_type) = match purpose {
         LinkPurpose::Thumbnail => {

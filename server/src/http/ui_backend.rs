@@ -26,7 +26,7 @@ use crate::{
     auth::cookie::{clear_refresh_cookie, origin_allowed, read_refresh_cookie, set_refresh_cookie},
     boards,
     config::Provider,
-    ids::{SessionId, UserId},
+    ids::{BoardId, SessionId, UserId, WorkflowId},
     workflows,
 };
 
@@ -197,12 +197,14 @@ impl TenantBackend for UiBackend {
 
     async fn rename_board(&self, access_token: &str, id: Uuid, name: String) -> Result<Board, UiError> {
         let user = self.user(access_token).await?;
-        boards::rename(&self.state.tenants, user.user_id, id, Some(&name)).await.map_err(UiError::from)
+        boards::rename(&self.state.tenants, user.user_id, BoardId(id), Some(&name))
+            .await
+            .map_err(UiError::from)
     }
 
     async fn delete_board(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        boards::delete(&self.state.tenants, user.user_id, id).await.map_err(UiError::from)
+        boards::delete(&self.state.tenants, user.user_id, BoardId(id)).await.map_err(UiError::from)
     }
 
     async fn workflows(&self, access_token: &str) -> Result<Vec<Workflow>, UiError> {
@@ -222,7 +224,7 @@ impl TenantBackend for UiBackend {
 
     async fn delete_workflow(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        workflows::delete(&self.state.tenants, &user, id).await.map_err(UiError::from)
+        workflows::delete(&self.state.tenants, &user, WorkflowId(id)).await.map_err(UiError::from)
     }
 
     async fn models(&self, access_token: &str) -> Result<Vec<ModelInfo>, UiError> {

@@ -15,7 +15,11 @@ use super::{
     images_api::{delete_owned, page, signed_now},
     ui_backend::UiBackend,
 };
-use crate::{generation, images, jobs};
+use crate::{
+    generation,
+    ids::{ImageId, JobId},
+    images, jobs,
+};
 
 #[async_trait]
 impl GalleryBackend for UiBackend {
@@ -31,12 +35,12 @@ impl GalleryBackend for UiBackend {
 
     async fn job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError> {
         let user = self.user(access_token).await?;
-        jobs::get(&self.state().tenants, user.user_id, id).await.map_err(UiError::from)
+        jobs::get(&self.state().tenants, user.user_id, JobId(id)).await.map_err(UiError::from)
     }
 
     async fn cancel_job(&self, access_token: &str, id: Uuid) -> Result<Job, UiError> {
         let user = self.user(access_token).await?;
-        jobs::cancel(&self.state().tenants, user.user_id, id).await.map_err(UiError::from)
+        jobs::cancel(&self.state().tenants, user.user_id, JobId(id)).await.map_err(UiError::from)
     }
 
     async fn images(&self, access_token: &str, filter: ImageFilter) -> Result<ImagePage, UiError> {
@@ -46,7 +50,8 @@ impl GalleryBackend for UiBackend {
 
     async fn image(&self, access_token: &str, id: Uuid) -> Result<ImageInfo, UiError> {
         let user = self.user(access_token).await?;
-        let record = images::get(&self.state().tenants, user.user_id, id).await.map_err(UiError::from)?;
+        let record =
+            images::get(&self.state().tenants, user.user_id, ImageId(id)).await.map_err(UiError::from)?;
         signed_now(self.state(), &record).map_err(UiError::from)
     }
 
@@ -64,6 +69,6 @@ impl GalleryBackend for UiBackend {
 
     async fn delete_image(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
-        delete_owned(self.state(), user.user_id, id).await.map_err(UiError::from)
+        delete_owned(self.state(), user.user_id, ImageId(id)).await.map_err(UiError::from)
     }
 }
