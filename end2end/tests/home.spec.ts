@@ -7,9 +7,13 @@ test("home page renders on the server and becomes interactive once hydrated", as
   page.on("console", (message) => {
     if (message.text().includes("Content Security Policy")) violations.push(message.text());
   });
-  await page.goto("/");
+  const bundle = page.waitForResponse((response) => response.url().endsWith(".wasm"));
+  const document = await page.goto("/");
   await expect(page.getByTestId("product-name")).toHaveText("PingvasAI");
   await expect(page.getByTestId("sign-in-link")).toHaveAttribute("href", "/login");
+  // The wasm bundle travels gzipped; the streamed page itself does not wait in an encoder.
+  expect((await bundle).headers()["content-encoding"]).toBe("gzip");
+  expect(document?.headers()["content-encoding"]).toBeUndefined();
 
   // The app marks itself hydrated from an effect, which only runs in the browser's wasm.
   await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");

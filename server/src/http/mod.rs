@@ -7,6 +7,7 @@ pub mod auth_api;
 pub mod boards_api;
 pub mod client_context;
 pub mod client_ip;
+pub mod compression;
 pub mod cors;
 pub mod current_user;
 pub mod error;
@@ -163,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api_rate_limit::limit_api_requests))
         .layer(cors)
+        .layer(compression::layer())
         .with_state(state);
     security_headers::apply(router, https).layer(
         ServiceBuilder::new()
