@@ -60,7 +60,7 @@ impl TenantDb {
         }
         tracing::info!(staff = %staff.user_id, purpose, "staff read of every tenant's rows");
         let statement =
-            begin_as("BEGIN READ ONLY", staff.user_id, "SELECT set_config('app.is_staff', 'true', true)");
+            begin_as("BEGIN READ ONLY", staff.user_id, ", set_config('app.is_staff', 'true', true)");
         let tx = self.pool.begin_with(sqlx::AssertSqlSafe(statement)).await?;
         Ok(TenantTx { tx, user: staff.user_id })
     }
@@ -82,10 +82,14 @@ impl TenantDb {
     }
 }
 
-/// `begin`, `user`'s identity for row-level security, then `more` (fixed SQL), as one simple query.
-fn begin_as(begin: &'static str, user: UserId, more: &'static str) -> String {
+/// `user`'s identity for row-level security (and the settings in `also`, fixed SQL), then `begin`,
+/// as one simple query. The settings come first: they run in the query's implicit transaction,
+/// which the `BEGIN` then turns into the explicit one, keeping them. Were `BEGIN` first, a failing
+/// setting would leave an aborted transaction on the connection that sqlx, not yet counting it as
+/// begun, would not roll back; this way a failure ends the implicit transaction with it.
+fn begin_as(begin: &'static str, user: UserId, also: &'static str) -> String {
     // `Uuid`'s hyphenated form: the only text that can reach the statement from `user`.
-    format!("{begin}; SELECT set_config('app.current_user_id', '{}', true); {more}", user.0.hyphenated())
+    format!("SELECT set_config('app.current_user_id', '{}', true){also}; {begin}", user.0.hyphenated())
 }
 
 impl TenantDb {

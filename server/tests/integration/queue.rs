@@ -319,7 +319,7 @@ async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behin
     let app = app(test_db.pool.clone());
     let ada = register(&app, "ada@example.com").await;
     let job =
-        queue_job(&app, &ada, json!({"prompt": "a slow penguin", "steps": 30, "width": 128, "height": 128}))
+        queue_job(&app, &ada, json!({"prompt": "a slow penguin", "steps": 30, "width": 256, "height": 256}))
             .await;
     let objects = tempdir("cancelled");
     let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
@@ -394,7 +394,9 @@ async fn a_worker_told_to_stop_mid_job_hands_it_back_without_spending_a_try() {
     let job = queue_job(
         &app,
         &ada,
-        json!({"prompt": "a patient penguin", "steps": 30, "width": 128, "height": 128}),
+        // 256 px: long enough (~16x a 64 px picture) that the signal lands mid-job even on a busy
+        // machine; at 128 px the starter model sometimes finished first.
+        json!({"prompt": "a patient penguin", "steps": 30, "width": 256, "height": 256}),
     )
     .await;
     let objects = tempdir("stopped");

@@ -3,7 +3,7 @@
 //! `check_request`, the worker's `engine_request`), gives the committed picture's pixels.
 //!
 //! After the starter model changes, `PINGVAS_BLESS_SHOWCASE=1 cargo test --release -p server
-//! --test showcase` writes the pictures again.
+//! --test integration showcase` writes the pictures again.
 
 // Test helpers fail loudly by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
