@@ -21,7 +21,7 @@ pub trait Refuses {
 }
 
 /// The 500 for a failure on our side; `detail` goes to the log only (SECURITY.md 10).
-fn internal(detail: &dyn std::fmt::Display) -> Refusal {
+pub(crate) fn internal(detail: &dyn std::fmt::Display) -> Refusal {
     tracing::error!(error = %detail, "request failed");
     Refusal::internal()
 }

@@ -20,40 +20,32 @@ use crate::{
     admin::AdminError,
     generation::GenerationError,
     quota::QuotaError,
-    refusals::{Refusal, Refuses},
+    refusals::{self, Refusal, Refuses},
     tenancy::TenantError,
 };
 
-/// An error answer of the REST API. Its message is meant for people and never contains internal
-/// details; those go to the log where the error is made.
+/// An error answer of the REST API: a [`Refusal`], as the UI's errors are. Its message is meant
+/// for people and never contains internal details; those go to the log where the error is made.
 #[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: Cow<'static, str>,
-    field: Option<&'static str>,
-    retry_after: Option<Duration>,
-}
+pub struct ApiError(Refusal);
 
 impl ApiError {
     /// An error with a status, a stable snake_case `code` and a human message.
     #[must_use]
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
-        Self { status, code, message: message.into(), field: None, retry_after: None }
+        Self(Refusal::new(status.as_u16(), code, message))
     }
 
     /// Names the request field at fault (422s), so forms can show the message beside it.
     #[must_use]
-    pub fn with_field(mut self, field: &'static str) -> Self {
-        self.field = Some(field);
-        self
+    pub fn with_field(self, field: &'static str) -> Self {
+        Self(self.0.field(field))
     }
 
     /// Adds `Retry-After` (429s).
     #[must_use]
-    pub fn with_retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = Some(after);
-        self
+    pub fn with_retry_after(self, after: Duration) -> Self {
+        Self(self.0.retry_after(after))
     }
 
     /// 401: no valid credentials. Clients refresh once on `invalid_token`, then sign in again.
@@ -65,14 +57,13 @@ impl ApiError {
     /// 500 for a failure on our side; `detail` goes to the log only.
     #[must_use]
     pub fn internal(detail: &dyn std::fmt::Display) -> Self {
-        tracing::error!(error = %detail, "request failed");
-        Refusal::internal().into()
+        Self(refusals::internal(detail))
     }
 
     /// The HTTP status.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        self.status
+        StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// 404 for a path the API does not have.
@@ -84,13 +75,7 @@ impl ApiError {
 
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
-        Self {
-            status: StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            code: refusal.code,
-            message: refusal.message,
-            field: refusal.field,
-            retry_after: refusal.retry_after,
-        }
+        Self(refusal)
     }
 }
 
@@ -132,18 +117,20 @@ pub struct ErrorDetail {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
+        let Refusal { code, message, field, retry_after, .. } = self.0;
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message.into_owned(),
-                field: self.field.map(str::to_owned),
+                code: code.to_owned(),
+                message: message.into_owned(),
+                field: field.map(str::to_owned),
             },
         };
-        let mut response = (self.status, Json(body)).into_response();
-        if let Some(after) = self.retry_after {
+        let mut response = (status, Json(body)).into_response();
+        if let Some(after) = retry_after {
             response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(after.as_secs().max(1)));
         }
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
@@ -225,17 +212,19 @@ mod tests {
     #[test]
     fn rest_and_the_ui_read_every_core_error_the_same_way() {
         for (api, ui) in every_core_error() {
-            assert_eq!(api.status.as_u16(), ui.status(), "{api:?} vs {ui:?}");
-            assert!(api.status.is_client_error() || api.status.is_server_error(), "{api:?}");
+            let status = api.status();
+            let api = api.0;
+            assert_eq!(status.as_u16(), ui.status(), "{api:?} vs {ui:?}");
+            assert!(status.is_client_error() || status.is_server_error(), "{api:?}");
             if let Some(field) = api.field {
                 assert_eq!(ui.for_field(field).as_deref(), Some(&*api.message), "{api:?} vs {ui:?}");
             }
             assert_eq!(api.retry_after.is_some(), matches!(ui, UiError::TooMany { .. }), "{api:?} vs {ui:?}");
             assert_eq!(
-                api.status == StatusCode::UNAUTHORIZED && api.code == Refusal::INVALID_TOKEN,
+                status == StatusCode::UNAUTHORIZED && api.code == Refusal::INVALID_TOKEN,
                 ui == UiError::Unauthenticated
             );
-            if api.status.is_server_error() {
+            if status.is_server_error() {
                 assert_eq!(
                     (api.code, &*api.message),
                     ("internal_error", "Something went wrong on our side. Please try again in a moment.")

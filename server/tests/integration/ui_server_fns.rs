@@ -67,6 +67,13 @@ async fn ui_errors_carry_their_http_status() {
     assert_eq!(body_json(signed_out).await, serde_json::Value::Null);
 }
 
+/// Calls the tenant server function `function` as `user` from our own origin, `rest` appended to
+/// the form.
+async fn tenant_fn(app: &Router, function: &str, user: &common::SignedIn, rest: &str) -> Response {
+    let form = format!("access_token={}{rest}", user.access_token);
+    common::post_form(app, &format!("/api/v1/ui/{function}"), &form, &[("origin", OWN_ORIGIN)]).await
+}
+
 /// The tenant server functions (`/api/v1/ui/…`) run through the same core as the REST API:
 /// row-level security, plan gates and the superuser check apply, with real HTTP statuses.
 #[tokio::test]
@@ -76,8 +83,7 @@ async fn tenant_server_functions_keep_tenants_apart_and_enforce_plans_and_roles(
     let ada = common::register(&app, "ada@example.com").await;
     let bob = common::register(&app, "bob@example.com").await;
     let call = async |function: &str, user: &common::SignedIn, rest: &str| {
-        let form = format!("access_token={}{rest}", user.access_token);
-        common::post_form(&app, &format!("/api/v1/ui/{function}"), &form, &[("origin", OWN_ORIGIN)]).await
+        tenant_fn(&app, function, user, rest).await
     };
 
     let created = call("boards/create", &ada, "&name=Penguins").await;
@@ -161,8 +167,7 @@ async fn rest_and_the_ui_answer_each_refusal_with_the_same_status_and_field() {
     let ada = common::register(&app, "ada@example.com").await;
     let bob = common::register(&app, "bob@example.com").await;
     let ui = async |function: &str, user: &common::SignedIn, rest: &str| {
-        let form = format!("access_token={}{rest}", user.access_token);
-        common::post_form(&app, &format!("/api/v1/ui/{function}"), &form, &[("origin", OWN_ORIGIN)]).await
+        tenant_fn(&app, function, user, rest).await
     };
     let rest = async |method: &str, path: &str, user: &common::SignedIn, body: Option<serde_json::Value>| {
         common::send_as(&app, method, path, user, body).await
