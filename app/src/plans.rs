@@ -32,6 +32,8 @@ pub struct PlanLimits {
     pub max_batch: u32,
     /// Queue priority (higher runs first).
     pub queue_priority: i16,
+    /// Most generation jobs queued or running at once (SECURITY.md 38).
+    pub max_active_jobs: u32,
     /// May save and load generation presets (`/workflows`).
     pub workflows: bool,
     /// May manage custom models (`/models`).
@@ -52,6 +54,7 @@ impl Plan {
                 max_steps: 30,
                 max_batch: 1,
                 queue_priority: 0,
+                max_active_jobs: 3,
                 workflows: false,
                 custom_models: false,
             },
@@ -61,6 +64,7 @@ impl Plan {
                 max_steps: 50,
                 max_batch: 4,
                 queue_priority: 1,
+                max_active_jobs: 5,
                 workflows: true,
                 custom_models: false,
             },
@@ -70,6 +74,7 @@ impl Plan {
                 max_steps: 100,
                 max_batch: 8,
                 queue_priority: 2,
+                max_active_jobs: 10,
                 workflows: true,
                 custom_models: true,
             },
@@ -79,6 +84,7 @@ impl Plan {
                 max_steps: 150,
                 max_batch: 16,
                 queue_priority: 3,
+                max_active_jobs: 20,
                 workflows: true,
                 custom_models: true,
             },
@@ -138,6 +144,7 @@ mod tests {
             assert!(pair[0] < pair[1]);
             assert!(higher.max_side >= lower.max_side && higher.max_steps >= lower.max_steps);
             assert!(higher.max_batch >= lower.max_batch && higher.queue_priority > lower.queue_priority);
+            assert!(higher.max_active_jobs >= lower.max_active_jobs && lower.max_active_jobs >= 1);
             assert!(higher.workflows >= lower.workflows && higher.custom_models >= lower.custom_models);
         }
     }

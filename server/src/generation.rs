@@ -2,7 +2,10 @@
 //! quota and queue the job, all in one user-bound transaction, so a request is either queued
 //! with its images reserved or leaves no trace. Running jobs is the workers' part.
 
-use app::api::generation::{GenerateRequest, GenerationRefusal, Job, ModelInfo, check_request};
+use app::{
+    api::generation::{GenerateRequest, GenerationRefusal, Job, ModelInfo, check_request},
+    plans::Plan,
+};
 
 use crate::{
     accounts::CurrentUser,
@@ -20,6 +23,18 @@ pub enum GenerationError {
     /// Not enough quota left this month (429).
     #[error(transparent)]
     Quota(#[from] QuotaError),
+    /// The caller already has as many jobs queued or running as their plan allows (429).
+    #[error(
+        "You have {limit} generations queued or running, the most the {} plan allows at once. \
+         Wait for one to finish, or cancel one.",
+        plan.display_name()
+    )]
+    TooManyJobs {
+        /// Their plan.
+        plan: Plan,
+        /// Its limit.
+        limit: u32,
+    },
     /// The board is not the caller's, or the database failed.
     #[error(transparent)]
     Tenant(#[from] TenantError),
@@ -42,7 +57,8 @@ fn random_seed() -> i64 {
 /// Checks `request`, reserves its images and queues it for `user`.
 ///
 /// # Errors
-/// 422/403 for the parameters, 422 for a board that is not theirs, 429 when the quota is short.
+/// 422/403 for the parameters, 422 for a board that is not theirs, 429 when the quota is short
+/// or the plan's jobs at once are all queued or running.
 pub async fn accept(
     db: &TenantDb,
     catalog: &[ModelInfo],
@@ -66,6 +82,18 @@ pub async fn accept(
     }
     let images = i32::try_from(params.batch_size).unwrap_or(i32::MAX);
     let reservation = quota::reserve(tx.conn(), user.user_id, user.plan, images).await?;
+    // Counted after the reservation: its row lock on the user makes a second request of theirs
+    // wait for this one to commit, so two at once cannot both see room for one more.
+    let limit = user.plan.limits().max_active_jobs;
+    let active: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM generation_jobs WHERE user_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(user.user_id)
+    .fetch_one(tx.conn())
+    .await?;
+    if active >= i64::from(limit) {
+        return Err(GenerationError::TooManyJobs { plan: user.plan, limit });
+    }
     let job =
         jobs::insert(&mut tx, &params, request.board_id, user.plan.limits().queue_priority, reservation)
             .await?;

@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    ids::{ImageId, UserId},
-    links::{LinkPurpose, LinkSigner},
+    ids::{ImageId, SessionId, UserId},
+    links::{LinkOwner, LinkPurpose, LinkSigner},
     tenancy::{TenantDb, TenantError},
 };
 
@@ -49,11 +49,18 @@ const COLUMNS: &str = "image_id, user_id, board_id, job_id, origin, storage_key,
                        width, height, byte_size, params::text AS params, starred, created_at";
 
 impl ImageRecord {
-    /// As its owner sees it, with links signed at `now` (Unix seconds).
+    /// As its owner sees it in `session`, with links signed at `now` (Unix seconds) that work
+    /// while the session does.
     ///
     /// # Errors
     /// Stored parameters that do not decode.
-    pub fn to_info(&self, signer: &LinkSigner, now: i64) -> Result<ImageInfo, TenantError> {
+    pub fn to_info(
+        &self,
+        signer: &LinkSigner,
+        session: SessionId,
+        now: i64,
+    ) -> Result<ImageInfo, TenantError> {
+        let owner = LinkOwner { user: self.user_id, session };
         let params =
             self.params.as_deref().map(serde_json::from_str).transpose().map_err(TenantError::corrupt)?;
         let base = format!("/api/v1/images/{}", self.image_id);
@@ -69,17 +76,11 @@ impl ImageRecord {
             params,
             starred: self.starred,
             created_at: self.created_at,
-            file_url: signer.link(
-                &format!("{base}/file"),
-                LinkPurpose::File,
-                self.user_id,
-                self.image_id,
-                now,
-            ),
+            file_url: signer.link(&format!("{base}/file"), LinkPurpose::File, owner, self.image_id, now),
             thumbnail_url: signer.link(
                 &format!("{base}/thumbnail"),
                 LinkPurpose::Thumbnail,
-                self.user_id,
+                owner,
                 self.image_id,
                 now,
             ),

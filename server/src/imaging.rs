@@ -1,16 +1,35 @@
 //! Pure image work for the gallery: thumbnails (WebP, made once when an image is stored), small
 //! preview PNGs for live progress, and checking uploads (a real PNG, JPEG or WebP, within size).
+//!
+//! An upload is judged from its header before anything is decoded (SECURITY.md 36): too many
+//! pixels or more than 8 bits a channel is refused there, and the decode itself runs under an
+//! allocation limit, so a 260 KB file declaring 8192×8192 pixels costs a header read, not 256 MB.
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, RgbImage, imageops::FilterType};
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, RgbImage, imageops::FilterType};
 
 /// Longest side of a thumbnail, in pixels.
 pub const THUMBNAIL_SIDE: u32 = 256;
 /// Largest upload, in bytes.
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
-/// Largest upload side, in pixels (a decompression bomb is refused before it is decoded).
-pub const MAX_UPLOAD_SIDE: u32 = 8192;
+/// Working room a decoder may allocate beyond the decoded pixels (row buffers, tables).
+const DECODER_SLACK_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What an upload may decode to (`UPLOAD_MAX_PIXELS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadLimits {
+    /// The most pixels, width × height.
+    pub max_pixels: u64,
+}
+
+impl UploadLimits {
+    /// What one decode may allocate: the largest allowed image as 8-bit RGBA, plus working room.
+    #[must_use]
+    pub fn max_decode_bytes(self) -> u64 {
+        self.max_pixels.saturating_mul(4).saturating_add(DECODER_SLACK_BYTES)
+    }
+}
 
 /// Why an image could not be made or read.
 #[derive(Debug, thiserror::Error)]
@@ -18,9 +37,24 @@ pub enum ImagingError {
     /// The bytes are not a PNG, JPEG or WebP image (415).
     #[error("This is not a PNG, JPEG or WebP image.")]
     NotAnImage,
-    /// The image is larger than we accept (413).
-    #[error("Images may be at most {MAX_UPLOAD_SIDE}×{MAX_UPLOAD_SIDE} pixels and 20 MB.")]
+    /// The file is larger than we accept (413).
+    #[error("Images may be at most 20 MB.")]
     TooLarge,
+    /// The image declares more pixels than we decode (413).
+    #[error("This image is {width}×{height} pixels; uploads may have at most {} megapixels.", .max_pixels / 1_000_000)]
+    TooManyPixels {
+        /// Its declared width.
+        width: u32,
+        /// Its declared height.
+        height: u32,
+        /// The budget.
+        max_pixels: u64,
+    },
+    /// 16-bit or floating-point channels (422): we store and show 8-bit images.
+    #[error(
+        "Images with more than 8 bits per channel are not supported; save it as an 8-bit PNG, JPEG or WebP."
+    )]
+    DeepColour,
     /// Encoding failed (500).
     #[error("image encoding: {0}")]
     Encode(String),
@@ -81,11 +115,12 @@ pub fn preview_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, Imagi
 }
 
 /// Checks an uploaded file by its content (never its name or declared type) and makes its
-/// thumbnail.
+/// thumbnail. The header is read first and the image decoded only if it fits `limits`.
 ///
 /// # Errors
-/// [`ImagingError::NotAnImage`], [`ImagingError::TooLarge`].
-pub fn check_upload(bytes: &[u8]) -> Result<CheckedUpload, ImagingError> {
+/// [`ImagingError::NotAnImage`], [`ImagingError::TooLarge`], [`ImagingError::TooManyPixels`],
+/// [`ImagingError::DeepColour`].
+pub fn check_upload(bytes: &[u8], limits: UploadLimits) -> Result<CheckedUpload, ImagingError> {
     if bytes.len() > MAX_UPLOAD_BYTES {
         return Err(ImagingError::TooLarge);
     }
@@ -96,15 +131,28 @@ pub fn check_upload(bytes: &[u8]) -> Result<CheckedUpload, ImagingError> {
         ImageFormat::WebP => ("image/webp", "webp"),
         _ => return Err(ImagingError::NotAnImage),
     };
-    let reader = image::ImageReader::with_format(Cursor::new(bytes), format);
-    let (width, height) = reader.into_dimensions().map_err(|_| ImagingError::NotAnImage)?;
+    let mut decoder = image::ImageReader::with_format(Cursor::new(bytes), format)
+        .into_decoder()
+        .map_err(|_| ImagingError::NotAnImage)?;
+    let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(ImagingError::NotAnImage);
     }
-    if width > MAX_UPLOAD_SIDE || height > MAX_UPLOAD_SIDE {
-        return Err(ImagingError::TooLarge);
+    let too_many = ImagingError::TooManyPixels { width, height, max_pixels: limits.max_pixels };
+    if u64::from(width) * u64::from(height) > limits.max_pixels {
+        return Err(too_many);
     }
-    let decoded = image::load_from_memory_with_format(bytes, format).map_err(|_| ImagingError::NotAnImage)?;
+    let colour = decoder.color_type();
+    if colour.bytes_per_pixel() > colour.channel_count() {
+        return Err(ImagingError::DeepColour);
+    }
+    let mut decode_limits = image::Limits::default();
+    decode_limits.max_alloc = Some(limits.max_decode_bytes());
+    decoder.set_limits(decode_limits).map_err(|_| too_many)?;
+    let decoded = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        ImageError::Limits(_) => ImagingError::TooManyPixels { width, height, max_pixels: limits.max_pixels },
+        _ => ImagingError::NotAnImage,
+    })?;
     Ok(CheckedUpload { content_type, extension, width, height, thumbnail: thumbnail_of(&decoded)? })
 }
 
@@ -126,14 +174,57 @@ mod tests {
         assert_eq!((small.width(), small.height()), (64, 64));
     }
 
+    const LIMITS: UploadLimits = UploadLimits { max_pixels: 40_000_000 };
+
     #[test]
     fn uploads_are_recognised_by_content_and_junk_is_refused() {
         let png = preview_png(40, 20, &gradient(40, 20)).unwrap();
-        let checked = check_upload(&png).unwrap();
+        let checked = check_upload(&png, LIMITS).unwrap();
         assert_eq!((checked.content_type, checked.width, checked.height), ("image/png", 40, 20));
-        assert!(matches!(check_upload(b"GIF89a not really"), Err(ImagingError::NotAnImage)));
-        assert!(matches!(check_upload(b"hello"), Err(ImagingError::NotAnImage)));
-        assert!(matches!(check_upload(&png[..30]), Err(ImagingError::NotAnImage)));
+        assert!(matches!(check_upload(b"GIF89a not really", LIMITS), Err(ImagingError::NotAnImage)));
+        assert!(matches!(check_upload(b"hello", LIMITS), Err(ImagingError::NotAnImage)));
+        assert!(matches!(check_upload(&png[..30], LIMITS), Err(ImagingError::NotAnImage)));
         assert!(thumbnail(10, 10, &[0; 5]).is_err());
+    }
+
+    /// A PNG of `width`×`height` pixels of zeros, as a bomb is made: it compresses to almost
+    /// nothing however many pixels it declares.
+    fn zeros_png(width: u32, height: u32, colour: image::ExtendedColorType) -> Vec<u8> {
+        use image::ImageEncoder;
+        let bytes_per_pixel = usize::from(colour.bits_per_pixel() / 8);
+        let pixels = vec![0_u8; width as usize * height as usize * bytes_per_pixel];
+        let mut out = Vec::new();
+        image::codecs::png::PngEncoder::new_with_quality(
+            &mut out,
+            image::codecs::png::CompressionType::Best,
+            image::codecs::png::FilterType::NoFilter,
+        )
+        .write_image(&pixels, width, height, colour)
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn too_many_pixels_is_refused_from_the_header_and_deep_colour_is_refused() {
+        let budget = UploadLimits { max_pixels: 1_000_000 };
+        let bomb = zeros_png(2000, 2000, image::ExtendedColorType::Rgba8);
+        match check_upload(&bomb, budget) {
+            Err(e @ ImagingError::TooManyPixels { width: 2000, height: 2000, .. }) => {
+                assert_eq!(
+                    e.to_string(),
+                    "This image is 2000×2000 pixels; uploads may have at most 1 megapixels."
+                );
+            }
+            other => panic!("expected TooManyPixels, got {other:?}"),
+        }
+        // The budget is on pixels, not sides: a long thin image within it passes.
+        assert!(check_upload(&zeros_png(8000, 2, image::ExtendedColorType::Rgb8), budget).is_ok());
+        let tight = UploadLimits { max_pixels: 15_999 };
+        assert!(matches!(
+            check_upload(&zeros_png(8000, 2, image::ExtendedColorType::Rgb8), tight),
+            Err(ImagingError::TooManyPixels { .. })
+        ));
+        let deep = zeros_png(16, 16, image::ExtendedColorType::Rgb16);
+        assert!(matches!(check_upload(&deep, LIMITS), Err(ImagingError::DeepColour)));
     }
 }

@@ -1,14 +1,25 @@
 //! Job changes for event streams, across server instances: each process keeps one connection
 //! listening on `generation_job_events` (sent by a trigger whenever a job row changes, at commit,
-//! from whichever instance or worker changed it) and fans the job ids out to its streams, which
-//! then re-read the job as its owner. A stream never trusts the notification's content, only
-//! that something changed, so a lost or duplicated notification costs at most a re-read.
+//! from whichever instance or worker changed it). A notification never carries the job's state,
+//! only that it changed, so a lost or duplicated one costs at most a re-read.
+//!
+//! However many streams watch a job, this process reads it once per change (or per
+//! [`RECHECK`] without one) in one reader task, which publishes the result on a `watch` channel
+//! the streams share (SECURITY.md 39); the reader ends when its last stream goes or the job
+//! finishes. Each user may hold a bounded number of open streams.
 
-use std::sync::{Arc, Once};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, Once, PoisonError},
+    time::Duration,
+};
 
 use app::api::images::JobEvent;
 use base64::Engine as _;
-use tokio::sync::broadcast;
+use tokio::sync::{
+    broadcast::{self, error::RecvError},
+    watch,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -17,25 +28,86 @@ use crate::{
     tenancy::{TenantDb, TenantError},
 };
 
-/// Fans out job-change notifications to this process's event streams.
+/// How long a job's reader waits for a notification before re-reading the job anyway.
+pub const RECHECK: Duration = Duration::from_secs(2);
+
+/// Why a stream could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The user already has their most streams open (429).
+    #[error(
+        "You have {0} live progress streams open, the most at once; close a tab or wait for a job to finish."
+    )]
+    TooManyStreams(usize),
+    /// Not their job (404), or the database failed.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+}
+
+/// Fans out job changes to this process's event streams.
 #[derive(Debug, Clone)]
 pub struct JobEventHub {
     inner: Arc<Hub>,
 }
+
+/// Each watched job's channel, by owner and job.
+type Readers = HashMap<(UserId, Uuid), Arc<watch::Sender<JobEvent>>>;
 
 #[derive(Debug)]
 struct Hub {
     db: TenantDb,
     sender: broadcast::Sender<Uuid>,
     started: Once,
+    /// One channel per watched job, fed by its reader task. A job has one owner, and the
+    /// channel is made only after that owner's read succeeded, so the key's user is its owner.
+    readers: Mutex<Readers>,
+    open_streams: Mutex<HashMap<UserId, usize>>,
+    max_streams_per_user: usize,
+}
+
+/// A stream's view of its job: the latest event, and its place among the user's open streams
+/// (given back when dropped).
+#[derive(Debug)]
+pub struct JobWatch {
+    /// The job as last read.
+    pub events: watch::Receiver<JobEvent>,
+    _slot: StreamSlot,
+}
+
+#[derive(Debug)]
+struct StreamSlot {
+    hub: Arc<Hub>,
+    user: UserId,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.hub.open_streams.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
 }
 
 impl JobEventHub {
-    /// A hub over `db`; its listening connection opens with the first subscriber.
+    /// A hub over `db` allowing `max_streams_per_user` open streams per user; its listening
+    /// connection opens with the first stream.
     #[must_use]
-    pub fn new(db: TenantDb) -> Self {
+    pub fn new(db: TenantDb, max_streams_per_user: usize) -> Self {
         let (sender, _) = broadcast::channel(1024);
-        Self { inner: Arc::new(Hub { db, sender, started: Once::new() }) }
+        Self {
+            inner: Arc::new(Hub {
+                db,
+                sender,
+                started: Once::new(),
+                readers: Mutex::new(HashMap::new()),
+                open_streams: Mutex::new(HashMap::new()),
+                max_streams_per_user: max_streams_per_user.max(1),
+            }),
+        }
     }
 
     /// Ids of jobs that changed from now on (call inside the Tokio runtime).
@@ -47,6 +119,53 @@ impl JobEventHub {
             tokio::spawn(async move { hub.listen().await });
         });
         receiver
+    }
+
+    /// Opens a stream of `user`'s job `job`: its latest state now and whenever it changes.
+    ///
+    /// # Errors
+    /// 429 over the user's open streams, 404 if the job is not theirs.
+    pub async fn watch(&self, user: UserId, job: Uuid) -> Result<JobWatch, WatchError> {
+        let slot = self.take_slot(user)?;
+        if let Some(events) = self.join(user, job) {
+            return Ok(JobWatch { events, _slot: slot });
+        }
+        // Subscribe before the first read, so no change between the two is missed.
+        let changes = self.subscribe();
+        let first = snapshot(&self.inner.db, user, job).await?;
+        let mut readers = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another stream of theirs may have started a reader meanwhile: share it.
+        if let Some(sender) = readers.get(&(user, job)) {
+            return Ok(JobWatch { events: sender.subscribe(), _slot: slot });
+        }
+        let (sender, events) = watch::channel(first);
+        let sender = Arc::new(sender);
+        readers.insert((user, job), Arc::clone(&sender));
+        drop(readers);
+        let hub = Arc::clone(&self.inner);
+        tokio::spawn(async move { hub.read(user, job, sender, changes).await });
+        Ok(JobWatch { events, _slot: slot })
+    }
+
+    /// How many reader tasks run now (one per watched job).
+    #[must_use]
+    pub fn readers(&self) -> usize {
+        self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    fn join(&self, user: UserId, job: Uuid) -> Option<watch::Receiver<JobEvent>> {
+        let readers = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        readers.get(&(user, job)).map(|sender| sender.subscribe())
+    }
+
+    fn take_slot(&self, user: UserId) -> Result<StreamSlot, WatchError> {
+        let mut open = self.inner.open_streams.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(user).or_insert(0);
+        if *count >= self.inner.max_streams_per_user {
+            return Err(WatchError::TooManyStreams(self.inner.max_streams_per_user));
+        }
+        *count += 1;
+        Ok(StreamSlot { hub: Arc::clone(&self.inner), user })
     }
 }
 
@@ -71,9 +190,81 @@ impl Hub {
                 },
                 Err(e) => tracing::warn!(error = %e, "cannot listen for job events"),
             }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
+
+    /// The one reader of `job` in this process: re-reads it after each change (or [`RECHECK`])
+    /// and publishes what differs, until it finishes, fails to read, or nobody watches.
+    async fn read(
+        &self,
+        user: UserId,
+        job: Uuid,
+        sender: Arc<watch::Sender<JobEvent>>,
+        mut changes: broadcast::Receiver<Uuid>,
+    ) {
+        loop {
+            if sender.borrow().status.is_finished() || self.leave_if_unwatched(user, job, &sender) {
+                break;
+            }
+            tokio::select! {
+                () = changed(&mut changes, job) => {}
+                () = sender.closed() => {
+                    continue;
+                }
+            }
+            match snapshot(&self.db, user, job).await {
+                Ok(event) => {
+                    sender.send_if_modified(|last| {
+                        let differs = *last != event;
+                        if differs {
+                            *last = event;
+                        }
+                        differs
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(%job, error = %e, "job event reader stopped");
+                    break;
+                }
+            }
+        }
+        self.remove(user, job, &sender);
+    }
+
+    /// Removes the reader's entry if no stream watches it (checked under the lock that new
+    /// streams join under, so none can join a reader that is leaving).
+    fn leave_if_unwatched(&self, user: UserId, job: Uuid, sender: &Arc<watch::Sender<JobEvent>>) -> bool {
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        let unwatched = sender.receiver_count() == 0;
+        if unwatched && readers.get(&(user, job)).is_some_and(|s| Arc::ptr_eq(s, sender)) {
+            readers.remove(&(user, job));
+        }
+        unwatched
+    }
+
+    fn remove(&self, user: UserId, job: Uuid, sender: &Arc<watch::Sender<JobEvent>>) {
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if readers.get(&(user, job)).is_some_and(|s| Arc::ptr_eq(s, sender)) {
+            readers.remove(&(user, job));
+        }
+    }
+}
+
+/// Waits until `job` may have changed: its notification, or [`RECHECK`] passing.
+async fn changed(changes: &mut broadcast::Receiver<Uuid>, job: Uuid) {
+    let wait = async {
+        loop {
+            match changes.recv().await {
+                Ok(id) if id == job => return,
+                Ok(_) => {}
+                // Missed some: ours may be among them.
+                Err(RecvError::Lagged(_)) => return,
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(RECHECK, wait).await;
 }
 
 /// Job `id` of `user` as its event stream shows it: status, queue position while queued,

@@ -134,25 +134,40 @@ pub async fn get(db: &TenantDb, user: UserId, id: JobId) -> Result<Job, TenantEr
     Ok(job)
 }
 
+/// Who pays for the image a running job was making when it stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InProgress {
+    /// The owner stopped it: the GPU time was spent on their behalf, so the image being made
+    /// counts (SECURITY.md 38); otherwise a cancel just before the last step would be free.
+    Charged,
+    /// We failed it: nothing not delivered is charged.
+    Refunded,
+}
+
 /// Stops job `id` if it is still queued or running, with `status` and `error`, and refunds the
-/// images it did not produce into the month they were reserved in. Returns whether it stopped
-/// it (false: already finished, or not visible in this transaction).
+/// images it did not produce (less the one in progress, if `in_progress` says so) into the month
+/// they were reserved in. Returns whether it stopped it (false: already finished, or not visible
+/// in this transaction).
 pub(crate) async fn stop(
     conn: &mut sqlx::PgConnection,
     id: Uuid,
     status: JobStatus,
     error: Option<&str>,
+    in_progress: InProgress,
 ) -> Result<bool, sqlx::Error> {
+    // In SET, `status` is still the old value: 'running' means a worker had it.
     let stopped: Option<(UserId, i32, OffsetDateTime)> = sqlx::query_as(
         "UPDATE generation_jobs
          SET status = $2, error = $3, finished_at = now(), lease_expires_at = NULL,
              images_refunded = images_reserved - images_produced
+                 - CASE WHEN $4 AND status = 'running' AND images_produced < images_reserved THEN 1 ELSE 0 END
          WHERE job_id = $1 AND status IN ('queued', 'running')
          RETURNING user_id, images_refunded, quota_period",
     )
     .bind(id)
     .bind(status.as_str())
     .bind(error)
+    .bind(in_progress == InProgress::Charged)
     .fetch_optional(&mut *conn)
     .await?;
     let Some((user, refund, period)) = stopped else { return Ok(false) };
@@ -160,7 +175,8 @@ pub(crate) async fn stop(
     Ok(true)
 }
 
-/// Cancels one of the caller's queued or running jobs and refunds what it did not produce.
+/// Cancels one of the caller's queued or running jobs and refunds the images not started: a
+/// running job's image in progress is charged.
 ///
 /// # Errors
 /// 404 if it is not theirs; 409 `already_finished` if it has finished.
@@ -176,7 +192,7 @@ pub async fn cancel(db: &TenantDb, user: UserId, id: JobId) -> Result<Job, Tenan
     if status.is_none() {
         return Err(TenantError::NotFound);
     }
-    if !stop(tx.conn(), id.0, JobStatus::Cancelled, None).await? {
+    if !stop(tx.conn(), id.0, JobStatus::Cancelled, None, InProgress::Charged).await? {
         return Err(TenantError::Conflict {
             code: "already_finished",
             message: "This job has already finished; there is nothing to cancel.",
@@ -194,7 +210,7 @@ pub async fn cancel(db: &TenantDb, user: UserId, id: JobId) -> Result<Job, Tenan
 /// The database failed.
 pub async fn fail(db: &TenantDb, id: Uuid, reason: &str) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_background("fail generation job").await?;
-    let stopped = stop(tx.conn(), id, JobStatus::Failed, Some(reason)).await?;
+    let stopped = stop(tx.conn(), id, JobStatus::Failed, Some(reason), InProgress::Refunded).await?;
     tx.commit().await?;
     Ok(stopped)
 }

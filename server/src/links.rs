@@ -1,14 +1,17 @@
 //! Signed links for what the browser fetches without our bearer token: `<img src>` for image files
-//! and thumbnails, and `EventSource` for a job's progress. A link names its owner and expiry and
-//! carries an HMAC-SHA256 over (purpose, owner, object, expiry) under a key derived from the JWT
-//! secret, so it opens exactly one object of one user, for a while, and cannot be edited into
-//! another. Handlers still read through the owner's row-level security.
+//! and thumbnails, and `EventSource` for a job's progress. A link names its owner, the session it
+//! was made in and its expiry, and carries an HMAC-SHA256 over (purpose, owner, session, object,
+//! expiry) under a key derived from the JWT secret, so it opens exactly one object of one user,
+//! for a while, and cannot be edited into another. Whoever opens one also checks that its session
+//! is still alive (SECURITY.md 43): signing out, revoking the session, changing the password or
+//! being deactivated ends the session's links with it. Handlers still read through the owner's
+//! row-level security.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 
 /// How long a link works.
 pub const LINK_SECONDS: i64 = 3600;
@@ -34,12 +37,23 @@ impl LinkPurpose {
     }
 }
 
+/// Whose a link is: the user, and the session it was made in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkOwner {
+    /// The user.
+    pub user: UserId,
+    /// Their session; the link works while it does.
+    pub session: SessionId,
+}
+
 /// The query of a signed link.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SignedQuery {
     /// The owner (signed links only).
     pub user: Option<Uuid>,
+    /// The owner's session the link was made in.
+    pub session: Option<Uuid>,
     /// Unix seconds after which the link stops working.
     pub expires: Option<i64>,
     /// Hex HMAC over the rest.
@@ -64,29 +78,33 @@ impl LinkSigner {
     #[must_use]
     pub fn new(secret: &[u8]) -> Self {
         let mut hasher = Sha256::new();
-        hasher.update(b"pingvas signed links v1\0");
+        hasher.update(b"pingvas signed links v2\0");
         hasher.update(secret);
         Self { key: hasher.finalize().into() }
     }
 
-    fn mac(&self, purpose: LinkPurpose, user: UserId, object: Uuid, expires: i64) -> Hmac<Sha256> {
+    fn mac(&self, purpose: LinkPurpose, owner: LinkOwner, object: Uuid, expires: i64) -> Hmac<Sha256> {
         // A 32-byte key is always a valid HMAC key.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!());
-        mac.update(format!("{}\n{user}\n{object}\n{expires}", purpose.tag()).as_bytes());
+        let LinkOwner { user, session } = owner;
+        mac.update(format!("{}\n{user}\n{session}\n{object}\n{expires}", purpose.tag()).as_bytes());
         mac
     }
 
-    /// `path` with the query that opens `object` of `user` until `now + LINK_SECONDS` (rounded
-    /// up to the next ten minutes, so pages re-rendered a moment apart get the same links and
-    /// the browser's cache keeps working).
+    /// `path` with the query that opens `object` of `owner` until `now + LINK_SECONDS`
+    /// (rounded up to the next ten minutes, so pages re-rendered a moment apart get the same
+    /// links and the browser's cache keeps working), while the owner's session lasts.
     #[must_use]
-    pub fn link(&self, path: &str, purpose: LinkPurpose, user: UserId, object: Uuid, now: i64) -> String {
+    pub fn link(&self, path: &str, purpose: LinkPurpose, owner: LinkOwner, object: Uuid, now: i64) -> String {
         let expires = (now + LINK_SECONDS).div_euclid(600) * 600 + 600;
-        let signature = hex::encode(self.mac(purpose, user, object, expires).finalize().into_bytes());
-        format!("{path}?user={user}&expires={expires}&signature={signature}")
+        let signature = hex::encode(self.mac(purpose, owner, object, expires).finalize().into_bytes());
+        let LinkOwner { user, session } = owner;
+        format!("{path}?user={user}&session={session}&expires={expires}&signature={signature}")
     }
 
-    /// The owner a signed query opens `object` for, if its signature holds and it has not expired.
+    /// The owner a signed query opens `object` for, if its signature holds and it has not
+    /// expired. (Whether the owner's session still lives is the caller's check: it needs the
+    /// database.)
     #[must_use]
     pub fn verify(
         &self,
@@ -94,14 +112,15 @@ impl LinkSigner {
         object: Uuid,
         query: &SignedQuery,
         now: i64,
-    ) -> Option<UserId> {
-        let (user, expires, signature) = (query.user?, query.expires?, query.signature.as_deref()?);
+    ) -> Option<LinkOwner> {
+        let (user, session) = (query.user?, query.session?);
+        let (expires, signature) = (query.expires?, query.signature.as_deref()?);
         if expires < now {
             return None;
         }
         let signature = hex::decode(signature).ok()?;
-        let user = UserId(user);
-        self.mac(purpose, user, object, expires).verify_slice(&signature).ok().map(|()| user)
+        let owner = LinkOwner { user: UserId(user), session: SessionId(session) };
+        self.mac(purpose, owner, object, expires).verify_slice(&signature).ok().map(|()| owner)
     }
 }
 
@@ -116,6 +135,7 @@ mod tests {
         };
         SignedQuery {
             user: value("user").map(|u| u.parse().unwrap()),
+            session: value("session").map(|u| u.parse().unwrap()),
             expires: value("expires").map(|e| e.parse().unwrap()),
             signature: value("signature"),
         }
@@ -124,12 +144,15 @@ mod tests {
     #[test]
     fn a_link_opens_its_object_only_for_its_purpose_until_it_expires() {
         let signer = LinkSigner::new(b"a secret of enough length for tests");
-        let (user, image, other) = (UserId(Uuid::from_u128(1)), Uuid::from_u128(2), Uuid::from_u128(3));
+        let user = LinkOwner { user: UserId(Uuid::from_u128(1)), session: SessionId(Uuid::from_u128(7)) };
+        let (image, other) = (Uuid::from_u128(2), Uuid::from_u128(3));
         let now = 1_800_000_000;
         let link = signer.link("/api/v1/images/x/file", LinkPurpose::File, user, image, now);
         let query = query_of(&link);
         assert_eq!(signer.verify(LinkPurpose::File, image, &query, now), Some(user));
         assert_eq!(signer.verify(LinkPurpose::File, image, &query, now + LINK_SECONDS), Some(user));
+        let another_session = SignedQuery { session: Some(Uuid::from_u128(8)), ..query.clone() };
+        assert_eq!(signer.verify(LinkPurpose::File, image, &another_session, now), None);
         assert_eq!(signer.verify(LinkPurpose::File, image, &query, now + LINK_SECONDS + 601), None);
         assert_eq!(signer.verify(LinkPurpose::Thumbnail, image, &query, now), None);
         assert_eq!(signer.verify(LinkPurpose::File, other, &query, now), None);

@@ -213,7 +213,7 @@ pub async fn recover_expired(db: &TenantDb, max_attempts: i32) -> Result<Recover
         let reason = format!(
             "The generator stopped responding {max_attempts} times while making this; the images it did not make were refunded."
         );
-        if jobs::stop(tx.conn(), job, JobStatus::Failed, Some(&reason)).await? {
+        if jobs::stop(tx.conn(), job, JobStatus::Failed, Some(&reason), jobs::InProgress::Refunded).await? {
             failed += 1;
         }
     }

@@ -1,15 +1,37 @@
 //! An exact sliding-window rate limiter: at most `limit` events per key in any `window`.
 //!
 //! Pure and in memory: the clock is passed in, so tests need no sleeping. Each key keeps at most
-//! `limit` timestamps, and [`RateLimiter::prune`] drops keys that have gone quiet. (Limits are
+//! `limit` timestamps, and [`RateLimiter::prune`] drops keys that have gone quiet. Memory is
+//! bounded whatever keys an attacker rotates (SECURITY.md 40): at most `max_keys` keys are
+//! tracked, and once that many are active, new keys share one overflow log, so a flood of fresh
+//! keys limits itself instead of growing the table. IPv6 clients are keyed by their network
+//! prefix ([`client_key`]), since one /64 hands its owner endless fresh addresses. (Limits are
 //! per server instance; a shared store can replace this behind the same API when we run several.)
 
 use std::{
     collections::{HashMap, VecDeque},
     hash::Hash,
+    net::{IpAddr, Ipv6Addr},
     sync::Mutex,
     time::{Duration, Instant},
 };
+
+/// The key a client address counts under: IPv4 addresses as they are, IPv6 addresses cut to
+/// their first `ipv6_prefix` bits (an IPv4 address mapped into IPv6 counts as the IPv4 one).
+#[must_use]
+pub fn client_key(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let bits = u32::from(ipv6_prefix.min(128));
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+        }
+    }
+}
 
 /// The outcome of [`RateLimiter::check`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,25 +48,64 @@ pub enum Decision {
     },
 }
 
+/// How many keys a limiter tracks unless told otherwise.
+pub const DEFAULT_MAX_KEYS: usize = 100_000;
+
 /// Counts events per key.
 #[derive(Debug)]
 pub struct RateLimiter<K> {
     limit: u32,
     window: Duration,
-    events: Mutex<HashMap<K, VecDeque<Instant>>>,
+    max_keys: usize,
+    state: Mutex<Logs<K>>,
+}
+
+#[derive(Debug)]
+struct Logs<K> {
+    per_key: HashMap<K, VecDeque<Instant>>,
+    /// Shared by every key that arrived while the table was full.
+    overflow: VecDeque<Instant>,
+    last_full_prune: Option<Instant>,
 }
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
-    /// At most `limit` events per key in any `window`.
+    /// At most `limit` events per key in any `window`, tracking up to [`DEFAULT_MAX_KEYS`] keys.
     #[must_use]
     pub fn new(limit: u32, window: Duration) -> Self {
-        Self { limit, window, events: Mutex::new(HashMap::new()) }
+        Self::with_max_keys(limit, window, DEFAULT_MAX_KEYS)
+    }
+
+    /// At most `limit` events per key in any `window`, tracking up to `max_keys` keys.
+    #[must_use]
+    pub fn with_max_keys(limit: u32, window: Duration, max_keys: usize) -> Self {
+        let state = Logs { per_key: HashMap::new(), overflow: VecDeque::new(), last_full_prune: None };
+        Self { limit, window, max_keys: max_keys.max(1), state: Mutex::new(state) }
     }
 
     /// Records an event for `key` at `now` if it fits, and says whether it did.
     pub fn check(&self, key: &K, now: Instant) -> Decision {
-        let mut events = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let log = events.entry(key.clone()).or_default();
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let state = &mut *state;
+        if !state.per_key.contains_key(key) && state.per_key.len() >= self.max_keys {
+            // Full: drop quiet keys, at most once a second (a prune walks the whole table, and
+            // a flood of new keys must not make every request pay for one).
+            if state
+                .last_full_prune
+                .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1))
+            {
+                state.last_full_prune = Some(now);
+                self.retain_active(&mut state.per_key, now);
+            }
+        }
+        let log = if state.per_key.contains_key(key) || state.per_key.len() < self.max_keys {
+            state.per_key.entry(key.clone()).or_default()
+        } else {
+            &mut state.overflow
+        };
+        self.record(log, now)
+    }
+
+    fn record(&self, log: &mut VecDeque<Instant>, now: Instant) -> Decision {
         while log.front().is_some_and(|&t| now.saturating_duration_since(t) >= self.window) {
             log.pop_front();
         }
@@ -61,15 +122,19 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
+    fn retain_active(&self, per_key: &mut HashMap<K, VecDeque<Instant>>, now: Instant) {
+        per_key.retain(|_, log| log.back().is_some_and(|&t| now.saturating_duration_since(t) < self.window));
+    }
+
     /// Forgets keys with no event inside the window (call periodically).
     pub fn prune(&self, now: Instant) {
-        let mut events = self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        events.retain(|_, log| log.back().is_some_and(|&t| now.saturating_duration_since(t) < self.window));
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.retain_active(&mut state.per_key, now);
     }
 
     /// How many keys are tracked.
     pub fn tracked_keys(&self) -> usize {
-        self.events.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).per_key.len()
     }
 }
 
@@ -125,6 +190,45 @@ mod tests {
         assert_eq!(decision, Decision::Limited { retry_after: Duration::from_secs(1) });
         let decision = limiter.check(&"k", start + Duration::from_millis(500));
         assert_eq!(decision, Decision::Limited { retry_after: Duration::from_secs(60) });
+    }
+
+    #[test]
+    fn a_flood_of_new_keys_is_bounded_and_shares_one_log_while_known_keys_keep_their_own() {
+        let limiter = RateLimiter::with_max_keys(2, MINUTE, 100);
+        let start = Instant::now();
+        assert!(matches!(limiter.check(&0_u32, start), Decision::Allowed { remaining: 1 }));
+        for key in 1..100_u32 {
+            limiter.check(&key, start);
+        }
+        assert_eq!(limiter.tracked_keys(), 100);
+        // The table is full of active keys: newcomers count together, two events in all.
+        let later = start + Duration::from_secs(1);
+        assert!(matches!(limiter.check(&1_000, later), Decision::Allowed { remaining: 1 }));
+        assert!(matches!(limiter.check(&1_001, later), Decision::Allowed { remaining: 0 }));
+        for key in 1_002..50_000_u32 {
+            assert!(matches!(limiter.check(&key, later), Decision::Limited { .. }), "key {key}");
+        }
+        assert_eq!(limiter.tracked_keys(), 100, "memory stays bounded");
+        // A key already known is still counted on its own.
+        assert!(matches!(limiter.check(&0, later), Decision::Allowed { remaining: 0 }));
+        // Once the old keys go quiet, a newcomer gets a slot of its own again.
+        let after_window = start + MINUTE + Duration::from_secs(2);
+        assert!(matches!(limiter.check(&77_777, after_window), Decision::Allowed { remaining: 1 }));
+        assert!(limiter.tracked_keys() <= 100);
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_prefix_and_ipv4_by_address() {
+        let key = |text: &str, prefix| client_key(text.parse().unwrap(), prefix);
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 64), key("2001:db8:1:2:ffff:ffff:ffff:ffff", 64));
+        assert_ne!(key("2001:db8:1:2::1", 64), key("2001:db8:1:3::1", 64));
+        assert_eq!(key("2001:db8:1:2::1", 64), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        assert_eq!(key("2001:db8:1:2::1", 48), key("2001:db8:1:ffff::1", 48));
+        assert_ne!(key("2001:db8::1", 128), key("2001:db8::2", 128));
+        assert_eq!(key("203.0.113.7", 64), "203.0.113.7".parse::<IpAddr>().unwrap());
+        assert_ne!(key("203.0.113.7", 64), key("203.0.113.8", 64));
+        assert_eq!(key("::ffff:203.0.113.7", 64), "203.0.113.7".parse::<IpAddr>().unwrap());
+        assert_eq!(key("2001:db8::1", 0), "::".parse::<IpAddr>().unwrap());
     }
 
     #[test]

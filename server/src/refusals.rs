@@ -10,6 +10,7 @@ use crate::{
     accounts::AccountError,
     admin::AdminError,
     generation::GenerationError,
+    job_events::WatchError,
     quota::{self, QuotaError},
     tenancy::TenantError,
 };
@@ -38,6 +39,7 @@ impl Refuses for AccountError {
             Self::Unauthenticated => Refusal::unauthenticated(),
             Self::NotFound => Refusal::new(404, "not_found", message),
             Self::RateLimited(after) => Refusal::new(429, "rate_limited", message).retry_after(after),
+            Self::Busy(after) => Refusal::new(503, "busy", message).retry_after(after),
             Self::ProviderRefused(refusal) => Refusal::new(403, refusal.code(), message),
             Self::Internal(detail) => internal(&detail),
         }
@@ -93,6 +95,16 @@ impl Refuses for GenerationError {
                 Refusal::new(403, "plan_required", message).field(field)
             }
             Self::Quota(e) => e.refusal(),
+            too_many @ Self::TooManyJobs { .. } => Refusal::new(429, "too_many_jobs", too_many.to_string()),
+            Self::Tenant(e) => e.refusal(),
+        }
+    }
+}
+
+impl Refuses for WatchError {
+    fn refusal(self) -> Refusal {
+        match self {
+            too_many @ Self::TooManyStreams(_) => Refusal::new(429, "too_many_streams", too_many.to_string()),
             Self::Tenant(e) => e.refusal(),
         }
     }

@@ -10,7 +10,7 @@ use super::error::UiError;
 /// One refusal, as both the REST API and the UI answer it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// The HTTP status: 401, 403, 404, 409, 413, 415, 422, 429 or 500.
+    /// The HTTP status: 401, 403, 404, 409, 413, 415, 422, 429, 500 or 503.
     pub status: u16,
     /// Stable snake_case identifier, e.g. `email_taken`.
     pub code: &'static str,
@@ -18,7 +18,7 @@ pub struct Refusal {
     pub message: Cow<'static, str>,
     /// The request field at fault, so a form can show the message beside it.
     pub field: Option<&'static str>,
-    /// When it may be tried again (429s).
+    /// When it may be tried again (429s, and 503s for a passing overload).
     pub retry_after: Option<Duration>,
 }
 
@@ -64,8 +64,8 @@ impl From<Refusal> for UiError {
         let message = refusal.message.into_owned();
         match refusal {
             Refusal { status: 401, code: Refusal::INVALID_TOKEN, .. } => Self::Unauthenticated,
-            Refusal { status, .. } if status >= 500 => Self::Failed(message),
-            Refusal { retry_after: Some(after), .. } => {
+            Refusal { status, retry_after: None, .. } if status >= 500 => Self::Failed(message),
+            Refusal { status: 429, retry_after: Some(after), .. } => {
                 Self::TooMany { message, retry_after_seconds: after.as_secs() }
             }
             Refusal { status, field: Some(field), .. } => {
@@ -92,6 +92,7 @@ mod tests {
             Refusal::new(404, "not_found", "Not found."),
             Refusal::new(429, "rate_limited", "Later.").retry_after(Duration::from_secs(30)),
             Refusal::internal(),
+            Refusal::new(503, "busy", "Busy; try again in 2 seconds.").retry_after(Duration::from_secs(2)),
         ];
         for refusal in cases {
             let ui = UiError::from(refusal.clone());
@@ -99,7 +100,7 @@ mod tests {
             if let Some(field) = refusal.field {
                 assert_eq!(ui.for_field(field).as_deref(), Some(&*refusal.message));
             }
-            if let Some(after) = refusal.retry_after {
+            if let (Some(after), 429) = (refusal.retry_after, refusal.status) {
                 assert!(
                     matches!(ui, UiError::TooMany { retry_after_seconds, .. } if retry_after_seconds == after.as_secs())
                 );

@@ -15,11 +15,12 @@ fn yes_no(allowed: bool) -> String {
     if allowed { "Yes".to_owned() } else { "—".to_owned() }
 }
 
-const ROWS: [Row; 6] = [
+const ROWS: [Row; 7] = [
     ("Images per month", |l| l.monthly_images.map_or_else(|| "By contract".to_owned(), |n| n.to_string())),
     ("Largest image", |l| format!("{0} × {0}", l.max_side)),
     ("Steps per image", |l| l.max_steps.to_string()),
     ("Images per request", |l| l.max_batch.to_string()),
+    ("Generations at once (queued or running)", |l| l.max_active_jobs.to_string()),
     ("Saved workflows", |l| yes_no(l.workflows)),
     ("Custom models", |l| yes_no(l.custom_models)),
 ];

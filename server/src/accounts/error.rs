@@ -42,6 +42,10 @@ pub enum AccountError {
     /// Too many attempts (429); try again after the duration.
     #[error("Too many attempts. Try again in {} seconds.", .0.as_secs().max(1))]
     RateLimited(Duration),
+    /// Every password-hashing slot stayed busy for the configured wait (503); try again after
+    /// the duration (SECURITY.md 42).
+    #[error("Many people are signing in right now. Try again in {} seconds.", .0.as_secs().max(1))]
+    Busy(Duration),
     /// Something failed on our side (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),
@@ -52,6 +56,15 @@ impl AccountError {
     #[must_use]
     pub fn invalid(code: &'static str, field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid { code, field, message: message.into() }
+    }
+}
+
+impl From<crate::auth::password_hash::HashError> for AccountError {
+    fn from(error: crate::auth::password_hash::HashError) -> Self {
+        match error {
+            crate::auth::password_hash::HashError::Busy(after) => Self::Busy(after),
+            failed @ crate::auth::password_hash::HashError::Failed(_) => Self::Internal(failed.to_string()),
+        }
     }
 }
 

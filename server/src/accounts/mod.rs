@@ -31,7 +31,7 @@ use self::{
 use crate::{
     auth::{
         email::Email,
-        password_hash::{hash_password, needs_rehash, verify_password},
+        password_hash::{PasswordHasher, needs_rehash},
         password_policy::check_new_password,
         refresh_token::RefreshToken,
         token_cipher::TokenCipher,
@@ -39,7 +39,7 @@ use crate::{
     },
     config::Config,
     ids::{SessionId, UserId},
-    rate_limit::{Decision, RateLimiter},
+    rate_limit::{Decision, RateLimiter, client_key},
 };
 
 /// Who is making an authenticated request, from a verified, unrevoked access token.
@@ -114,6 +114,8 @@ pub struct Accounts {
     keys: Arc<TokenKeys>,
     cipher: Arc<TokenCipher>,
     attempts: Arc<RateLimiter<String>>,
+    ipv6_prefix: u8,
+    hasher: PasswordHasher,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -144,7 +146,16 @@ impl Accounts {
             db,
             keys: Arc::new(TokenKeys::new(&config.jwt_secret, config.access_token_seconds)),
             cipher: Arc::new(TokenCipher::new(&config.token_encryption_key)),
-            attempts: Arc::new(RateLimiter::new(config.auth_attempts_per_minute, Duration::from_secs(60))),
+            attempts: Arc::new(RateLimiter::with_max_keys(
+                config.auth_attempts_per_minute,
+                Duration::from_secs(60),
+                config.limits.rate_limit_max_keys,
+            )),
+            ipv6_prefix: config.limits.rate_limit_ipv6_prefix,
+            hasher: PasswordHasher::new(
+                config.limits.password_hash_concurrency,
+                Duration::from_secs(config.limits.password_hash_wait_seconds),
+            ),
         }
     }
 
@@ -166,12 +177,15 @@ impl Accounts {
         &self.db
     }
 
-    /// Counts one attempt of `action` by `ip` and by `email`; refuses beyond the per-minute limit
-    /// for either, so neither rotating addresses nor rotating accounts escapes it.
+    /// Counts one attempt of `action` by `ip` (an IPv6 address by its network prefix) and by
+    /// `email`; refuses beyond the per-minute limit for either, so neither rotating addresses nor
+    /// rotating accounts escapes it. Only a parsed address counts as an email key: raw input
+    /// (megabytes of it, or endless spellings of one address) never becomes a key.
     fn count_attempt(&self, action: &str, ip: IpAddr, email: &str) -> Result<(), AccountError> {
         let now = std::time::Instant::now();
-        let email = email.trim().to_lowercase();
-        for key in [format!("{action} ip {ip}"), format!("{action} email {email}")] {
+        let ip_key = format!("{action} ip {}", client_key(ip, self.ipv6_prefix));
+        let email_key = Email::parse(email).ok().map(|email| format!("{action} email {}", email.as_str()));
+        for key in std::iter::once(ip_key).chain(email_key) {
             if let Decision::Limited { retry_after } = self.attempts.check(&key, now) {
                 tracing::warn!(%ip, action, "sign-in attempts limited");
                 return Err(AccountError::RateLimited(retry_after));
@@ -199,7 +213,7 @@ impl Accounts {
         let email = parse_email(&request.email)?;
         check_policy(&request.password, "password")?;
         let full_name = request.full_name.as_deref().map(check_full_name).transpose()?.flatten();
-        let hash = hash_password(request.password).await.map_err(internal)?;
+        let hash = self.hasher.hash(request.password).await?;
 
         let mut tx = self.db.begin().await?;
         let user: Option<UserId> = sqlx::query_scalar(
@@ -240,14 +254,14 @@ impl Accounts {
             Err(_) => None,
         };
         let stored = account.as_ref().and_then(|(_, _, hash, _)| hash.clone());
-        let matched = verify_password(request.password.clone(), stored.clone()).await;
+        let matched = self.hasher.verify(request.password.clone(), stored.clone()).await?;
         let Some((user, email, _, true)) = account.filter(|_| matched) else {
             return Err(AccountError::InvalidCredentials);
         };
 
         let mut tx = self.db.begin().await?;
         if stored.as_deref().is_some_and(needs_rehash) {
-            let fresh = hash_password(request.password).await.map_err(internal)?;
+            let fresh = self.hasher.hash(request.password).await?;
             sqlx::query("UPDATE users SET password_hash = $2 WHERE user_id = $1")
                 .bind(user)
                 .bind(fresh)
@@ -415,6 +429,25 @@ impl Accounts {
         })
     }
 
+    /// Whether `owner`'s session still lives: not signed out, revoked or expired, and its user
+    /// still active. Signed links and open event streams ask, so that ending a session ends
+    /// them too (SECURITY.md 43).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn session_alive(&self, owner: crate::links::LinkOwner) -> Result<bool, AccountError> {
+        let alive = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM user_sessions s JOIN users u ON u.user_id = s.user_id
+                            WHERE s.family_id = $1 AND s.user_id = $2 AND u.is_active
+                              AND s.revoked_at IS NULL AND s.expires_at > now())",
+        )
+        .bind(owner.session)
+        .bind(owner.user)
+        .fetch_one(&self.db)
+        .await?;
+        Ok(alive)
+    }
+
     /// A user's own profile.
     ///
     /// # Errors
@@ -460,12 +493,12 @@ impl Accounts {
             .flatten();
         if stored.is_some() {
             let current = request.current_password.unwrap_or_default();
-            if !verify_password(current, stored).await {
+            if !self.hasher.verify(current, stored).await? {
                 return Err(AccountError::WrongPassword);
             }
         }
         check_policy(&request.new_password, "new_password")?;
-        let hash = hash_password(request.new_password).await.map_err(internal)?;
+        let hash = self.hasher.hash(request.new_password).await?;
         let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $2 WHERE user_id = $1")
             .bind(user.user_id)
@@ -546,7 +579,7 @@ impl Accounts {
         }
         let Some(password) = password else { return Err(AccountError::NotFound) };
         check_policy(&password, "password")?;
-        let hash = hash_password(password).await.map_err(internal)?;
+        let hash = self.hasher.hash(password).await?;
         let user = sqlx::query_scalar(
             "INSERT INTO users (email, password_hash, is_superuser, is_staff) VALUES ($1, $2, true, true)
              RETURNING user_id",

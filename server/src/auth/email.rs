@@ -28,6 +28,10 @@ impl Email {
     /// # Errors
     /// [`InvalidEmail`].
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
+        // Length first: a megabyte of input is refused before it costs a copy.
+        if raw.trim().len() > MAX_EMAIL_LEN {
+            return Err(InvalidEmail);
+        }
         let email = raw.trim().to_lowercase();
         if email.len() > MAX_EMAIL_LEN || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(InvalidEmail);

@@ -1,13 +1,17 @@
 //! Password hashing with argon2id (OWASP password storage cheat sheet parameters), off the async
 //! runtime, and verification that costs the same whether or not the account exists.
 
-use std::sync::LazyLock;
+use std::{
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
 use thiserror::Error;
+use tokio::sync::Semaphore;
 
 /// Memory cost in KiB (19 MiB), the OWASP minimum for argon2id.
 pub const MEMORY_KIB: u32 = 19_456;
@@ -16,10 +20,16 @@ pub const ITERATIONS: u32 = 2;
 /// Degree of parallelism.
 pub const LANES: u32 = 1;
 
-/// Hashing failed; only a broken random source or a runtime shutting down can cause it.
+/// Why a password could not be hashed or checked.
 #[derive(Debug, Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// Every hashing slot stayed busy for the whole wait; try again after the duration.
+    #[error("every password-hashing slot is busy")]
+    Busy(Duration),
+    /// Only a broken random source or a runtime shutting down can cause this.
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
 
 /// The hasher with this project's parameters.
 fn argon2id() -> Argon2<'static> {
@@ -36,32 +46,72 @@ static DUMMY_HASH: LazyLock<Option<String>> = LazyLock::new(|| {
     argon2id().hash_password(salt.as_str().as_bytes(), &salt).ok().map(|h| h.to_string())
 });
 
-/// Hashes `password` into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), on a blocking thread.
-///
-/// # Errors
-/// See [`HashError`].
-pub async fn hash_password(password: String) -> Result<String, HashError> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2id().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| HashError(e.to_string()))?
-    .map_err(|e| HashError(e.to_string()))
+/// Password hashing under a concurrency bound (SECURITY.md 42). Each hash holds
+/// [`MEMORY_KIB`] of memory for its whole run, so however many sign-ins arrive at once, hashing
+/// holds at most `slots × 19 MiB`; a request waits up to `wait` for a slot and is then told to
+/// retry. The slot travels with the work onto its blocking thread, so a request that gives up
+/// mid-hash still holds it until the memory is freed.
+#[derive(Debug, Clone)]
+pub struct PasswordHasher {
+    slots: Arc<Semaphore>,
+    wait: Duration,
 }
 
-/// Whether `password` matches `stored`. With no stored hash (unknown account, or one that signs
-/// in only with a provider) the same work is done against a dummy hash and the answer is `false`.
-pub async fn verify_password(password: String, stored: Option<String>) -> bool {
-    let exists = stored.is_some();
-    let Some(hash) = stored.or_else(|| DUMMY_HASH.clone()) else { return false };
-    let matched = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .is_ok_and(|parsed| argon2id().verify_password(password.as_bytes(), &parsed).is_ok())
-    })
-    .await
-    .unwrap_or(false);
-    exists && matched
+impl PasswordHasher {
+    /// At most `slots` hashes at once (at least one); callers wait up to `wait` for a turn.
+    #[must_use]
+    pub fn new(slots: usize, wait: Duration) -> Self {
+        Self { slots: Arc::new(Semaphore::new(slots.max(1))), wait }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let slot = tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned())
+            .await
+            .map_err(|_| HashError::Busy(Duration::from_secs(self.wait.as_secs().clamp(1, 5))))?
+            .map_err(|e| HashError::Failed(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let result = work();
+            drop(slot);
+            result
+        })
+        .await
+        .map_err(|e| HashError::Failed(e.to_string()))
+    }
+
+    /// Hashes `password` into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`), on a blocking
+    /// thread.
+    ///
+    /// # Errors
+    /// See [`HashError`].
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        self.run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2id().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|e| HashError::Failed(e.to_string()))
+    }
+
+    /// Whether `password` matches `stored`. With no stored hash (unknown account, or one that
+    /// signs in only with a provider) the same work is done against a dummy hash and the answer
+    /// is `false`.
+    ///
+    /// # Errors
+    /// [`HashError::Busy`] when no slot came free in time.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, HashError> {
+        let exists = stored.is_some();
+        let Some(hash) = stored.or_else(|| DUMMY_HASH.clone()) else { return Ok(false) };
+        let matched = self
+            .run(move || {
+                PasswordHash::new(&hash)
+                    .is_ok_and(|parsed| argon2id().verify_password(password.as_bytes(), &parsed).is_ok())
+            })
+            .await?;
+        Ok(exists && matched)
+    }
 }
 
 /// Whether `stored` was made with other parameters than today's, so a successful sign-in should
@@ -78,12 +128,18 @@ pub fn needs_rehash(stored: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use argon2::PasswordHasher as _;
+
     use super::*;
+
+    fn hasher() -> PasswordHasher {
+        PasswordHasher::new(2, Duration::from_secs(5))
+    }
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_the_owasp_parameters_and_a_fresh_salt() {
-        let first = hash_password("correct horse battery staple".into()).await.unwrap();
-        let second = hash_password("correct horse battery staple".into()).await.unwrap();
+        let first = hasher().hash("correct horse battery staple".into()).await.unwrap();
+        let second = hasher().hash("correct horse battery staple".into()).await.unwrap();
         assert!(first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{first}");
         assert_ne!(first, second, "each hash has its own salt");
         assert!(!needs_rehash(&first));
@@ -91,11 +147,31 @@ mod tests {
 
     #[tokio::test]
     async fn verification_accepts_only_the_right_password() {
-        let stored = hash_password("correct horse battery staple".into()).await.unwrap();
-        assert!(verify_password("correct horse battery staple".into(), Some(stored.clone())).await);
-        assert!(!verify_password("correct horse battery stapler".into(), Some(stored)).await);
-        assert!(!verify_password("anything".into(), None).await);
-        assert!(!verify_password("anything".into(), Some("not a phc string".into())).await);
+        let h = hasher();
+        let stored = h.hash("correct horse battery staple".into()).await.unwrap();
+        assert!(h.verify("correct horse battery staple".into(), Some(stored.clone())).await.unwrap());
+        assert!(!h.verify("correct horse battery stapler".into(), Some(stored)).await.unwrap());
+        assert!(!h.verify("anything".into(), None).await.unwrap());
+        assert!(!h.verify("anything".into(), Some("not a phc string".into())).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn with_every_slot_taken_a_request_waits_its_turn_then_is_told_to_retry() {
+        let h = PasswordHasher::new(1, Duration::from_millis(50));
+        let taken = Arc::clone(&h.slots).acquire_owned().await.unwrap();
+        match h.verify("pw".into(), None).await {
+            Err(HashError::Busy(after)) => assert_eq!(after, Duration::from_secs(1)),
+            other => panic!("expected Busy, got {other:?}"),
+        }
+        // A slot that frees up while a request waits is taken by it.
+        let waiting = tokio::spawn({
+            let h = PasswordHasher { wait: Duration::from_secs(30), ..h.clone() };
+            async move { h.hash("pw".into()).await }
+        });
+        tokio::task::yield_now().await;
+        drop(taken);
+        assert!(waiting.await.unwrap().is_ok());
+        assert_eq!(h.slots.available_permits(), 1, "the slot is given back");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 mod catalog;
 mod keys;
+mod limits;
 mod oauth;
 mod values;
 mod worker;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use self::catalog::{CatalogEntry, STARTER_MODEL, default_catalog, starter_model_dir};
+pub use self::limits::Limits;
 pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
 pub use self::values::{
     AppDatabase, DatabaseSource, DbSchema, EncryptionKey, Environment, JwtSecret, LogFormat,
@@ -55,8 +57,8 @@ pub struct Config {
     pub jwt_secret: JwtSecret,
     /// `TOKEN_ENCRYPTION_KEY`: 32 bytes as 64 hex characters; encrypts provider tokens at rest.
     pub token_encryption_key: EncryptionKey,
-    /// `TRUSTED_PROXY_HEADER`: the header our own reverse proxy sets with the client's address
-    /// (e.g. `X-Forwarded-For`); unset means the socket's peer address is the client's.
+    /// `TRUSTED_PROXIES` (our own proxies' CIDRs) and `TRUSTED_PROXY_HEADER` (the header they
+    /// set, default `X-Forwarded-For`); unset means the socket's peer address is the client's.
     pub client_ip_source: ClientIpSource,
     /// `LOG_FORMAT`: `text` or `json`; default `text` in development, `json` in production.
     pub log_format: LogFormat,
@@ -72,6 +74,8 @@ pub struct Config {
     pub catalog: Vec<CatalogEntry>,
     /// Workers and image storage.
     pub worker: WorkerSettings,
+    /// Server-wide abuse limits (uploads, password hashing, rate-limiter keys).
+    pub limits: Limits,
     /// Things worth a warning once logging is up (e.g. a generated secret).
     pub warnings: Vec<String>,
 }
@@ -273,15 +277,11 @@ impl Config {
             }
         };
 
-        let trusted_proxy_header = var("TRUSTED_PROXY_HEADER");
-        let client_ip_source =
-            ClientIpSource::from_setting(trusted_proxy_header.as_deref()).ok_or_else(|| {
-                ConfigError::Invalid {
-                    variable: "TRUSTED_PROXY_HEADER",
-                    value: trusted_proxy_header.clone().unwrap_or_default(),
-                    expected: "an HTTP header name, e.g. X-Forwarded-For",
-                }
-            })?;
+        let client_ip_source = ClientIpSource::from_settings(
+            var("TRUSTED_PROXIES").as_deref(),
+            var("TRUSTED_PROXY_HEADER").as_deref(),
+        )
+        .map_err(|(variable, value, expected)| ConfigError::Invalid { variable, value, expected })?;
 
         let log_format = match var("LOG_FORMAT").as_deref().map(str::trim) {
             None if environment.is_development() => LogFormat::Text,
@@ -314,6 +314,7 @@ impl Config {
         };
         let models = catalog.iter().map(|entry| entry.info.clone()).collect();
         let worker = WorkerSettings::parse(&var)?;
+        let limits = Limits::parse(&var)?;
 
         Ok(Self {
             oauth,
@@ -321,6 +322,7 @@ impl Config {
             models,
             catalog,
             worker,
+            limits,
             environment,
             data_dir,
             public_url,
@@ -570,6 +572,8 @@ mod tests {
             ("DATABASE_MAX_CONNECTIONS", "lots"),
             ("LOG_FORMAT", "xml"),
             ("TRUSTED_PROXY_HEADER", "not a header"),
+            ("TRUSTED_PROXIES", "the usual ones"),
+            ("UPLOAD_MAX_PIXELS", "-1"),
         ] {
             let err = parse(&[(variable, value)]).unwrap_err();
             assert!(err.to_string().starts_with(&format!("{variable}=")), "{err}");

@@ -14,12 +14,13 @@ use axum::{
 };
 
 use super::{AppState, client_context::client_ip, error::ApiError};
-use crate::rate_limit::{Decision, RateLimiter};
+use crate::rate_limit::{Decision, RateLimiter, client_key};
 
-/// The limiter for the API, shared by every request: `per_minute` requests per client IP.
+/// The limiter for the API, shared by every request: `per_minute` requests per client key
+/// ([`client_key`]), tracking at most `max_keys` clients.
 #[must_use]
-pub fn api_limiter(per_minute: u32) -> RateLimiter<IpAddr> {
-    RateLimiter::new(per_minute, Duration::from_secs(60))
+pub fn api_limiter(per_minute: u32, max_keys: usize) -> RateLimiter<IpAddr> {
+    RateLimiter::with_max_keys(per_minute, Duration::from_secs(60), max_keys)
 }
 
 /// Middleware: counts `/api/…` requests per client IP and refuses those over the limit.
@@ -27,7 +28,8 @@ pub async fn limit_api_requests(State(state): State<AppState>, request: Request,
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
-    let client = client_ip(&state, request.extensions(), request.headers());
+    let ip = client_ip(&state, request.extensions(), request.headers());
+    let client = client_key(ip, state.config.limits.rate_limit_ipv6_prefix);
     match state.api_limiter.check(&client, Instant::now()) {
         Decision::Allowed { .. } => next.run(request).await,
         Decision::Limited { retry_after } => {

@@ -82,6 +82,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         (status = 409, description = "The email already has an account", body = ErrorBody),
         (status = 422, description = "Invalid email, weak password or invalid name", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+        (status = 503, description = "`busy`: every password-hashing slot stayed busy; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn register(
@@ -101,6 +102,7 @@ pub async fn register(
         (status = 200, description = "Signed in; the refresh token is set as an HttpOnly cookie", body = SignedIn),
         (status = 401, description = "`invalid_credentials`, the same for an unknown email", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+        (status = 503, description = "`busy`: every password-hashing slot stayed busy; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn login(

@@ -19,6 +19,7 @@ use crate::{
     accounts::AccountError,
     admin::AdminError,
     generation::GenerationError,
+    job_events::WatchError,
     quota::QuotaError,
     refusals::{self, Refusal, Refuses},
     tenancy::TenantError,
@@ -94,7 +95,14 @@ macro_rules! answered_from_the_refusal_table {
         }
     )*};
 }
-answered_from_the_refusal_table!(AccountError, TenantError, AdminError, QuotaError, GenerationError);
+answered_from_the_refusal_table!(
+    AccountError,
+    TenantError,
+    AdminError,
+    QuotaError,
+    GenerationError,
+    WatchError
+);
 
 /// The JSON body of every API error.
 #[derive(Debug, Serialize, ToSchema)]
@@ -177,6 +185,7 @@ mod tests {
             both(|| AccountError::NotFound),
             both(|| AccountError::ProviderRefused(LinkRefusal::UnverifiedEmail)),
             both(|| AccountError::RateLimited(Duration::from_secs(30))),
+            both(|| AccountError::Busy(Duration::from_secs(2))),
             both(|| AccountError::Internal("the pool is closed".into())),
             both(tenant_invalid),
             both(|| TenantError::PlanRequired(Plan::Pro)),
@@ -205,7 +214,10 @@ mod tests {
                 })
             }),
             both(|| GenerationError::Quota(quota())),
+            both(|| GenerationError::TooManyJobs { plan: Plan::Free, limit: 3 }),
             both(|| GenerationError::Tenant(tenant_invalid())),
+            both(|| WatchError::TooManyStreams(8)),
+            both(|| WatchError::Tenant(TenantError::NotFound)),
         ]
     }
 
@@ -219,12 +231,16 @@ mod tests {
             if let Some(field) = api.field {
                 assert_eq!(ui.for_field(field).as_deref(), Some(&*api.message), "{api:?} vs {ui:?}");
             }
-            assert_eq!(api.retry_after.is_some(), matches!(ui, UiError::TooMany { .. }), "{api:?} vs {ui:?}");
+            assert_eq!(
+                api.retry_after.is_some() && status == StatusCode::TOO_MANY_REQUESTS,
+                matches!(ui, UiError::TooMany { .. }),
+                "{api:?} vs {ui:?}"
+            );
             assert_eq!(
                 status == StatusCode::UNAUTHORIZED && api.code == Refusal::INVALID_TOKEN,
                 ui == UiError::Unauthenticated
             );
-            if status.is_server_error() {
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
                 assert_eq!(
                     (api.code, &*api.message),
                     ("internal_error", "Something went wrong on our side. Please try again in a moment.")

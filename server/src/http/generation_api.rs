@@ -28,7 +28,7 @@ use crate::{accounts::CurrentUser, generation, jobs};
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "`plan_required`: a parameter beyond my plan (the message names the plan)", body = ErrorBody),
         (status = 422, description = "`invalid_parameter` (with `field`) or `unknown_board`", body = ErrorBody),
-        (status = 429, description = "`quota_exceeded`, with `Retry-After` until the monthly reset", body = ErrorBody),
+        (status = 429, description = "`quota_exceeded`, with `Retry-After` until the monthly reset; or `too_many_jobs`: the plan's jobs at once are all queued or running", body = ErrorBody),
     )
 )]
 pub async fn generate(
@@ -37,17 +37,17 @@ pub async fn generate(
     ApiJson(request): ApiJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<JobAccepted>), ApiError> {
     let job = generation::accept(&state.tenants, &state.config.models, &user, &request).await?;
-    let events_url = events_link(&state, user.user_id, job.job_id);
+    let events_url = events_link(&state, &user, job.job_id);
     Ok((StatusCode::ACCEPTED, Json(JobAccepted { job, events_url })))
 }
 
 /// The signed link to job `id`'s event stream.
 #[must_use]
-pub fn events_link(state: &AppState, user: crate::ids::UserId, id: uuid::Uuid) -> String {
+pub fn events_link(state: &AppState, user: &CurrentUser, id: uuid::Uuid) -> String {
     state.links.link(
         &format!("/api/v1/jobs/{id}/events"),
         crate::links::LinkPurpose::Events,
-        user,
+        crate::links::LinkOwner { user: user.user_id, session: user.session },
         id,
         OffsetDateTime::now_utc().unix_timestamp(),
     )

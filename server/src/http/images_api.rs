@@ -2,6 +2,8 @@
 //! delete) and the image's `file` and `thumbnail`, which also open by a signed link, since the
 //! browser's `<img>` sends no bearer token; `/api/v1/images/upload` adds an image of one's own.
 
+use std::sync::Arc;
+
 use app::api::images::{DEFAULT_PAGE, ImageFilter, ImageInfo, ImagePage, MAX_PAGE, UpdateImage};
 use axum::{
     Json,
@@ -26,7 +28,7 @@ use crate::{
     ids::{ImageId, UserId},
     images::{self, ImageRecord, NewImage},
     imaging::{self, ImagingError},
-    links::{LinkPurpose, SignedQuery},
+    links::{LinkOwner, LinkPurpose, SignedQuery},
     storage::{FileKind, ImageStore, StorageError},
     tenancy::TenantError,
 };
@@ -67,15 +69,19 @@ impl ImageQuery {
     }
 }
 
-/// The page of a listing, with links signed now.
+/// The page of `user`'s listing, with links signed now for their session.
 ///
 /// # Errors
 /// The database failed.
-pub async fn page(state: &AppState, user: UserId, filter: ImageFilter) -> Result<ImagePage, TenantError> {
+pub async fn page(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: ImageFilter,
+) -> Result<ImagePage, TenantError> {
     let filter = filter.within_bounds();
-    let (rows, total) = images::list(&state.tenants, user, &filter).await?;
+    let (rows, total) = images::list(&state.tenants, user.user_id, &filter).await?;
     let now = now();
-    let items = rows.iter().map(|r| r.to_info(&state.links, now)).collect::<Result<_, _>>()?;
+    let items = rows.iter().map(|r| r.to_info(&state.links, user.session, now)).collect::<Result<_, _>>()?;
     Ok(ImagePage { items, total, offset: filter.offset, limit: filter.limit })
 }
 
@@ -93,19 +99,23 @@ pub async fn list_images(
     user: CurrentUser,
     ApiQuery(query): ApiQuery<ImageQuery>,
 ) -> Result<Json<ImagePage>, ApiError> {
-    Ok(Json(page(&state, user.user_id, query.filter()?).await?))
+    Ok(Json(page(&state, &user, query.filter()?).await?))
 }
 
-/// `record` as its owner sees it, with links signed now.
+/// `record` as its owner sees it, with links signed now for their `user.session`.
 ///
 /// # Errors
 /// Stored parameters that do not decode.
-pub fn signed_now(state: &AppState, record: &ImageRecord) -> Result<ImageInfo, TenantError> {
-    record.to_info(&state.links, now())
+pub fn signed_now(
+    state: &AppState,
+    user: &CurrentUser,
+    record: &ImageRecord,
+) -> Result<ImageInfo, TenantError> {
+    record.to_info(&state.links, user.session, now())
 }
 
-fn info(state: &AppState, record: &ImageRecord) -> Result<Json<ImageInfo>, ApiError> {
-    Ok(Json(signed_now(state, record)?))
+fn info(state: &AppState, user: &CurrentUser, record: &ImageRecord) -> Result<Json<ImageInfo>, ApiError> {
+    Ok(Json(signed_now(state, user, record)?))
 }
 
 /// One of my images, with its generation parameters.
@@ -123,7 +133,7 @@ pub async fn get_image(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<ImageInfo>, ApiError> {
-    info(&state, &images::get(&state.tenants, user.user_id, parse_id(&id)?).await?)
+    info(&state, &user, &images::get(&state.tenants, user.user_id, parse_id(&id)?).await?)
 }
 
 /// Star, unstar or move one of my images to a board (`board_id: null` takes it off its board).
@@ -144,7 +154,7 @@ pub async fn update_image(
     Path(id): Path<String>,
     ApiJson(edit): ApiJson<UpdateImage>,
 ) -> Result<Json<ImageInfo>, ApiError> {
-    info(&state, &images::update(&state.tenants, user.user_id, parse_id(&id)?, &edit).await?)
+    info(&state, &user, &images::update(&state.tenants, user.user_id, parse_id(&id)?, &edit).await?)
 }
 
 /// Deletes one of `user`'s images and its files.
@@ -191,11 +201,17 @@ pub async fn bearer_or_link(
     purpose: LinkPurpose,
     object: Uuid,
     query: &SignedQuery,
-) -> Result<UserId, ApiError> {
+) -> Result<LinkOwner, ApiError> {
     if let Some(token) = bearer_token_of(headers) {
-        return Ok(state.accounts.authenticate(token).await?.user_id);
+        let user = state.accounts.authenticate(token).await?;
+        return Ok(LinkOwner { user: user.user_id, session: user.session });
     }
-    state.links.verify(purpose, object, query, now()).ok_or_else(ApiError::unauthenticated)
+    let owner = state.links.verify(purpose, object, query, now()).ok_or_else(ApiError::unauthenticated)?;
+    // A link lives no longer than its session (SECURITY.md 43).
+    if !state.accounts.session_alive(owner).await? {
+        return Err(ApiError::unauthenticated());
+    }
+    Ok(owner)
 }
 
 async fn send_file(
@@ -206,8 +222,8 @@ async fn send_file(
     purpose: LinkPurpose,
 ) -> Result<Response, ApiError> {
     let id: ImageId = parse_id(id)?;
-    let user = bearer_or_link(state, headers, purpose, id.0, query).await?;
-    let record = images::get(&state.tenants, user, id).await?;
+    let owner = bearer_or_link(state, headers, purpose, id.0, query).await?;
+    let record = images::get(&state.tenants, owner.user, id).await?;
     let (key, content_type) = match purpose {
         LinkPurpose::Thumbnail => {
             (record.thumbnail_key.clone().ok_or(TenantError::NotFound)?, "image/webp".to_owned())
@@ -291,9 +307,9 @@ pub struct UploadForm {
     responses(
         (status = 201, description = "Stored", body = ImageInfo),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 413, description = "`too_large`: over 20 MB or 8192 pixels a side", body = ErrorBody),
+        (status = 413, description = "`too_large`: over 20 MB, or its header declares more pixels than `UPLOAD_MAX_PIXELS` (checked before decoding)", body = ErrorBody),
         (status = 415, description = "`not_an_image`: not a PNG, JPEG or WebP image", body = ErrorBody),
-        (status = 422, description = "No `file` part, or `unknown_board`", body = ErrorBody),
+        (status = 422, description = "No `file` part, `unknown_board`, or `unsupported_image` (16-bit or float channels)", body = ErrorBody),
     )
 )]
 pub async fn upload_image(
@@ -329,9 +345,17 @@ pub async fn upload_image(
         }
     }
     let file = file.ok_or_else(|| invalid("file", "Choose an image file to upload (the `file` part)."))?;
+    // One turn per decode: the turn goes with the work to its thread, so memory stays bounded
+    // even when a client disconnects mid-decode.
+    let turn = Arc::clone(&state.upload_decodes).acquire_owned().await.map_err(|e| ApiError::internal(&e))?;
+    let limits = imaging::UploadLimits { max_pixels: state.config.limits.upload_max_pixels };
     let checked = tokio::task::spawn_blocking({
         let file = file.clone();
-        move || imaging::check_upload(&file)
+        move || {
+            let checked = imaging::check_upload(&file, limits);
+            drop(turn);
+            checked
+        }
     })
     .await
     .map_err(|e| ApiError::internal(&e))?
@@ -339,7 +363,13 @@ pub async fn upload_image(
         ImagingError::NotAnImage => {
             ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_an_image", e.to_string())
         }
-        ImagingError::TooLarge => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string()),
+        ImagingError::TooLarge | ImagingError::TooManyPixels { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
+        }
+        ImagingError::DeepColour => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_image", e.to_string())
+                .with_field("file")
+        }
         ImagingError::Encode(_) => ApiError::internal(&e),
     })?;
     let image_id = Uuid::new_v4();
@@ -357,7 +387,7 @@ pub async fn upload_image(
     state.store.put(&record.storage_key, file.to_vec()).await.map_err(store_error)?;
     state.store.put(&record.thumbnail_key, checked.thumbnail).await.map_err(store_error)?;
     match images::insert_upload(&state.tenants, user.user_id, &record).await {
-        Ok(row) => Ok((StatusCode::CREATED, info(&state, &row)?)),
+        Ok(row) => Ok((StatusCode::CREATED, info(&state, &user, &row)?)),
         Err(e) => {
             for key in [&record.storage_key, &record.thumbnail_key] {
                 let _ = state.store.delete(key).await;

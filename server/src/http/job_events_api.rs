@@ -1,7 +1,8 @@
 //! `GET /api/v1/jobs/{id}/events`: a job's live progress as server-sent events. Each event is the
 //! job as it stands (status, queue position, step/total, preview, image ids, error), sent when it
 //! changes; the stream ends after `completed`, `failed` or `cancelled`. Opens with a bearer token
-//! or the signed `events_url` a generation request returns (`EventSource` sends no headers).
+//! or the signed `events_url` a generation request returns (`EventSource` sends no headers), and
+//! ends within [`SESSION_RECHECK`] of its session ending.
 
 use std::{convert::Infallible, time::Duration};
 
@@ -12,8 +13,7 @@ use axum::{
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures::{Stream, stream};
-use tokio::sync::broadcast::{self, error::RecvError};
-use uuid::Uuid;
+use tokio::time::Instant;
 
 use super::{
     AppState,
@@ -23,61 +23,48 @@ use super::{
     tenant_errors::parse_id,
 };
 use crate::{
-    ids::UserId,
-    job_events,
-    links::{LinkPurpose, SignedQuery},
-    tenancy::TenantDb,
+    accounts::Accounts,
+    job_events::JobWatch,
+    links::{LinkOwner, LinkPurpose, SignedQuery},
 };
 
-/// How long a stream waits for a notification before re-reading the job anyway.
-const RECHECK: Duration = Duration::from_secs(2);
+/// How often an open stream checks that its session still lives (SECURITY.md 43: within a
+/// minute of signing out, revoking the session, changing the password or deactivation).
+const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
-struct Watch {
-    db: TenantDb,
-    user: UserId,
-    job: Uuid,
-    changes: broadcast::Receiver<Uuid>,
-    /// The event sent last; the stream is over once it shows the job finished.
-    last: JobEvent,
+/// An open stream: its job's channel, and whose session it belongs to.
+struct Open {
+    watch: JobWatch,
+    accounts: Accounts,
+    owner: LinkOwner,
+    next_session_check: Instant,
 }
 
-impl Watch {
-    /// Waits until `job` may have changed: its notification, or [`RECHECK`] passing.
-    async fn changed(&mut self) {
-        let wait = async {
-            loop {
-                match self.changes.recv().await {
-                    Ok(id) if id == self.job => return,
-                    Ok(_) => {}
-                    // Missed some: ours may be among them.
-                    Err(RecvError::Lagged(_)) => return,
-                    Err(RecvError::Closed) => std::future::pending::<()>().await,
-                }
-            }
-        };
-        let _ = tokio::time::timeout(RECHECK, wait).await;
-    }
-
-    /// The next event to send, or `None` when the stream is over.
-    async fn next(&mut self) -> Option<JobEvent> {
+/// The events a stream sends after its first: each new state of the job, until one shows it
+/// finished, its reader stops, or its session ends.
+fn rest_of(open: Open) -> impl Stream<Item = JobEvent> {
+    stream::unfold(Some(open), |open| async move {
+        let mut open = open?;
         loop {
-            if self.last.status.is_finished() {
+            if open.watch.events.borrow().status.is_finished() {
                 return None;
             }
-            self.changed().await;
-            let event = match job_events::snapshot(&self.db, self.user, self.job).await {
-                Ok(event) => event,
-                Err(e) => {
-                    tracing::warn!(job = %self.job, error = %e, "job event stream stopped");
-                    return None;
+            tokio::select! {
+                changed = open.watch.events.changed() => {
+                    changed.ok()?;
+                    let event = open.watch.events.borrow_and_update().clone();
+                    return Some((event, Some(open)));
                 }
-            };
-            if self.last != event {
-                self.last = event.clone();
-                return Some(event);
+                () = tokio::time::sleep_until(open.next_session_check) => {
+                    if !open.accounts.session_alive(open.owner).await.unwrap_or(false) {
+                        tracing::info!(user = %open.owner.user, "event stream ended with its session");
+                        return None;
+                    }
+                    open.next_session_check = Instant::now() + SESSION_RECHECK;
+                }
             }
         }
-    }
+    })
 }
 
 /// One server-sent event of a job's stream as it travels: its name and its `data`, a `JobEvent`
@@ -100,6 +87,7 @@ struct JobEventMessage {
         (status = 200, description = "text/event-stream of JobEvent", body = JobEventMessage, content_type = "text/event-stream"),
         (status = 401, description = "No bearer token and no valid signed link", body = ErrorBody),
         (status = 404, description = "No job of mine has this id", body = ErrorBody),
+        (status = 429, description = "Too many of my streams are open (`too_many_streams`)", body = ErrorBody),
     )
 )]
 pub async fn job_events(
@@ -109,15 +97,18 @@ pub async fn job_events(
     ApiQuery(query): ApiQuery<SignedQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let job = parse_id(&id)?;
-    let user = bearer_or_link(&state, &headers, LinkPurpose::Events, job, &query).await?;
-    // Subscribe before the first read, so no change between the two is missed.
-    let changes = state.job_events.subscribe();
-    let first = job_events::snapshot(&state.tenants, user, job).await?;
-    let watch = Watch { db: state.tenants.clone(), user, job, changes, last: first.clone() };
-    let first = stream::once(std::future::ready(first));
-    let rest = stream::unfold(watch, |mut watch| async move { watch.next().await.map(|e| (e, watch)) });
-    let events = futures::StreamExt::map(futures::StreamExt::chain(first, rest), |event| {
-        Ok(Event::default().event(event.name()).json_data(&event).unwrap_or_default())
-    });
+    let owner = bearer_or_link(&state, &headers, LinkPurpose::Events, job, &query).await?;
+    let mut watch = state.job_events.watch(owner.user, job).await?;
+    let first = watch.events.borrow_and_update().clone();
+    let open = Open {
+        watch,
+        accounts: state.accounts.clone(),
+        owner,
+        next_session_check: Instant::now() + SESSION_RECHECK,
+    };
+    let events = futures::StreamExt::map(
+        futures::StreamExt::chain(stream::once(std::future::ready(first)), rest_of(open)),
+        |event| Ok(Event::default().event(event.name()).json_data(&event).unwrap_or_default()),
+    );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

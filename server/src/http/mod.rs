@@ -81,6 +81,9 @@ pub struct AppState {
     pub links: LinkSigner,
     /// Job changes from every server instance, for event streams.
     pub job_events: JobEventHub,
+    /// Turns to decode an upload (`UPLOAD_DECODE_CONCURRENCY`): decoding memory is bounded by
+    /// these × the pixel budget, however many uploads arrive at once.
+    pub upload_decodes: Arc<tokio::sync::Semaphore>,
 }
 
 /// The server's state could not be built.
@@ -107,11 +110,15 @@ impl AppState {
         Ok(Self {
             store,
             links: LinkSigner::new(config.jwt_secret.expose()),
-            job_events: JobEventHub::new(TenantDb::new(db.clone())),
+            job_events: JobEventHub::new(TenantDb::new(db.clone()), config.limits.event_streams_per_user),
+            upload_decodes: Arc::new(tokio::sync::Semaphore::new(config.limits.upload_decode_concurrency)),
             oauth: Arc::new(OAuthService::new(&config)?),
             tenants: TenantDb::new(db.clone()),
             accounts: Accounts::new(db.clone(), &config),
-            api_limiter: Arc::new(api_rate_limit::api_limiter(config.api_requests_per_minute)),
+            api_limiter: Arc::new(api_rate_limit::api_limiter(
+                config.api_requests_per_minute,
+                config.limits.rate_limit_max_keys,
+            )),
             db,
             leptos_options,
             config: Arc::new(config),

@@ -29,7 +29,7 @@ impl GalleryBackend for UiBackend {
         let job = generation::accept(&state.tenants, &state.config.models, &user, &request)
             .await
             .map_err(UiError::from)?;
-        let events_url = events_link(state, user.user_id, job.job_id);
+        let events_url = events_link(state, &user, job.job_id);
         Ok(JobAccepted { job, events_url })
     }
 
@@ -45,14 +45,14 @@ impl GalleryBackend for UiBackend {
 
     async fn images(&self, access_token: &str, filter: ImageFilter) -> Result<ImagePage, UiError> {
         let user = self.user(access_token).await?;
-        page(self.state(), user.user_id, filter).await.map_err(UiError::from)
+        page(self.state(), &user, filter).await.map_err(UiError::from)
     }
 
     async fn image(&self, access_token: &str, id: Uuid) -> Result<ImageInfo, UiError> {
         let user = self.user(access_token).await?;
         let record =
             images::get(&self.state().tenants, user.user_id, ImageId(id)).await.map_err(UiError::from)?;
-        signed_now(self.state(), &record).map_err(UiError::from)
+        signed_now(self.state(), &user, &record).map_err(UiError::from)
     }
 
     async fn update_image(
@@ -64,7 +64,7 @@ impl GalleryBackend for UiBackend {
         let user = self.user(access_token).await?;
         let record =
             images::update(&self.state().tenants, user.user_id, id, &edit).await.map_err(UiError::from)?;
-        signed_now(self.state(), &record).map_err(UiError::from)
+        signed_now(self.state(), &user, &record).map_err(UiError::from)
     }
 
     async fn delete_image(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {

@@ -53,6 +53,7 @@ pub async fn update_me(
         (status = 401, description = "Not signed in, or `wrong_password`", body = ErrorBody),
         (status = 422, description = "The new password is too weak", body = ErrorBody),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+        (status = 503, description = "`busy`: every password-hashing slot stayed busy; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn change_password(

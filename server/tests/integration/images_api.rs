@@ -49,6 +49,21 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     imaging::preview_png(width, height, &rgb).unwrap()
 }
 
+/// A PNG of zeros, as a decompression bomb is made: tiny on the wire whatever it declares.
+fn zeros_png(width: u32, height: u32, colour: image::ExtendedColorType) -> Vec<u8> {
+    use image::ImageEncoder;
+    let pixels = vec![0_u8; width as usize * height as usize * usize::from(colour.bits_per_pixel() / 8)];
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new_with_quality(
+        &mut out,
+        image::codecs::png::CompressionType::Best,
+        image::codecs::png::FilterType::NoFilter,
+    )
+    .write_image(&pixels, width, height, colour)
+    .unwrap();
+    out
+}
+
 async fn upload(app: &Router, user: &SignedIn, file: &[u8], board: Option<&str>) -> axum::response::Response {
     let boundary = "pingvas-test-boundary";
     let mut body = Vec::new();
@@ -103,7 +118,14 @@ async fn uploads_are_checked_by_content_listed_newest_first_and_paged() {
         upload(&g.app, &ada, b"not an image at all", None).await.status(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE
     );
-    assert_eq!(upload(&g.app, &ada, &png(9000, 1), None).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // SECURITY.md 36: a bomb (8192×8192 RGBA of zeros, a few hundred KB) is refused from its
+    // header, and so is 16-bit colour; neither stores anything (the list below counts three).
+    let bomb = upload(&g.app, &ada, &zeros_png(8192, 8192, image::ExtendedColorType::Rgba8), None).await;
+    assert_eq!(bomb.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body_json(bomb).await["error"]["code"], "too_large");
+    let deep = upload(&g.app, &ada, &zeros_png(16, 16, image::ExtendedColorType::Rgba16), None).await;
+    assert_eq!(deep.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body_json(deep).await["error"]["code"], "unsupported_image");
     // Not multipart at all: the API's error format, not axum's plain text.
     let no_file = send_as(&g.app, "POST", "/api/v1/images/upload", &ada, None).await;
     assert_eq!(no_file.status(), StatusCode::BAD_REQUEST);
@@ -334,4 +356,84 @@ async fn a_jobs_event_stream_shows_it_queued_then_running_then_completed_with_a_
     // A finished job's stream sends its last state and ends.
     let again = sse_events(get_as(&g.app, &events_path, &ada.bearer()).await, 5).await;
     assert_eq!(again.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["completed"]);
+}
+
+/// SECURITY.md 39: one user holds at most eight event streams (the ninth is 429
+/// `too_many_streams`, and closing one makes room), and however many streams watch a job, one
+/// reader per server instance reads it.
+#[tokio::test]
+async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
+    let g = gallery().await;
+    let ada = register(&g.app, "ada@example.com").await;
+    let accepted = body_json(generate(&g.app, &ada, json!({"prompt": "a penguin"})).await).await;
+    let job = accepted["job"]["job_id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/jobs/{job}/events");
+    let mut open = Vec::new();
+    for i in 0..8 {
+        let stream = get_as(&g.app, &path, &ada.bearer()).await;
+        assert_eq!(stream.status(), StatusCode::OK, "stream {}", i + 1);
+        open.push(stream);
+    }
+    let ninth = get_as(&g.app, &path, &ada.bearer()).await;
+    assert_eq!(ninth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body_json(ninth).await["error"]["code"], "too_many_streams");
+    drop(open.pop());
+    assert_eq!(get_as(&g.app, &path, &ada.bearer()).await.status(), StatusCode::OK);
+
+    // The hub itself: eight streams of one job, one reader; it goes when they do.
+    let hub = server::job_events::JobEventHub::new(TenantDb::new(g.pool.clone()), 8);
+    let user = server::ids::UserId(ada.user_id.parse().unwrap());
+    let job: uuid::Uuid = job.parse().unwrap();
+    let mut watches = Vec::new();
+    for _ in 0..8 {
+        watches.push(hub.watch(user, job).await.unwrap());
+    }
+    assert_eq!(hub.readers(), 1);
+    assert!(matches!(hub.watch(user, job).await, Err(server::job_events::WatchError::TooManyStreams(8))));
+    assert_eq!(watches[0].events.borrow().status, app::api::generation::JobStatus::Queued);
+    drop(watches);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while hub.readers() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the reader leaves with its last stream");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Someone else's job is not theirs to watch, and the refusal holds no slot.
+    let bob = server::ids::UserId(register(&g.app, "bob@example.com").await.user_id.parse().unwrap());
+    for _ in 0..10 {
+        assert!(matches!(hub.watch(bob, job).await, Err(server::job_events::WatchError::Tenant(_))));
+    }
+}
+
+/// SECURITY.md 43: signing out ends the session's signed links at once, and its open event
+/// streams at their next session check (within 30 s).
+#[tokio::test]
+async fn signing_out_ends_the_sessions_signed_links_and_open_event_streams() {
+    let g = gallery().await;
+    let ada = register(&g.app, "ada@example.com").await;
+    let image = body_json(upload(&g.app, &ada, &png(20, 20), None).await).await;
+    let file_url = image["file_url"].as_str().unwrap().to_owned();
+    assert_eq!(call(&g.app, "GET", &file_url, PEER, &[], None).await.status(), StatusCode::OK);
+    let accepted = body_json(generate(&g.app, &ada, json!({"prompt": "a penguin"})).await).await;
+    let events_url = accepted["events_url"].as_str().unwrap().to_owned();
+    let stream = call(&g.app, "GET", &events_url, PEER, &[], None).await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    let reader = tokio::spawn(sse_events(stream, 100));
+
+    let logout = call(
+        &g.app,
+        "POST",
+        "/api/v1/auth/logout",
+        PEER,
+        &[("cookie", &ada.cookie), ("authorization", &ada.bearer()), ("origin", "http://127.0.0.1:3000")],
+        None,
+    )
+    .await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let signed_out = std::time::Instant::now();
+    assert_eq!(call(&g.app, "GET", &file_url, PEER, &[], None).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&g.app, "GET", &events_url, PEER, &[], None).await.status(), StatusCode::UNAUTHORIZED);
+    let events =
+        tokio::time::timeout(Duration::from_secs(45), reader).await.expect("the stream ends").unwrap();
+    assert_eq!(events.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["queued"]);
+    assert!(signed_out.elapsed() < Duration::from_secs(40), "{:?}", signed_out.elapsed());
 }

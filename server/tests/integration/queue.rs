@@ -67,6 +67,7 @@ async fn within_a_priority_users_take_turns_and_higher_plans_go_first() {
     }
     let (a, b, c) = (user_id(&ada), user_id(&bob), user_id(&cy));
     assert_eq!(order, vec![a, b, c, a, a], "one job each in turn, then the rest of Ada's");
+    finish_running(&test_db.owner_pool).await;
 
     // A Pro user's job, queued last, is claimed before the Free users' queued earlier.
     let pro = register(&app, "pro@example.com").await;
@@ -117,7 +118,8 @@ async fn an_expired_lease_is_queued_again_and_fails_with_a_refund_after_the_last
 }
 
 #[tokio::test]
-async fn cancelling_a_running_job_refunds_it_and_takes_it_from_its_worker() {
+async fn cancelling_a_running_job_charges_the_image_in_progress_refunds_the_rest_and_takes_it_from_its_worker()
+ {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
     let db = TenantDb::new(test_db.pool.clone());
@@ -129,25 +131,36 @@ async fn cancelling_a_running_job_refunds_it_and_takes_it_from_its_worker() {
 
     let response = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(body_json(response).await["status"], "cancelled");
-    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0);
+    let cancelled = body_json(response).await;
+    // SECURITY.md 38: the first image was being made (its GPU time spent), the second not begun.
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["images_charged"].as_i64()),
+        (Some("cancelled"), Some(1))
+    );
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1);
     assert!(matches!(
         queue::heartbeat(&db, job, "w1", LEASE, Some((3, None))).await,
         Err(queue::QueueError::Lost)
     ));
     let again = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
-    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0, "refunded once");
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1, "refunded once");
 }
 
 #[tokio::test]
 async fn concurrent_workers_never_claim_one_job_twice() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let users = [register(&app, "a@example.com").await, register(&app, "b@example.com").await];
+    // Forty jobs from fourteen users (a Free user holds at most three at once).
+    let mut users = Vec::new();
+    for u in 0..14 {
+        users.push(
+            common::register_from(&app, &format!("192.0.2.{}", 100 + u), &format!("u{u}@example.com")).await,
+        );
+    }
     let mut queued = HashSet::new();
     for i in 0..40 {
-        queued.insert(queue_job(&app, &users[i % 2], json!({"prompt": format!("job {i}")})).await);
+        queued.insert(queue_job(&app, &users[i % 14], json!({"prompt": format!("job {i}")})).await);
     }
     let workers = (0..6).map(|w| {
         let db = TenantDb::new(test_db.pool.clone());
@@ -166,6 +179,14 @@ async fn concurrent_workers_never_claim_one_job_twice() {
     let distinct: HashSet<Uuid> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), 40, "every job claimed once: {claimed:?}");
     assert_eq!(distinct, queued);
+}
+
+/// Marks every running job completed, as workers would have: their owners may queue again.
+async fn finish_running(owner_pool: &sqlx::PgPool) {
+    sqlx::query("UPDATE generation_jobs SET status = 'completed', finished_at = now(), lease_expires_at = NULL WHERE status = 'running'")
+        .execute(owner_pool)
+        .await
+        .unwrap();
 }
 
 fn settings(lease: Duration) -> WorkerSettings {
@@ -312,7 +333,7 @@ fn tempdir(what: &str) -> String {
 }
 
 /// A job cancelled while a worker is making it: the worker stops at its next progress report
-/// (the engine is told between steps), records nothing, and the whole reservation is refunded.
+/// (the engine is told between steps) and records nothing; the image it was making is charged.
 #[tokio::test]
 async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behind() {
     let test_db = TestDatabase::migrated().await;
@@ -347,7 +368,7 @@ async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behin
         sqlx::query_scalar("SELECT count(*) FROM images").fetch_one(&test_db.owner_pool).await.unwrap();
     assert_eq!(images, 0);
     assert_eq!(std::fs::read_dir(&objects).unwrap().count(), 0, "no files stored");
-    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0, "refunded");
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1, "the image in progress is charged");
 }
 
 /// A failure that may pass (here the object store: its folder was replaced by a file) gives the

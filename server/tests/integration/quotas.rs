@@ -67,6 +67,44 @@ async fn s34_fifty_parallel_requests_at_quota_l_minus_1_accept_exactly_one() {
     assert!((1..=31 * 24 * 3600).contains(&seconds), "Retry-After {seconds} runs to the monthly reset");
 }
 
+/// SECURITY.md 38: a Free user holds at most three jobs queued or running; ten requests at once
+/// queue exactly three, the rest get 429 `too_many_jobs` and reserve nothing; cancelling one
+/// makes room for one more.
+#[tokio::test]
+async fn s38_ten_parallel_requests_queue_only_the_plans_jobs_at_once() {
+    let test_db = TestDatabase::migrated().await;
+    let app = app(test_db.pool.clone());
+    let ada = register(&app, "ada@example.com").await;
+    let limit = Plan::Free.limits().max_active_jobs;
+    assert_eq!(limit, 3);
+
+    let requests = (0..10).map(|i| {
+        let (app, ada) = (app.clone(), ada.clone());
+        tokio::spawn(async move { generate(&app, &ada, json!({"prompt": format!("penguin {i}")})).await })
+    });
+    let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+    for request in requests {
+        let response = request.await.unwrap();
+        match response.status() {
+            StatusCode::ACCEPTED => accepted.push(body_json(response).await["job"]["job_id"].clone()),
+            StatusCode::TOO_MANY_REQUESTS => refused.push(body_json(response).await),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((accepted.len(), refused.len()), (3, 7));
+    assert_eq!(refused[0]["error"]["code"], "too_many_jobs");
+    assert!(refused[0]["error"]["message"].as_str().unwrap().contains("the most the Free plan allows"));
+    assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 3, "refused requests reserve nothing");
+
+    let cancel = format!("/api/v1/jobs/{}/cancel", accepted[0].as_str().unwrap());
+    assert_eq!(post_as(&app, &cancel, &ada).await.status(), StatusCode::OK);
+    assert_eq!(generate(&app, &ada, json!({"prompt": "one more"})).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        generate(&app, &ada, json!({"prompt": "too many"})).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 /// SECURITY.md 34, refunds: a cancelled job gives back all its images, a failed one those it did
 /// not produce, each exactly once.
 #[tokio::test]

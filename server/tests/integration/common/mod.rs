@@ -300,11 +300,16 @@ impl SignedIn {
 
 /// Registers `email` with [`STRONG_PASSWORD`] and returns its tokens.
 pub async fn register(app: &Router, email: &str) -> SignedIn {
+    register_from(app, PEER, email).await
+}
+
+/// [`register`] from the client address `peer` (registrations are rate limited per address).
+pub async fn register_from(app: &Router, peer: &str, email: &str) -> SignedIn {
     let response = call(
         app,
         "POST",
         "/api/v1/auth/register",
-        PEER,
+        peer,
         &[],
         Some(serde_json::json!({"email": email, "password": STRONG_PASSWORD})),
     )

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS generation_jobs_active_idx;

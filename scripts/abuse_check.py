@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Issue 16's abuse check against a running release build on this machine's loopback (started by
+scripts/abuse-check, which trusts 127.0.0.1 as a proxy so that clients can be told apart by
+X-Forwarded-For without real addresses). Standard library only; bounded in time and count.
+
+  1. 50 concurrent decompression bombs (8192x8192 RGBA of zeros, ~260 KB each): their answers,
+     the server's peak RSS, and the list endpoint's p99 meanwhile (SECURITY.md 36).
+  2. 1,000 open event streams (125 users x 8 streams of one queued job): the list endpoint's p99
+     before and during, the readers this costs, and the ninth stream's answer (SECURITY.md 39).
+  3. 2,000 login attempts from rotating IPv6 addresses inside one /64, each with a fresh email,
+     sent through the trusted-proxy header: how many are refused (SECURITY.md 40, 41).
+Prints one table at the end.
+
+  ABUSE_URL   the server (default http://127.0.0.1:3091); ABUSE_PID its process id (for RSS)
+"""
+import http.client
+import json
+import os
+import random
+import statistics
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+import zlib
+
+BASE = os.environ.get("ABUSE_URL", "http://127.0.0.1:3091").rstrip("/")
+HOST = urllib.parse.urlparse(BASE)
+PID = os.environ.get("ABUSE_PID")
+PASSWORD = "correct horse battery staple 9"
+rows = []  # (check, measured, expected)
+
+
+def connect():
+    return http.client.HTTPConnection(HOST.hostname, HOST.port, timeout=60)
+
+
+def request(method, path, body=None, headers=None, conn=None, forwarded=None):
+    """One request; returns (status, parsed JSON or None, seconds)."""
+    own = conn is None
+    conn = conn or connect()
+    h = dict(headers or {})
+    h.setdefault("Origin", BASE)
+    if forwarded:
+        h["X-Forwarded-For"] = forwarded
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body).encode()
+        h["Content-Type"] = "application/json"
+    started = time.perf_counter()
+    conn.request(method, path, body=body, headers=h)
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = time.perf_counter() - started
+    if own:
+        conn.close()
+    try:
+        parsed = json.loads(data) if data else None
+    except ValueError:
+        parsed = None
+    return response.status, parsed, elapsed
+
+
+def register(index):
+    """A fresh user, registered from its own forwarded address (registration is rate limited
+    per client). Returns its bearer header."""
+    email = f"abuse-{uuid.uuid4().hex[:12]}@example.com"
+    status, body, _ = request("POST", "/api/v1/auth/register", {"email": email, "password": PASSWORD},
+                              forwarded=f"198.18.{index // 250}.{index % 250 + 1}")
+    if status != 201:
+        sys.exit(f"registering {email} answered {status}: {body}")
+    return {"Authorization": "Bearer " + body["access_token"]}
+
+
+def rss_mib():
+    if not PID:
+        return None
+    with open(f"/proc/{PID}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+class RssSampler(threading.Thread):
+    """Samples the server's RSS every 10 ms until stopped; keeps the peak."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak, self.running = rss_mib() or 0.0, True
+
+    def run(self):
+        while self.running:
+            self.peak = max(self.peak, rss_mib() or 0.0)
+            time.sleep(0.01)
+
+    def stop(self):
+        self.running = False
+        self.join()
+        return self.peak
+
+
+def list_latencies(user, seconds, threads=4):
+    """The list endpoint's latencies from `threads` keep-alive clients for `seconds`."""
+    latencies, errors, stop = [], [], time.monotonic() + seconds
+
+    def client():
+        conn = connect()
+        while time.monotonic() < stop:
+            status, _, elapsed = request("GET", "/api/v1/images?limit=20", headers=user, conn=conn)
+            (latencies if status == 200 else errors).append(elapsed)
+        conn.close()
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return latencies, len(errors)
+
+
+def p99_ms(latencies):
+    return statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) >= 100 else float("nan")
+
+
+def bomb_png(side=8192):
+    """An RGBA PNG of side x side zeros, compressed row by row (never 256 MiB in memory)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    compressor, row, parts = zlib.compressobj(9), b"\0" * (1 + side * 4), []
+    for _ in range(side):
+        parts.append(compressor.compress(row))
+    parts.append(compressor.flush())
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(parts)) + chunk(b"IEND", b"")
+
+
+def multipart(file):
+    boundary = "----abuse" + uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bomb.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode()
+    return head + file + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def check_bombs(users, watcher):
+    bomb = bomb_png()
+    idle, _ = list_latencies(watcher, 5)
+    sampler = RssSampler()
+    before = rss_mib()
+    sampler.start()
+    statuses, during = [], []
+
+    def upload(user):
+        body, kind = multipart(bomb)
+        status, _, _ = request("POST", "/api/v1/images/upload", body, {**user, "Content-Type": kind})
+        statuses.append(status)
+
+    uploads = [threading.Thread(target=upload, args=(users[i % len(users)],)) for i in range(50)]
+    lister = threading.Thread(target=lambda: during.extend(list_latencies(watcher, 5)[0]))
+    lister.start()
+    for u in uploads:
+        u.start()
+    for u in uploads:
+        u.join()
+    lister.join()
+    peak = sampler.stop()
+    refused = sum(1 for s in statuses if s == 413)
+    rows.append(("50 bomb uploads (8192x8192, %d KB): refused 413" % (len(bomb) // 1024), f"{refused}/50", "50/50"))
+    if before is not None:
+        rows.append(("  server RSS before -> peak during (MiB)", f"{before:.0f} -> {peak:.0f}", "< 500"))
+    rows.append(("  list p99 idle -> during bombs (ms)", f"{p99_ms(idle):.1f} -> {p99_ms(during):.1f}", "answering"))
+
+
+def check_streams(users, watcher):
+    idle, _ = list_latencies(watcher, 8)
+    streams, opened, refused_ninth = [], 0, None
+    for user in users[:125]:
+        status, body, _ = request("POST", "/api/v1/images/generate", {"prompt": "a penguin"}, user)
+        if status != 202:
+            sys.exit(f"generate answered {status}: {body}")
+        path = f"/api/v1/jobs/{body['job']['job_id']}/events"
+        for _ in range(8):
+            conn = connect()
+            conn.request("GET", path, headers={**user, "Accept": "text/event-stream"})
+            response = conn.getresponse()
+            if response.status == 200:
+                response.fp.readline()  # the first event has arrived: the stream is open
+                streams.append(conn)
+                opened += 1
+            else:
+                conn.close()
+        if refused_ninth is None:
+            refused_ninth, _, _ = request("GET", path, headers=user)
+    rss = rss_mib()
+    during, errors = list_latencies(watcher, 8)
+    rows.append(("open event streams (125 users x 8)", f"{opened}", "1000"))
+    rows.append(("  a user's ninth stream", str(refused_ninth), "429"))
+    rows.append(("  list p99 idle -> with 1000 streams (ms)",
+                 f"{p99_ms(idle):.1f} -> {p99_ms(during):.1f} ({p99_ms(during) / p99_ms(idle):.1f}x)", "<= 2x"))
+    if rss is not None:
+        rows.append(("  server RSS with 1000 streams (MiB)", f"{rss:.0f}", ""))
+    if errors:
+        rows.append(("  list errors meanwhile", str(errors), "0"))
+    for conn in streams:
+        conn.close()
+
+
+def check_logins():
+    answers = {}
+    conn = connect()
+    started = time.perf_counter()
+    for _ in range(2000):
+        suffix = ":".join(f"{random.getrandbits(16):x}" for _ in range(4))
+        email = f"nobody-{uuid.uuid4().hex[:12]}@example.com"
+        status, _, _ = request("POST", "/api/v1/auth/login", {"email": email, "password": "wrong password"},
+                               conn=conn, forwarded=f"2001:db8:abcd:12:{suffix}")
+        answers[status] = answers.get(status, 0) + 1
+    seconds = time.perf_counter() - started
+    conn.close()
+    rows.append(("2000 logins, rotating IPv6 in one /64: refused 429",
+                 f"{answers.get(429, 0)} (401: {answers.get(401, 0)}; {seconds:.1f} s)", ">= 1995"))
+
+
+def main():
+    random.seed(16)
+    users = [register(i) for i in range(130)]
+    watcher = users[-1]
+    check_bombs(users[:50], watcher)
+    check_streams(users, watcher)
+    check_logins()
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'check':<{width}}  {'measured':<32}  expected")
+    for check, measured, expected in rows:
+        print(f"{check:<{width}}  {measured:<32}  {expected}")
+
+
+if __name__ == "__main__":
+    main()
