@@ -16,6 +16,8 @@ use engine::schedulers::SchedulerKind;
 const RUNS: usize = 3;
 
 fn main() {
+    // As the worker and pingvas-gen run.
+    engine::cpu::memory::keep_freed_memory_for_reuse();
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let device = Device::flex();
     let steps: usize = std::env::var("BENCH_STEPS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);

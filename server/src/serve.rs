@@ -120,6 +120,10 @@ async fn stop(worker: tokio::task::JoinHandle<()>, signal: &tokio::sync::watch::
 
 /// Warms `worker` up (a failure is logged: its jobs then fail with a clear reason) and runs it.
 async fn warm_and_run(mut worker: Worker, stop: tokio::sync::watch::Receiver<bool>) {
+    // Each step's activation buffers are reused rather than mapped and unmapped anew.
+    if !engine::cpu::memory::keep_freed_memory_for_reuse() {
+        tracing::debug!("the allocator keeps its defaults");
+    }
     if let Err(e) = worker.warm_up().await {
         tracing::error!(error = %e, "the worker could not load or run the default model");
     }

@@ -375,6 +375,7 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    engine::cpu::memory::keep_freed_memory_for_reuse();
     match parse(std::env::args().skip(1)).and_then(run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
