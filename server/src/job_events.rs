@@ -204,8 +204,9 @@ impl Hub {
         mut changes: broadcast::Receiver<Uuid>,
     ) {
         loop {
-            if sender.borrow().status.is_finished() || self.leave_if_unwatched(user, job, &sender) {
-                break;
+            let finished = sender.borrow().status.is_finished();
+            if self.leave(user, job, &sender, finished) {
+                return;
             }
             tokio::select! {
                 () = changed(&mut changes, job) => {}
@@ -225,29 +226,23 @@ impl Hub {
                 }
                 Err(e) => {
                     tracing::warn!(%job, error = %e, "job event reader stopped");
-                    break;
+                    self.leave(user, job, &sender, true);
+                    return;
                 }
             }
         }
-        self.remove(user, job, &sender);
     }
 
-    /// Removes the reader's entry if no stream watches it (checked under the lock that new
-    /// streams join under, so none can join a reader that is leaving).
-    fn leave_if_unwatched(&self, user: UserId, job: Uuid, sender: &Arc<watch::Sender<JobEvent>>) -> bool {
+    /// Whether the reader should stop: when `done`, or when no stream watches it. Leaving removes
+    /// its entry, under the lock that new streams join under, so none can join a reader that is
+    /// leaving (and only its own entry: a successor's stays).
+    fn leave(&self, user: UserId, job: Uuid, sender: &Arc<watch::Sender<JobEvent>>, done: bool) -> bool {
         let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
-        let unwatched = sender.receiver_count() == 0;
-        if unwatched && readers.get(&(user, job)).is_some_and(|s| Arc::ptr_eq(s, sender)) {
+        let leaving = done || sender.receiver_count() == 0;
+        if leaving && readers.get(&(user, job)).is_some_and(|s| Arc::ptr_eq(s, sender)) {
             readers.remove(&(user, job));
         }
-        unwatched
-    }
-
-    fn remove(&self, user: UserId, job: Uuid, sender: &Arc<watch::Sender<JobEvent>>) {
-        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
-        if readers.get(&(user, job)).is_some_and(|s| Arc::ptr_eq(s, sender)) {
-            readers.remove(&(user, job));
-        }
+        leaving
     }
 }
 
