@@ -34,11 +34,18 @@ pub struct PlanLimits {
     pub queue_priority: i16,
     /// Most generation jobs queued or running at once (SECURITY.md 38).
     pub max_active_jobs: u32,
+    /// Most images kept in the gallery, generated and uploaded (`None`: by contract).
+    pub storage_images: Option<u64>,
+    /// Most bytes of image files kept (`None`: by contract) (SECURITY.md 37).
+    pub storage_bytes: Option<u64>,
     /// May save and load generation presets (`/workflows`).
     pub workflows: bool,
     /// May manage custom models (`/models`).
     pub custom_models: bool,
 }
+
+/// Bytes in a gibibyte, for storage budgets.
+pub const GIB: u64 = 1 << 30;
 
 impl Plan {
     /// Every plan, cheapest first.
@@ -55,6 +62,8 @@ impl Plan {
                 max_batch: 1,
                 queue_priority: 0,
                 max_active_jobs: 3,
+                storage_images: Some(1_000),
+                storage_bytes: Some(GIB),
                 workflows: false,
                 custom_models: false,
             },
@@ -65,6 +74,8 @@ impl Plan {
                 max_batch: 4,
                 queue_priority: 1,
                 max_active_jobs: 5,
+                storage_images: Some(20_000),
+                storage_bytes: Some(25 * GIB),
                 workflows: true,
                 custom_models: false,
             },
@@ -75,6 +86,8 @@ impl Plan {
                 max_batch: 8,
                 queue_priority: 2,
                 max_active_jobs: 10,
+                storage_images: Some(100_000),
+                storage_bytes: Some(250 * GIB),
                 workflows: true,
                 custom_models: true,
             },
@@ -85,6 +98,8 @@ impl Plan {
                 max_batch: 16,
                 queue_priority: 3,
                 max_active_jobs: 20,
+                storage_images: None,
+                storage_bytes: None,
                 workflows: true,
                 custom_models: true,
             },
@@ -145,6 +160,9 @@ mod tests {
             assert!(higher.max_side >= lower.max_side && higher.max_steps >= lower.max_steps);
             assert!(higher.max_batch >= lower.max_batch && higher.queue_priority > lower.queue_priority);
             assert!(higher.max_active_jobs >= lower.max_active_jobs && lower.max_active_jobs >= 1);
+            let at_least = |h: Option<u64>, l: Option<u64>| h.is_none() || h >= l;
+            assert!(at_least(higher.storage_images, lower.storage_images));
+            assert!(at_least(higher.storage_bytes, lower.storage_bytes));
             assert!(higher.workflows >= lower.workflows && higher.custom_models >= lower.custom_models);
         }
     }

@@ -6,9 +6,12 @@ use app::api::images::{ImageFilter, ImageInfo, UpdateImage};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use app::plans::Plan;
+
 use crate::{
     ids::{ImageId, SessionId, UserId},
     links::{LinkOwner, LinkPurpose, LinkSigner},
+    storage_budget::{self, Adding},
     tenancy::{TenantDb, TenantError},
 };
 
@@ -271,16 +274,38 @@ pub async fn insert(
     .await
 }
 
-/// Records an uploaded image of `user`'s whose files are already stored.
+/// Whether `plan`'s storage budget has room for one more image of `bytes`, as last committed:
+/// an early refusal before an upload is decoded and stored ([`insert_upload`] checks again,
+/// under lock).
 ///
 /// # Errors
-/// 422 `unknown_board` for a board that is not theirs.
+/// 413 `storage_quota_exceeded` past the budget.
+pub async fn check_room(db: &TenantDb, user: UserId, plan: Plan, bytes: usize) -> Result<(), TenantError> {
+    let mut tx = db.begin(user).await?;
+    let used = storage_budget::usage(tx.conn(), user).await?;
+    tx.commit().await?;
+    storage_budget::check(plan, used, upload_of(bytes))?;
+    Ok(())
+}
+
+fn upload_of(bytes: usize) -> Adding {
+    Adding { images: 1, bytes: u64::try_from(bytes).unwrap_or(u64::MAX) }
+}
+
+/// Records an uploaded image of `user`'s whose files are already stored, if it fits in `plan`'s
+/// storage budget.
+///
+/// # Errors
+/// 413 `storage_quota_exceeded` past the budget, 422 `unknown_board` for a board that is not theirs.
 pub async fn insert_upload(
     db: &TenantDb,
     user: UserId,
+    plan: Plan,
     image: &NewImage,
 ) -> Result<ImageRecord, TenantError> {
     let mut tx = db.begin(user).await?;
+    let used = storage_budget::lock_usage(tx.conn(), user).await?;
+    storage_budget::check(plan, used, upload_of(image.byte_size))?;
     let row = insert(tx.conn(), user, image, None).await.map_err(|e| match &e {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => unknown_board(),
         _ => TenantError::Database(e),

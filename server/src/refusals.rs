@@ -36,6 +36,8 @@ impl Refuses for AccountError {
             Self::WrongPassword => Refusal::new(401, "wrong_password", message).field("current_password"),
             Self::EmailTaken => Refusal::new(409, "email_taken", message).field("email"),
             Self::UsernameTaken => Refusal::new(409, "username_taken", message).field("username"),
+            Self::AlreadyVerified => Refusal::new(409, "already_verified", message),
+            Self::ReauthenticationRequired => Refusal::new(403, "reauthentication_required", message),
             Self::Unauthenticated => Refusal::unauthenticated(),
             Self::NotFound => Refusal::new(404, "not_found", message),
             Self::RateLimited(after) => Refusal::new(429, "rate_limited", message).retry_after(after),
@@ -54,6 +56,7 @@ impl Refuses for TenantError {
             Self::PlanRequired(_) => Refusal::new(403, "plan_required", message),
             Self::Conflict { code, .. } => Refusal::new(409, code, message),
             Self::Forbidden => Refusal::new(403, "forbidden", message),
+            Self::StorageFull(_) => Refusal::new(413, "storage_quota_exceeded", message),
             Self::NotFound => Refusal::new(404, "not_found", message),
             // Constraint names and values stay in the log (SECURITY.md 10).
             Self::Database(e) => internal(&e),
@@ -96,6 +99,9 @@ impl Refuses for GenerationError {
             }
             Self::Quota(e) => e.refusal(),
             too_many @ Self::TooManyJobs { .. } => Refusal::new(429, "too_many_jobs", too_many.to_string()),
+            unverified @ Self::EmailUnverified(_) => {
+                Refusal::new(403, "email_unverified", unverified.to_string())
+            }
             Self::Tenant(e) => e.refusal(),
         }
     }

@@ -201,6 +201,9 @@ pub enum TenantError {
     /// The caller may not do this at all (403).
     #[error("Not enough permissions.")]
     Forbidden,
+    /// The gallery would pass the plan's storage budget (413 `storage_quota_exceeded`).
+    #[error(transparent)]
+    StorageFull(#[from] crate::storage_budget::StorageFull),
     /// Not the caller's, or no such row (404; never says which).
     #[error("Not found.")]
     NotFound,

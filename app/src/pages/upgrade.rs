@@ -15,12 +15,36 @@ fn yes_no(allowed: bool) -> String {
     if allowed { "Yes".to_owned() } else { "—".to_owned() }
 }
 
-const ROWS: [Row; 7] = [
+/// "1,000 images, 1 GiB", or "By contract" without a budget.
+fn storage_budget(images: Option<u64>, bytes: Option<u64>) -> String {
+    match (images, bytes) {
+        (Some(images), Some(bytes)) => {
+            format!("{} images, {} GiB", thousands(images), bytes / crate::plans::GIB)
+        }
+        _ => "By contract".to_owned(),
+    }
+}
+
+/// `20000` as `20,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+const ROWS: [Row; 8] = [
     ("Images per month", |l| l.monthly_images.map_or_else(|| "By contract".to_owned(), |n| n.to_string())),
     ("Largest image", |l| format!("{0} × {0}", l.max_side)),
     ("Steps per image", |l| l.max_steps.to_string()),
     ("Images per request", |l| l.max_batch.to_string()),
     ("Generations at once (queued or running)", |l| l.max_active_jobs.to_string()),
+    ("Gallery storage", |l| storage_budget(l.storage_images, l.storage_bytes)),
     ("Saved workflows", |l| yes_no(l.workflows)),
     ("Custom models", |l| yes_no(l.custom_models)),
 ];

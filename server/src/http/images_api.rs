@@ -307,7 +307,7 @@ pub struct UploadForm {
     responses(
         (status = 201, description = "Stored", body = ImageInfo),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 413, description = "`too_large`: over 20 MB, or its header declares more pixels than `UPLOAD_MAX_PIXELS` (checked before decoding)", body = ErrorBody),
+        (status = 413, description = "`too_large`: over 20 MB, or its header declares more pixels than `UPLOAD_MAX_PIXELS` (checked before decoding); `storage_quota_exceeded`: the gallery would pass the plan's storage budget (nothing is stored)", body = ErrorBody),
         (status = 415, description = "`not_an_image`: not a PNG, JPEG or WebP image", body = ErrorBody),
         (status = 422, description = "No `file` part, `unknown_board`, or `unsupported_image` (16-bit or float channels)", body = ErrorBody),
     )
@@ -345,6 +345,7 @@ pub async fn upload_image(
         }
     }
     let file = file.ok_or_else(|| invalid("file", "Choose an image file to upload (the `file` part)."))?;
+    images::check_room(&state.tenants, user.user_id, user.plan, file.len()).await?;
     // One turn per decode: the turn goes with the work to its thread, so memory stays bounded
     // even when a client disconnects mid-decode.
     let turn = Arc::clone(&state.upload_decodes).acquire_owned().await.map_err(|e| ApiError::internal(&e))?;
@@ -386,7 +387,7 @@ pub async fn upload_image(
     let store_error = |e: StorageError| ApiError::internal(&e);
     state.store.put(&record.storage_key, file.to_vec()).await.map_err(store_error)?;
     state.store.put(&record.thumbnail_key, checked.thumbnail).await.map_err(store_error)?;
-    match images::insert_upload(&state.tenants, user.user_id, &record).await {
+    match images::insert_upload(&state.tenants, user.user_id, user.plan, &record).await {
         Ok(row) => Ok((StatusCode::CREATED, info(&state, &user, &row)?)),
         Err(e) => {
             for key in [&record.storage_key, &record.thumbnail_key] {

@@ -10,30 +10,24 @@ use crate::common;
 
 use std::time::Duration;
 
-use axum::{
-    Router,
-    body::Body,
-    http::{Request, StatusCode},
-};
+use axum::{Router, http::StatusCode};
 use common::{
-    PEER, SignedIn, TestDatabase, app_with_config, body_json, call, config, generate, get_as, register,
-    send_as,
+    PEER, TestDatabase, app_with_config, body_json, call, config, generate, get_as, png, register,
+    register_verified, send_as, upload,
 };
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use server::{
     config::{WorkerSettings, default_catalog},
-    imaging,
     storage::ImageStore,
     tenancy::TenantDb,
     worker::Worker,
 };
-use tower::ServiceExt;
 
 struct Gallery {
     app: Router,
     objects: std::path::PathBuf,
-    _db: TestDatabase,
+    db: TestDatabase,
     pool: sqlx::PgPool,
 }
 
@@ -41,12 +35,7 @@ async fn gallery() -> Gallery {
     let db = TestDatabase::migrated().await;
     let objects = std::env::temp_dir().join(format!("pingvas-images-api-{}", uuid::Uuid::new_v4().simple()));
     let app = app_with_config(db.pool.clone(), config(&[("OBJECT_STORE_URL", objects.to_str().unwrap())]));
-    Gallery { app, objects, pool: db.pool.clone(), _db: db }
-}
-
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let rgb: Vec<u8> = (0..width * height * 3).map(|i| (i % 251) as u8).collect();
-    imaging::preview_png(width, height, &rgb).unwrap()
+    Gallery { app, objects, pool: db.pool.clone(), db }
 }
 
 /// A PNG of zeros, as a decompression bomb is made: tiny on the wire whatever it declares.
@@ -62,29 +51,6 @@ fn zeros_png(width: u32, height: u32, colour: image::ExtendedColorType) -> Vec<u
     .write_image(&pixels, width, height, colour)
     .unwrap();
     out
-}
-
-async fn upload(app: &Router, user: &SignedIn, file: &[u8], board: Option<&str>) -> axum::response::Response {
-    let boundary = "pingvas-test-boundary";
-    let mut body = Vec::new();
-    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
-    body.extend(file);
-    body.extend(b"\r\n");
-    if let Some(board) = board {
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"board_id\"\r\n\r\n{board}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend(format!("--{boundary}--\r\n").as_bytes());
-    let mut request = Request::post("/api/v1/images/upload")
-        .header("authorization", user.bearer())
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-        .body(Body::from(body))
-        .unwrap();
-    let addr: std::net::SocketAddr = format!("{PEER}:40000").parse().unwrap();
-    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
-    app.clone().oneshot(request).await.unwrap()
 }
 
 async fn bytes(response: axum::response::Response) -> Vec<u8> {
@@ -239,6 +205,95 @@ async fn another_users_images_and_boards_are_not_found_and_edits_change_only_min
     assert_eq!(count_files(&g.objects), 0);
 }
 
+/// SECURITY.md 37: an upload past the plan's storage budget (images or bytes) gets 413
+/// `storage_quota_exceeded` and leaves nothing stored; uploads at once cannot together pass it;
+/// deleting an image makes room for one; a generation needs room for its batch.
+#[tokio::test]
+async fn s37_uploads_past_the_storage_budget_are_refused_with_nothing_stored_and_cannot_overdraw_it() {
+    let g = gallery().await;
+    let ada = register_verified(&g.app, &g.pool, "ada@example.com").await;
+    let limits = app::plans::Plan::Free.limits();
+    let max_images = i64::try_from(limits.storage_images.unwrap()).unwrap();
+    let stored = |g: &Gallery| {
+        let (pool, user) = (g.db.owner_pool.clone(), ada.user_id.clone());
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT stored_images, stored_bytes FROM users WHERE user_id = $1::uuid",
+            )
+            .bind(user)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // As if the gallery already held all but two images.
+    sqlx::query("UPDATE users SET stored_images = $2 WHERE user_id = $1::uuid")
+        .bind(&ada.user_id)
+        .bind(max_images - 2)
+        .execute(&g.db.owner_pool)
+        .await
+        .unwrap();
+
+    let uploads: Vec<_> = (0..6_u32)
+        .map(|i| {
+            let (app, ada) = (g.app.clone(), ada.clone());
+            tokio::spawn(async move { upload(&app, &ada, &png(16 + i, 16), None).await })
+        })
+        .collect();
+    let (mut accepted, mut refusals) = (Vec::new(), Vec::new());
+    for response in uploads {
+        let response = response.await.unwrap();
+        match response.status() {
+            StatusCode::CREATED => accepted.push(body_json(response).await),
+            StatusCode::PAYLOAD_TOO_LARGE => refusals.push(body_json(response).await),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((accepted.len(), refusals.len()), (2, 4));
+    assert!(refusals.iter().all(|r| r["error"]["code"] == "storage_quota_exceeded"), "{refusals:?}");
+    let message = refusals[0]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("Free plan keeps 1000 images") && message.contains("Pro"), "{message}");
+    assert_eq!(count_files(&g.objects), 4, "the two accepted images and their thumbnails, nothing else");
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM images").fetch_one(&g.db.owner_pool).await.unwrap();
+    assert_eq!(rows, 2);
+    let accepted_bytes: i64 = accepted.iter().map(|image| image["byte_size"].as_i64().unwrap()).sum();
+    assert_eq!(stored(&g).await, (max_images, accepted_bytes));
+
+    let refused_generation = generate(&g.app, &ada, json!({"prompt": "a penguin"})).await;
+    assert_eq!(refused_generation.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body_json(refused_generation).await["error"]["code"], "storage_quota_exceeded");
+
+    // Deleting one makes room for exactly one.
+    let first = format!("/api/v1/images/{}", accepted[0]["image_id"].as_str().unwrap());
+    assert_eq!(send_as(&g.app, "DELETE", &first, &ada, None).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(stored(&g).await.0, max_images - 1);
+    assert_eq!(upload(&g.app, &ada, &png(20, 20), None).await.status(), StatusCode::CREATED);
+    assert_eq!(upload(&g.app, &ada, &png(20, 20), None).await.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // The byte budget: a gallery 100 bytes short takes no image larger than that.
+    sqlx::query("UPDATE users SET stored_images = 0, stored_bytes = $2 WHERE user_id = $1::uuid")
+        .bind(&ada.user_id)
+        .bind(i64::try_from(limits.storage_bytes.unwrap()).unwrap() - 100)
+        .execute(&g.db.owner_pool)
+        .await
+        .unwrap();
+    let too_big = upload(&g.app, &ada, &png(20, 20), None).await;
+    assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body_json(too_big).await["error"]["message"].as_str().unwrap().contains("1 GiB"));
+
+    // Images still to come from queued jobs count: room for two means two one-image jobs.
+    sqlx::query("UPDATE users SET stored_images = $2, stored_bytes = 0 WHERE user_id = $1::uuid")
+        .bind(&ada.user_id)
+        .bind(max_images - 2)
+        .execute(&g.db.owner_pool)
+        .await
+        .unwrap();
+    for expected in [StatusCode::ACCEPTED, StatusCode::ACCEPTED, StatusCode::PAYLOAD_TOO_LARGE] {
+        assert_eq!(generate(&g.app, &ada, json!({"prompt": "a penguin"})).await.status(), expected);
+    }
+}
+
 fn count_files(dir: &std::path::Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
     entries.filter_map(Result::ok).map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
@@ -301,7 +356,10 @@ async fn sse_events(response: axum::response::Response, count: usize) -> Vec<(St
 async fn a_jobs_event_stream_shows_it_queued_then_running_then_completed_with_a_png_that_keeps_its_parameters()
  {
     let g = gallery().await;
-    let (ada, bob) = (register(&g.app, "ada@example.com").await, register(&g.app, "bob@example.com").await);
+    let (ada, bob) = (
+        register_verified(&g.app, &g.pool, "ada@example.com").await,
+        register(&g.app, "bob@example.com").await,
+    );
     let accepted =
         body_json(generate(&g.app, &ada, json!({"prompt": "a penguin", "steps": 12, "seed": 99})).await)
             .await;
@@ -364,7 +422,7 @@ async fn a_jobs_event_stream_shows_it_queued_then_running_then_completed_with_a_
 #[tokio::test]
 async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
     let g = gallery().await;
-    let ada = register(&g.app, "ada@example.com").await;
+    let ada = register_verified(&g.app, &g.pool, "ada@example.com").await;
     let accepted = body_json(generate(&g.app, &ada, json!({"prompt": "a penguin"})).await).await;
     let job = accepted["job"]["job_id"].as_str().unwrap().to_owned();
     let path = format!("/api/v1/jobs/{job}/events");
@@ -409,7 +467,7 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
 #[tokio::test]
 async fn signing_out_ends_the_sessions_signed_links_and_open_event_streams() {
     let g = gallery().await;
-    let ada = register(&g.app, "ada@example.com").await;
+    let ada = register_verified(&g.app, &g.pool, "ada@example.com").await;
     let image = body_json(upload(&g.app, &ada, &png(20, 20), None).await).await;
     let file_url = image["file_url"].as_str().unwrap().to_owned();
     assert_eq!(call(&g.app, "GET", &file_url, PEER, &[], None).await.status(), StatusCode::OK);
