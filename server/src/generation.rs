@@ -11,6 +11,7 @@ use crate::{
     accounts::CurrentUser,
     jobs,
     quota::{self, QuotaError},
+    storage_budget::{self, Adding},
     tenancy::{TenantDb, TenantError},
 };
 
@@ -35,6 +36,11 @@ pub enum GenerationError {
         /// Its limit.
         limit: u32,
     },
+    /// The caller has not verified their email yet (403 `email_unverified`, SECURITY.md 44).
+    #[error(
+        "Confirm your email first: open the link we sent to {0}. No mail? Ask for a new link on your account page."
+    )]
+    EmailUnverified(String),
     /// The board is not the caller's, or the database failed.
     #[error(transparent)]
     Tenant(#[from] TenantError),
@@ -57,7 +63,8 @@ fn random_seed() -> i64 {
 /// Checks `request`, reserves its images and queues it for `user`.
 ///
 /// # Errors
-/// 422/403 for the parameters, 422 for a board that is not theirs, 429 when the quota is short
+/// 403 `email_unverified` before the address is verified, 422/403 for the parameters, 413 when
+/// the gallery has no room, 422 for a board that is not theirs, 429 when the quota is short
 /// or the plan's jobs at once are all queued or running.
 pub async fn accept(
     db: &TenantDb,
@@ -65,6 +72,9 @@ pub async fn accept(
     user: &CurrentUser,
     request: &GenerateRequest,
 ) -> Result<Job, GenerationError> {
+    if !user.email_verified {
+        return Err(GenerationError::EmailUnverified(user.email.clone()));
+    }
     let params = check_request(request, user.plan, catalog, random_seed)?;
     let mut tx = db.begin(user.user_id).await?;
     if let Some(board) = request.board_id {
@@ -81,6 +91,18 @@ pub async fn accept(
         }
     }
     let images = i32::try_from(params.batch_size).unwrap_or(i32::MAX);
+    // Locks the user's row before the quota reservation takes it: one order for every request.
+    let used = storage_budget::lock_usage(tx.conn(), user.user_id).await?;
+    // Images still to come from queued and running jobs count too: they will be stored.
+    let in_flight: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(images_reserved - images_produced), 0)::bigint FROM generation_jobs
+         WHERE user_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(user.user_id)
+    .fetch_one(tx.conn())
+    .await?;
+    let adding = u64::from(params.batch_size) + u64::try_from(in_flight).unwrap_or(0);
+    storage_budget::check(user.plan, used, Adding { images: adding, bytes: 0 }).map_err(TenantError::from)?;
     let reservation = quota::reserve(tx.conn(), user.user_id, user.plan, images).await?;
     // Counted after the reservation: its row lock on the user makes a second request of theirs
     // wait for this one to commit, so two at once cannot both see room for one more.

@@ -3,6 +3,7 @@
 //! `main.rs` only parses the command line; everything here is a library so integration tests can
 //! build the exact router the binary serves and call it without a network.
 
+pub mod account_data;
 pub mod accounts;
 pub mod admin;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod imaging;
 pub mod job_events;
 pub mod jobs;
 pub mod links;
+pub mod mail;
 pub mod oauth;
 pub mod queue;
 pub mod quota;
@@ -26,6 +28,7 @@ pub mod refusals;
 pub mod secrets;
 pub mod serve;
 pub mod storage;
+pub mod storage_budget;
 pub mod telemetry;
 pub mod tenancy;
 pub mod worker;

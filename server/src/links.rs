@@ -25,6 +25,8 @@ pub enum LinkPurpose {
     Thumbnail,
     /// A job's event stream.
     Events,
+    /// The owner's data export (the object is their user id).
+    Export,
 }
 
 impl LinkPurpose {
@@ -33,6 +35,7 @@ impl LinkPurpose {
             Self::File => "file",
             Self::Thumbnail => "thumbnail",
             Self::Events => "events",
+            Self::Export => "export",
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::{
     config::{Config, WorkerSettings},
     db::{self, DbError},
     http::{AppState, router},
+    mail::sender::MailSender,
     storage::ImageStore,
     tenancy::TenantDb,
     worker::Worker,
@@ -36,6 +37,9 @@ pub enum StartError {
     /// The server's state (provider HTTP client, image storage) could not be built.
     #[error(transparent)]
     State(#[from] crate::http::StateError),
+    /// The mail settings do not make a sender.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::sender::SenderError),
 }
 
 /// Connects and migrates the database, then serves until SIGTERM or Ctrl-C, finishing the
@@ -55,8 +59,11 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
     let in_process_worker = config.worker.in_process;
+    let mail_sender = MailSender::new(pool.clone(), &config.mail)?;
     let state = AppState::new(pool.clone(), leptos_options, config)?;
     spawn_housekeeping(&state);
+    let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
+    let mail = tokio::spawn(mail_sender.run(mail_stopped));
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
     let worker = in_process_worker.then(|| {
         let worker = Worker::new(
@@ -74,6 +81,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     if let Some(worker) = worker {
         stop(worker, &stop_worker).await;
     }
+    let _ = stop_mail.send(true);
+    let _ = mail.await;
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -155,6 +164,9 @@ fn spawn_housekeeping(state: &AppState) {
                 match reset_due_quotas(&db).await {
                     Ok(reset) => tracing::debug!(reset, "monthly quotas reset"),
                     Err(e) => tracing::warn!(error = %e, "could not reset monthly quotas"),
+                }
+                if let Err(e) = crate::mail::sender::delete_old(&db).await {
+                    tracing::warn!(error = %e, "could not delete old mail");
                 }
             }
         }

@@ -134,6 +134,29 @@ impl ImageStore {
         }
     }
 
+    /// Every key under `user`'s prefix: what the store holds of theirs.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn keys_of(&self, user: UserId) -> Result<Vec<String>, StorageError> {
+        use futures::TryStreamExt;
+        let prefix = Path::from(format!("users/{user}"));
+        let listed: Vec<_> = self.store.list(Some(&prefix)).try_collect().await?;
+        Ok(listed.into_iter().map(|object| object.location.to_string()).collect())
+    }
+
+    /// Deletes every file under `user`'s prefix (their account is being erased); returns how many.
+    ///
+    /// # Errors
+    /// The store failed (what was deleted before stays deleted).
+    pub async fn delete_all_of(&self, user: UserId) -> Result<usize, StorageError> {
+        let keys = self.keys_of(user).await?;
+        for key in &keys {
+            self.delete(key).await?;
+        }
+        Ok(keys.len())
+    }
+
     /// Deletes `key`; a key that is already gone is fine.
     ///
     /// # Errors

@@ -27,6 +27,12 @@ pub enum AccountError {
     /// The email already has an account (409).
     #[error("An account with this email already exists. Sign in instead.")]
     EmailTaken,
+    /// The address is verified already; there is nothing to resend (409).
+    #[error("Your email is already verified.")]
+    AlreadyVerified,
+    /// An account without a password must have signed in with its provider moments ago (403).
+    #[error("For your safety, sign out and sign in again with your provider, then retry within 10 minutes.")]
+    ReauthenticationRequired,
     /// The username belongs to someone else (409).
     #[error("This username is taken; choose another.")]
     UsernameTaken,

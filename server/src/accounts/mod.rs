@@ -5,6 +5,8 @@
 //! [`AccountError`]s that each edge turns into its own answer.
 
 pub mod device;
+pub mod email_flows;
+pub mod email_tokens;
 pub mod error;
 pub mod linking;
 pub mod profile;
@@ -37,7 +39,7 @@ use crate::{
         token_cipher::TokenCipher,
         tokens::TokenKeys,
     },
-    config::Config,
+    config::{Config, PublicUrl},
     ids::{SessionId, UserId},
     rate_limit::{Decision, RateLimiter, client_key},
 };
@@ -61,6 +63,8 @@ pub struct CurrentUser {
     pub is_superuser: bool,
     /// Their subscription plan.
     pub plan: Plan,
+    /// Whether they proved they hold their address (SECURITY.md 44); generating needs it.
+    pub email_verified: bool,
 }
 
 /// A new access token and the refresh token that goes into the cookie.
@@ -116,6 +120,7 @@ pub struct Accounts {
     attempts: Arc<RateLimiter<String>>,
     ipv6_prefix: u8,
     hasher: PasswordHasher,
+    public_url: PublicUrl,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -156,6 +161,7 @@ impl Accounts {
                 config.limits.password_hash_concurrency,
                 Duration::from_secs(config.limits.password_hash_wait_seconds),
             ),
+            public_url: config.public_url.clone(),
         }
     }
 
@@ -226,6 +232,7 @@ impl Accounts {
         .fetch_optional(&mut *tx)
         .await?;
         let user = user.ok_or(AccountError::EmailTaken)?;
+        self.send_verification(&mut tx, user, email.as_str()).await?;
         let tokens = self.start_session(&mut tx, user, email.as_str(), client).await?;
         let profile = profile::load(&mut tx, user).await?;
         tx.commit().await?;
@@ -402,8 +409,8 @@ impl Accounts {
             tracing::debug!(error = %e, "access token refused");
             AccountError::Unauthenticated
         })?;
-        let row: Option<(String, bool, bool, String)> = sqlx::query_as(
-            "SELECT u.email, u.is_staff, u.is_superuser, u.subscription_plan FROM users u
+        let row: Option<(String, bool, bool, String, bool)> = sqlx::query_as(
+            "SELECT u.email, u.is_staff, u.is_superuser, u.subscription_plan, u.email_verified FROM users u
              WHERE u.user_id = $1 AND u.is_active
                AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2)
                AND EXISTS (SELECT 1 FROM user_sessions s
@@ -415,7 +422,8 @@ impl Accounts {
         .bind(claims.sid)
         .fetch_optional(&self.db)
         .await?;
-        let (email, is_staff, is_superuser, plan) = row.ok_or(AccountError::Unauthenticated)?;
+        let (email, is_staff, is_superuser, plan, email_verified) =
+            row.ok_or(AccountError::Unauthenticated)?;
         Ok(CurrentUser {
             user_id: claims.sub,
             email,
@@ -426,6 +434,7 @@ impl Accounts {
             is_superuser,
             // The column's CHECK allows only known plans; an unknown one gets the least.
             plan: Plan::parse(&plan).unwrap_or(Plan::Free),
+            email_verified,
         })
     }
 
@@ -522,8 +531,20 @@ impl Accounts {
     /// # Errors
     /// The database failed.
     pub async fn sessions(&self, user: &CurrentUser) -> Result<Vec<SessionInfo>, AccountError> {
+        self.sessions_of(user.user_id, user.session).await
+    }
+
+    /// `user`'s active sessions, `current` marked.
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn sessions_of(
+        &self,
+        user: UserId,
+        current: SessionId,
+    ) -> Result<Vec<SessionInfo>, AccountError> {
         let mut conn = self.db.acquire().await?;
-        let rows = sessions::active_sessions(&mut conn, user.user_id).await?;
+        let rows = sessions::active_sessions(&mut conn, user).await?;
         Ok(rows
             .into_iter()
             .map(|row| SessionInfo {
@@ -534,7 +555,7 @@ impl Accounts {
                 created_at: row.signed_in_at,
                 last_used_at: row.last_used_at,
                 expires_at: row.expires_at,
-                current: row.family_id == user.session,
+                current: row.family_id == current,
             })
             .collect())
     }
@@ -591,13 +612,24 @@ impl Accounts {
         Ok((user, true))
     }
 
+    /// Deletes `user`'s row and, through the foreign keys, every row that references it
+    /// ([`crate::account_data::erase`] removes their files too).
+    ///
+    /// # Errors
+    /// The database failed.
+    pub async fn delete_user(&self, user: UserId) -> Result<(), AccountError> {
+        sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user).execute(&self.db).await?;
+        Ok(())
+    }
+
     /// Deletes expired sessions and revoked-token records (called periodically).
     ///
     /// # Errors
     /// The database failed.
     pub async fn delete_expired(&self) -> Result<u64, AccountError> {
         let mut conn = self.db.acquire().await?;
-        sessions::delete_expired(&mut conn).await
+        let tokens = email_tokens::delete_expired(&mut conn).await?;
+        Ok(sessions::delete_expired(&mut conn).await? + tokens)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cookie;
 pub mod email;
+pub mod opaque_token;
 pub mod password_hash;
 pub mod password_policy;
 pub mod refresh_token;

@@ -7,6 +7,7 @@
 mod catalog;
 mod keys;
 mod limits;
+mod mail;
 mod oauth;
 mod values;
 mod worker;
@@ -17,6 +18,7 @@ use thiserror::Error;
 
 pub use self::catalog::{CatalogEntry, STARTER_MODEL, default_catalog, starter_model_dir};
 pub use self::limits::Limits;
+pub use self::mail::{MailSettings, MailTransport};
 pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
 pub use self::values::{
     AppDatabase, DatabaseSource, DbSchema, EncryptionKey, Environment, JwtSecret, LogFormat,
@@ -76,6 +78,8 @@ pub struct Config {
     pub worker: WorkerSettings,
     /// Server-wide abuse limits (uploads, password hashing, rate-limiter keys).
     pub limits: Limits,
+    /// `SMTP_URL` and `MAIL_FROM`: where verification and reset mail goes.
+    pub mail: MailSettings,
     /// Things worth a warning once logging is up (e.g. a generated secret).
     pub warnings: Vec<String>,
 }
@@ -315,6 +319,7 @@ impl Config {
         let models = catalog.iter().map(|entry| entry.info.clone()).collect();
         let worker = WorkerSettings::parse(&var)?;
         let limits = Limits::parse(&var)?;
+        let mail = MailSettings::parse(&var, environment.is_development(), &data_dir)?;
 
         Ok(Self {
             oauth,
@@ -323,6 +328,7 @@ impl Config {
             catalog,
             worker,
             limits,
+            mail,
             environment,
             data_dir,
             public_url,
@@ -533,6 +539,7 @@ mod tests {
             ("DATABASE_APP_URL", "postgres://pingvas_app@db/app"),
             ("JWT_SECRET_KEY", LONG_SECRET),
             ("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
+            ("SMTP_URL", "smtps://mail.example:465"),
         ])
         .unwrap();
         assert!(config.public_url.is_https());

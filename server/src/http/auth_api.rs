@@ -47,7 +47,7 @@ pub(super) fn with_tokens(state: &AppState, mut response: Response, tokens: &Iss
 }
 
 /// Adds a `Set-Cookie` that deletes the refresh cookie.
-fn clearing_cookie(state: &AppState, mut response: Response) -> Response {
+pub(super) fn clearing_cookie(state: &AppState, mut response: Response) -> Response {
     if let Some(value) = header_value(&clear_refresh_cookie(secure_cookie(state))) {
         response.headers_mut().append(SET_COOKIE, value);
     }

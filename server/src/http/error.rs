@@ -187,7 +187,11 @@ mod tests {
             both(|| AccountError::RateLimited(Duration::from_secs(30))),
             both(|| AccountError::Busy(Duration::from_secs(2))),
             both(|| AccountError::Internal("the pool is closed".into())),
+            both(|| AccountError::AlreadyVerified),
+            both(|| AccountError::ReauthenticationRequired),
+            both(|| AccountError::invalid("invalid_link", "token", "Ask for a new link.")),
             both(tenant_invalid),
+            both(|| TenantError::StorageFull(crate::storage_budget::StorageFull("Full.".into()))),
             both(|| TenantError::PlanRequired(Plan::Pro)),
             both(|| TenantError::Conflict { code: "already_exists", message: "Taken." }),
             both(|| TenantError::Forbidden),
@@ -200,6 +204,7 @@ mod tests {
             both(|| AdminError::Sessions(AccountError::Internal("x".into()))),
             both(quota),
             both(|| QuotaError::Database(database())),
+            both(|| GenerationError::EmailUnverified("ada@example.com".into())),
             both(|| {
                 GenerationError::Refused(GenerationRefusal::Invalid {
                     field: "steps",

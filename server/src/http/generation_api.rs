@@ -26,7 +26,8 @@ use crate::{accounts::CurrentUser, generation, jobs};
     responses(
         (status = 202, description = "Queued; the quota is reserved", body = JobAccepted),
         (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "`plan_required`: a parameter beyond my plan (the message names the plan)", body = ErrorBody),
+        (status = 403, description = "`plan_required`: a parameter beyond my plan (the message names the plan); `email_unverified`: the account's email is not verified yet", body = ErrorBody),
+        (status = 413, description = "`storage_quota_exceeded`: the gallery has no room for the batch's images under the plan's storage budget", body = ErrorBody),
         (status = 422, description = "`invalid_parameter` (with `field`) or `unknown_board`", body = ErrorBody),
         (status = 429, description = "`quota_exceeded`, with `Retry-After` until the monthly reset; or `too_many_jobs`: the plan's jobs at once are all queued or running", body = ErrorBody),
     )

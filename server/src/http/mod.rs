@@ -1,6 +1,7 @@
 //! The HTTP surface: one router with the REST API v1, the probes, the OpenAPI document and the
 //! server-rendered Leptos app.
 
+pub mod account_data_api;
 pub mod admin_api;
 pub mod api_rate_limit;
 pub mod auth_api;
@@ -10,6 +11,7 @@ pub mod client_ip;
 pub mod compression;
 pub mod cors;
 pub mod current_user;
+pub mod email_api;
 pub mod error;
 pub mod generation_api;
 pub mod health;

@@ -14,8 +14,8 @@ use utoipa::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    AppState, admin_api, auth_api, boards_api, generation_api, health, images_api, job_events_api, oauth_api,
-    users_api, workflows_api,
+    AppState, account_data_api, admin_api, auth_api, boards_api, email_api, generation_api, health,
+    images_api, job_events_api, oauth_api, users_api, workflows_api,
 };
 
 /// Document-level information; paths are added by [`api_router`].
@@ -111,8 +111,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth_api::logout))
         .routes(routes!(auth_api::list_sessions))
         .routes(routes!(auth_api::revoke_session))
-        .routes(routes!(users_api::me, users_api::update_me))
+        .routes(routes!(users_api::me, users_api::update_me, account_data_api::delete_account))
+        .routes(routes!(account_data_api::export))
         .routes(routes!(users_api::change_password))
+        .routes(routes!(email_api::confirm_email))
+        .routes(routes!(email_api::resend_verification))
+        .routes(routes!(email_api::request_password_reset))
+        .routes(routes!(email_api::reset_password))
+        .routes(routes!(email_api::change_email))
         .routes(routes!(oauth_api::providers))
         .routes(routes!(boards_api::list_boards, boards_api::create_board))
         .routes(routes!(boards_api::get_board, boards_api::update_board, boards_api::delete_board))

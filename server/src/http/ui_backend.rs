@@ -4,8 +4,8 @@
 
 use app::api::{
     account::{
-        ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, SignInOptions, SignedIn,
-        UpdateProfileRequest, UserProfile,
+        ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, EmailConfirmed, LoginRequest,
+        RegisterRequest, SessionInfo, SignInOptions, SignedIn, UpdateProfileRequest, UserProfile,
     },
     admin::{AdminUser, AdminUserPage, AdminUserUpdate},
     backend::{AccountBackend, TenantBackend, UiReply, UiRequest},
@@ -21,12 +21,14 @@ use uuid::Uuid;
 
 use super::AppState;
 use crate::{
+    account_data,
     accounts::{AccountError, ClientContext, CurrentUser, IssuedTokens, SignedInSession},
     admin,
     auth::cookie::{clear_refresh_cookie, origin_allowed, read_refresh_cookie, set_refresh_cookie},
     boards,
     config::Provider,
     ids::{BoardId, SessionId, UserId, WorkflowId},
+    links::{LinkOwner, LinkPurpose},
     workflows,
 };
 
@@ -180,6 +182,59 @@ impl AccountBackend for UiBackend {
     async fn revoke_session(&self, access_token: &str, id: Uuid) -> Result<(), UiError> {
         let user = self.user(access_token).await?;
         self.state.accounts.revoke_session(&user, SessionId(id)).await.map_err(UiError::from)
+    }
+
+    async fn confirm_email(&self, token: &str) -> Result<EmailConfirmed, UiError> {
+        self.state.accounts.confirm_email(token).await.map_err(UiError::from)
+    }
+
+    async fn resend_verification(&self, access_token: &str) -> Result<(), UiError> {
+        let user = self.user(access_token).await?;
+        self.state.accounts.resend_verification(&user).await.map_err(UiError::from)
+    }
+
+    async fn request_password_reset(&self, request: &UiRequest, email: &str) -> Result<(), UiError> {
+        self.state.accounts.request_password_reset(email, &self.client(request)).await.map_err(UiError::from)
+    }
+
+    async fn reset_password(&self, token: &str, new_password: String) -> Result<(), UiError> {
+        self.state.accounts.reset_password(token, new_password).await.map_err(UiError::from)
+    }
+
+    async fn change_email(
+        &self,
+        request: &UiRequest,
+        access_token: &str,
+        body: ChangeEmailRequest,
+    ) -> Result<(), UiError> {
+        let user = self.user(access_token).await?;
+        let client = self.client(request);
+        self.state
+            .accounts
+            .request_email_change(&user, &body.new_email, body.current_password, &client)
+            .await
+            .map_err(UiError::from)
+    }
+
+    async fn delete_account(
+        &self,
+        request: &UiRequest,
+        access_token: &str,
+        body: DeleteAccountRequest,
+    ) -> Result<UiReply<()>, UiError> {
+        self.check_origin(request)?;
+        let user = self.user(access_token).await?;
+        account_data::erase(&self.state.accounts, &self.state.store, &user, body.current_password)
+            .await
+            .map_err(UiError::from)?;
+        Ok(UiReply { value: (), set_cookies: vec![clear_refresh_cookie(self.secure())] })
+    }
+
+    async fn export_link(&self, access_token: &str) -> Result<String, UiError> {
+        let user = self.user(access_token).await?;
+        let owner = LinkOwner { user: user.user_id, session: user.session };
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Ok(self.state.links.link("/api/v1/users/me/export", LinkPurpose::Export, owner, user.user_id.0, now))
     }
 }
 

@@ -6,12 +6,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod account_api;
+mod account_data;
 mod admin;
 mod auth_passwords;
 mod auth_tokens;
 mod common;
 mod cors;
 mod database_roles;
+mod email_flows;
 mod embedded_postgres;
 mod foundation;
 mod images_api;

@@ -8,7 +8,7 @@
 use crate::common;
 
 use app::plans::Plan;
-use common::{PEER, TestDatabase, app, body_json, call, register, send_as, set_plan, superuser};
+use common::{PEER, TestDatabase, app, body_json, call, register_verified, send_as, set_plan, superuser};
 use serde_json::{Value, json};
 
 const NUL: &str = "a\u{0}b";
@@ -17,7 +17,7 @@ const NUL: &str = "a\u{0}b";
 async fn a_nul_character_in_any_text_field_is_refused_with_a_clear_4xx() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     set_plan(&test_db.owner_pool, &ada, Plan::Pro).await;
     let admin = superuser(&test_db.owner_pool, &app, "root@example.com").await;
     let board =

@@ -13,7 +13,9 @@ use std::{collections::HashSet, time::Duration};
 
 use app::plans::Plan;
 use axum::http::StatusCode;
-use common::{SignedIn, TestDatabase, app, body_json, generate, post_as, quota_row, register, set_plan};
+use common::{
+    SignedIn, TestDatabase, app, body_json, generate, post_as, quota_row, register_verified, set_plan,
+};
 use serde_json::json;
 use server::{
     config::{WorkerSettings, default_catalog},
@@ -43,9 +45,9 @@ async fn within_a_priority_users_take_turns_and_higher_plans_go_first() {
     let app = app(test_db.pool.clone());
     let db = TenantDb::new(test_db.pool.clone());
     let (ada, bob, cy) = (
-        register(&app, "ada@example.com").await,
-        register(&app, "bob@example.com").await,
-        register(&app, "cy@example.com").await,
+        register_verified(&app, &test_db.pool, "ada@example.com").await,
+        register_verified(&app, &test_db.pool, "bob@example.com").await,
+        register_verified(&app, &test_db.pool, "cy@example.com").await,
     );
     // Ada queues three jobs before Bob and Cy queue one each.
     let mut adas = Vec::new();
@@ -70,7 +72,7 @@ async fn within_a_priority_users_take_turns_and_higher_plans_go_first() {
     finish_running(&test_db.owner_pool).await;
 
     // A Pro user's job, queued last, is claimed before the Free users' queued earlier.
-    let pro = register(&app, "pro@example.com").await;
+    let pro = register_verified(&app, &test_db.pool, "pro@example.com").await;
     set_plan(&test_db.owner_pool, &pro, Plan::Pro).await;
     let ada_again = queue_job(&app, &ada, json!({"prompt": "ada again"})).await;
     let pro_job = queue_job(&app, &pro, json!({"prompt": "pro"})).await;
@@ -86,7 +88,7 @@ async fn an_expired_lease_is_queued_again_and_fails_with_a_refund_after_the_last
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
     let db = TenantDb::new(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let job = queue_job(&app, &ada, json!({"prompt": "a penguin"})).await;
     assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1);
 
@@ -123,7 +125,7 @@ async fn cancelling_a_running_job_charges_the_image_in_progress_refunds_the_rest
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
     let db = TenantDb::new(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     set_plan(&test_db.owner_pool, &ada, Plan::Pro).await;
     let job = queue_job(&app, &ada, json!({"prompt": "penguins", "batch_size": 2})).await;
     queue::claim(&db, "w1", LEASE).await.unwrap().unwrap();
@@ -155,7 +157,13 @@ async fn concurrent_workers_never_claim_one_job_twice() {
     let mut users = Vec::new();
     for u in 0..14 {
         users.push(
-            common::register_from(&app, &format!("192.0.2.{}", 100 + u), &format!("u{u}@example.com")).await,
+            common::register_verified_from(
+                &app,
+                &test_db.pool,
+                &format!("192.0.2.{}", 100 + u),
+                &format!("u{u}@example.com"),
+            )
+            .await,
         );
     }
     let mut queued = HashSet::new();
@@ -221,7 +229,7 @@ async fn worker_process(test_db: &TestDatabase, objects: &str, lease_seconds: u3
 async fn a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_exactly_once() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     set_plan(&test_db.owner_pool, &ada, Plan::Pro).await;
     let objects = tempdir("killed-worker");
     let job = queue_job(
@@ -338,7 +346,7 @@ fn tempdir(what: &str) -> String {
 async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behind() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let job =
         queue_job(&app, &ada, json!({"prompt": "a slow penguin", "steps": 30, "width": 256, "height": 256}))
             .await;
@@ -377,7 +385,7 @@ async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behin
 async fn a_storage_failure_is_retried_a_bounded_number_of_times_then_fails_and_refunds() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let job = queue_job(&app, &ada, json!({"prompt": "a penguin", "steps": 2})).await;
     let objects = tempdir("broken-store");
     let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
@@ -411,7 +419,7 @@ async fn a_storage_failure_is_retried_a_bounded_number_of_times_then_fails_and_r
 async fn a_worker_told_to_stop_mid_job_hands_it_back_without_spending_a_try() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let job = queue_job(
         &app,
         &ada,

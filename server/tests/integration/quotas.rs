@@ -9,8 +9,8 @@ use crate::common;
 use app::plans::Plan;
 use axum::http::{StatusCode, header::RETRY_AFTER};
 use common::{
-    TestDatabase, app, app_with_config, body_json, config, generate, get_as, post_as, quota_row, register,
-    send_as, set_plan,
+    TestDatabase, app, app_with_config, body_json, config, generate, get_as, post_as, quota_row,
+    register_verified, send_as, set_plan,
 };
 use serde_json::{Value, json};
 use server::{jobs, quota, tenancy::TenantDb};
@@ -25,7 +25,7 @@ async fn me(app: &axum::Router, user: &common::SignedIn) -> Value {
 async fn s34_fifty_parallel_requests_at_quota_l_minus_1_accept_exactly_one() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     sqlx::query("UPDATE users SET monthly_images_generated = 99 WHERE user_id = $1::uuid")
         .bind(&ada.user_id)
         .execute(&test_db.owner_pool)
@@ -74,7 +74,7 @@ async fn s34_fifty_parallel_requests_at_quota_l_minus_1_accept_exactly_one() {
 async fn s38_ten_parallel_requests_queue_only_the_plans_jobs_at_once() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let limit = Plan::Free.limits().max_active_jobs;
     assert_eq!(limit, 3);
 
@@ -111,7 +111,7 @@ async fn s38_ten_parallel_requests_queue_only_the_plans_jobs_at_once() {
 async fn s34_a_cancelled_or_failed_job_refunds_what_it_did_not_produce_once() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     set_plan(&test_db.owner_pool, &ada, Plan::Pro).await;
 
     let response = generate(&app, &ada, json!({"prompt": "two penguins", "batch_size": 4})).await;
@@ -161,8 +161,8 @@ async fn s34_a_cancelled_or_failed_job_refunds_what_it_did_not_produce_once() {
 async fn quotas_reset_monthly_lazily_and_periodically_and_old_refunds_do_not_leak_into_the_new_month() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
     let old = body_json(generate(&app, &ada, json!({"prompt": "last month"})).await).await["job"]["job_id"]
         .as_str()
         .unwrap()
@@ -233,7 +233,7 @@ async fn quotas_reset_monthly_lazily_and_periodically_and_old_refunds_do_not_lea
 async fn users_me_reports_plan_and_quota_and_enterprise_is_unlimited_by_default() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let profile = me(&app, &ada).await;
     assert_eq!(profile["subscription_plan"], "free");
     assert_eq!((profile["quota"]["limit"].as_i64(), profile["quota"]["used"].as_i64()), (Some(100), Some(0)));
@@ -260,8 +260,8 @@ async fn generation_parameters_are_checked_and_plan_gates_are_enforced_on_the_se
     let test_db = TestDatabase::migrated().await;
     let catalog = r#"[{"name":"tiny-sd","title":"Tiny SD","min_plan":"free","path":"models/tiny"},{"name":"big-sd","title":"Big SD","min_plan":"studio","path":"models/big"}]"#;
     let app = app_with_config(test_db.pool.clone(), config(&[("MODEL_CATALOG", catalog)]));
-    let ada = register(&app, "ada@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
 
     let invalid = [
         (json!({"prompt": ""}), "prompt"),

@@ -7,14 +7,14 @@
 use crate::common;
 
 use axum::{Router, http::StatusCode};
-use common::{SignedIn, TestDatabase, app, body_json, generate, get, get_as, register, send_as};
+use common::{SignedIn, TestDatabase, app, body_json, generate, get, get_as, register_verified, send_as};
 use serde_json::{Value, json};
 use server::{db, ids::UserId, tenancy::TenantDb};
 use sqlx::PgPool;
 
 /// Tables that hold `user_id` but belong to sign-in itself, read before any user is known
-/// (by email, by refresh-token digest); every other table with `user_id` is a tenant table.
-const ACCOUNT_TABLES: [&str; 2] = ["user_identities", "user_sessions"];
+/// (by email, by refresh-token or emailed-token digest) or by the mail sender; every other table with `user_id` is a tenant table.
+const ACCOUNT_TABLES: [&str; 4] = ["user_identities", "user_sessions", "email_tokens", "mail_outbox"];
 
 async fn create_board(app: &Router, user: &SignedIn, name: &str) -> Value {
     let response = send_as(app, "POST", "/api/v1/boards", user, Some(json!({"name": name}))).await;
@@ -93,7 +93,7 @@ async fn s08_without_tenant_context_a_query_sees_nothing_even_on_a_reused_connec
     // One connection, so the second query surely runs where the first transaction ran.
     let pool = db::pool(test_db.pool.connect_options().as_ref().clone(), 1);
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let tenants = TenantDb::new(pool.clone());
     let user = UserId(ada.user_id.parse().unwrap());
     let mut tx = tenants.begin(user).await.unwrap();
@@ -129,8 +129,8 @@ async fn s08_without_tenant_context_a_query_sees_nothing_even_on_a_reused_connec
 async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let alice = register(&app, "alice@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let alice = register_verified(&app, &test_db.pool, "alice@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
     for user in [&alice, &bob] {
         create_board(&app, user, "mine").await;
         queue_job(&app, user).await;
@@ -145,6 +145,7 @@ async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
         is_staff: staff,
         is_superuser: false,
         plan: app::plans::Plan::Free,
+        email_verified: true,
     };
     let count = async |tx: &mut server::tenancy::TenantTx, table: &str| -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
@@ -182,8 +183,8 @@ async fn s09_with_a_pool_of_one_a_request_as_a_then_as_b_shows_only_bs_data() {
     let test_db = TestDatabase::migrated().await;
     let single = db::pool(test_db.pool.connect_options().as_ref().clone(), 1);
     let app = app(single);
-    let ada = register(&app, "ada@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
     let ada_board = create_board(&app, &ada, "Ada's").await;
     let bob_board = create_board(&app, &bob, "Bob's").await;
     for (user, mine, theirs) in
@@ -201,8 +202,8 @@ async fn s09_with_a_pool_of_one_a_request_as_a_then_as_b_shows_only_bs_data() {
 async fn s02_lists_never_show_another_tenants_rows_whatever_the_query_string() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
     let bob_board = create_board(&app, &bob, "Bob's").await;
     let bob_job = queue_job(&app, &bob).await;
     create_board(&app, &ada, "Ada's").await;
@@ -232,8 +233,8 @@ async fn s02_lists_never_show_another_tenants_rows_whatever_the_query_string() {
 async fn s03_s04_a_create_or_update_cannot_choose_another_owner() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
     let response = send_as(
         &app,
         "POST",
@@ -278,8 +279,8 @@ async fn s03_s04_a_create_or_update_cannot_choose_another_owner() {
 async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
     // On a plan with every feature, so no gate answers before the ownership check.
     sqlx::query("UPDATE users SET subscription_plan = 'enterprise'")
         .execute(&test_db.owner_pool)
@@ -365,7 +366,7 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
 async fn workflows_are_for_pro_and_up_and_the_refusal_names_the_plan() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     let save = |user: SignedIn| {
         let app = app.clone();
         async move {
@@ -399,8 +400,8 @@ async fn workflows_are_for_pro_and_up_and_the_refusal_names_the_plan() {
 async fn s10_a_unique_violation_reveals_nothing_about_other_tenants() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = register(&app, "ada@example.com").await;
-    let bob = register(&app, "bob@example.com").await;
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
     let bobs = create_board(&app, &bob, "Penguins").await;
     // Names are unique per user: Bob's board does not stop Ada's, nor is it mentioned.
     create_board(&app, &ada, "Penguins").await;

@@ -111,7 +111,7 @@ async fn tenant_server_functions_keep_tenants_apart_and_enforce_plans_and_roles(
 async fn ui_refusals_for_too_many_carry_retry_after() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let ada = common::register(&app, "ada@example.com").await;
+    let ada = common::register_verified(&app, &test_db.pool, "ada@example.com").await;
     let retry_after = |response: &Response| -> u64 {
         let header = response.headers().get("retry-after").expect("a Retry-After header");
         header.to_str().unwrap().parse().unwrap()

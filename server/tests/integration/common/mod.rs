@@ -7,6 +7,8 @@
 // Not every test file uses every helper; fixtures fail loudly by design.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod mail_server;
+
 use std::{collections::HashMap, path::PathBuf, str::FromStr};
 
 use axum::{Router, body::Body, http::Request, response::Response};
@@ -318,6 +320,51 @@ pub async fn register_from(app: &Router, peer: &str, email: &str) -> SignedIn {
     signed_in(response).await
 }
 
+/// [`register`], then confirms the address through the link of the verification mail waiting in
+/// the outbox, as its owner would (generating needs a verified email).
+pub async fn register_verified(app: &Router, pool: &PgPool, email: &str) -> SignedIn {
+    register_verified_from(app, pool, PEER, email).await
+}
+
+/// [`register_verified`] from the client address `peer`.
+pub async fn register_verified_from(app: &Router, pool: &PgPool, peer: &str, email: &str) -> SignedIn {
+    let user = register_from(app, peer, email).await;
+    confirm_link(app, pool, email, "/verify-email").await;
+    user
+}
+
+/// The token of the newest link to `page` mailed to `email` (from the outbox; its body is kept
+/// until the sender runs, which integration tests run only when they mean to).
+pub async fn mailed_token(pool: &PgPool, email: &str, page: &str) -> String {
+    let body: String = sqlx::query_scalar(
+        "SELECT text_body FROM mail_outbox WHERE recipient = $1 AND strpos(text_body, $2) > 0
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(email)
+    .bind(format!("{page}?token="))
+    .fetch_one(pool)
+    .await
+    .unwrap_or_else(|e| panic!("no mail to {email} with a link to {page}: {e}"));
+    token_in(&body, page)
+}
+
+/// The token of the first link to `page` in a mail's text.
+pub fn token_in(text: &str, page: &str) -> String {
+    let marker = format!("{page}?token=");
+    let start = text.find(&marker).unwrap_or_else(|| panic!("no link to {page} in {text}")) + marker.len();
+    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+/// Opens the newest link to `page` mailed to `email`: confirms the address it verifies.
+pub async fn confirm_link(app: &Router, pool: &PgPool, email: &str, page: &str) -> Response {
+    let token = mailed_token(pool, email, page).await;
+    let response =
+        call(app, "POST", "/api/v1/auth/email/confirm", PEER, &[], Some(serde_json::json!({"token": token})))
+            .await;
+    assert_eq!(response.status(), axum::http::StatusCode::OK, "confirming {email}");
+    response
+}
+
 /// Signs `email` in with [`STRONG_PASSWORD`] from `peer`.
 pub async fn login(app: &Router, email: &str) -> SignedIn {
     let response = call(
@@ -407,4 +454,39 @@ pub async fn quota_row(owner_pool: &PgPool, user: &SignedIn) -> (Option<i32>, i3
         .fetch_one(owner_pool)
         .await
         .unwrap()
+}
+
+/// A small PNG with some variety in it.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let rgb: Vec<u8> = (0..width * height * 3).map(|i| (i % 251) as u8).collect();
+    server::imaging::preview_png(width, height, &rgb).unwrap()
+}
+
+/// `POST /api/v1/images/upload` as `user`, the file as a multipart part (optionally onto `board`).
+pub async fn upload(
+    app: &Router,
+    user: &SignedIn,
+    file: &[u8],
+    board: Option<&str>,
+) -> axum::response::Response {
+    let boundary = "pingvas-test-boundary";
+    let mut body = Vec::new();
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend(file);
+    body.extend(b"\r\n");
+    if let Some(board) = board {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"board_id\"\r\n\r\n{board}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    let mut request = Request::post("/api/v1/images/upload")
+        .header("authorization", user.bearer())
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{PEER}:40000").parse().unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    app.clone().oneshot(request).await.unwrap()
 }

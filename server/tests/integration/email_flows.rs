@@ -1,0 +1,304 @@
+//! Mail and what is done through its links, on real PostgreSQL and a real SMTP server (MailDev):
+//! the outbox (sent once, retried while the server is down), email verification (SECURITY.md
+//! 44), password reset (45) and email change (46).
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use server::{config::Config, mail::sender::MailSender};
+use sqlx::PgPool;
+
+use crate::common::{
+    self, PEER, STRONG_PASSWORD, TestDatabase, app_with_config, body_json, call, config, generate, get_as,
+    mail_server::{MailServer, free_port},
+    mailed_token, refresh_cookie, register, register_verified, send_as, token_in,
+};
+
+const NEW_PASSWORD: &str = "a brand new passphrase for ada";
+
+async fn confirm(app: &axum::Router, token: &str) -> axum::response::Response {
+    call(app, "POST", "/api/v1/auth/email/confirm", PEER, &[], Some(json!({"token": token}))).await
+}
+
+async fn outbox(pool: &PgPool, recipient: &str) -> Vec<(i32, Option<String>, bool, String)> {
+    sqlx::query_as(
+        "SELECT attempts, last_error, sent_at IS NOT NULL, text_body FROM mail_outbox WHERE recipient = $1
+         ORDER BY created_at",
+    )
+    .bind(recipient)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// SECURITY.md 44: a new account gets a verification mail through a real SMTP server, sent once;
+/// until its link is opened the account cannot generate (403 `email_unverified`); the token has
+/// 256 random bits, is stored only as its hash, works once and not after it expires; resending is
+/// limited to one a minute.
+#[tokio::test]
+async fn s44_a_new_account_verifies_its_email_through_a_real_mail_before_it_can_generate() {
+    let db = TestDatabase::migrated().await;
+    let mail = MailServer::start(None).await;
+    let settings: Config =
+        config(&[("SMTP_URL", &mail.smtp_url), ("MAIL_FROM", "PingvasAI <hello@pingvas.test>")]);
+    let sender = MailSender::new(db.pool.clone(), &settings.mail).unwrap();
+    let app = app_with_config(db.pool.clone(), settings);
+    let ada = register(&app, "ada@example.com").await;
+
+    let refused = generate(&app, &ada, json!({"prompt": "a penguin"})).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refusal = body_json(refused).await;
+    assert_eq!(refusal["error"]["code"], "email_unverified");
+    assert!(refusal["error"]["message"].as_str().unwrap().contains("ada@example.com"), "{refusal}");
+    let me = body_json(get_as(&app, "/api/v1/users/me", &ada.bearer()).await).await;
+    assert_eq!(me["email_verified"], false);
+
+    assert_eq!(sender.send_due().await.unwrap(), 1);
+    assert_eq!(sender.send_due().await.unwrap(), 0, "a sent mail is never sent again");
+    let received = mail.mails_to("ada@example.com").await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["subject"], "Confirm your email for PingvasAI");
+    assert_eq!(received[0]["from"][0]["address"], "hello@pingvas.test");
+    let text = received[0]["text"].as_str().unwrap();
+    assert!(received[0]["html"].as_str().unwrap().contains("/verify-email?token="));
+    let token = token_in(text, "/verify-email");
+    assert!(text.contains(&format!("http://127.0.0.1:3000/verify-email?token={token}")), "{text}");
+    assert_eq!(token.len(), 43, "256 bits, URL-safe base64");
+    // The outbox forgets the link once sent; the token table holds only its hash.
+    assert_eq!(outbox(&db.pool, "ada@example.com").await, [(1, None, true, String::new())]);
+    let stored: Vec<Vec<u8>> =
+        sqlx::query_scalar("SELECT token_hash FROM email_tokens").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(stored, [server::auth::opaque_token::OpaqueToken::from_client(&token).digest().to_vec()]);
+    let lifetime: f64 =
+        sqlx::query_scalar("SELECT extract(epoch FROM expires_at - created_at)::float8 FROM email_tokens")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(lifetime <= 24.0 * 3600.0 + 1.0, "{lifetime}");
+
+    // Resending waits a minute.
+    let too_soon = send_as(&app, "POST", "/api/v1/auth/email/verification", &ada, None).await;
+    assert_eq!(too_soon.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(too_soon.headers().contains_key("retry-after"));
+
+    let confirmed = confirm(&app, &token).await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_eq!(body_json(confirmed).await, json!({"email": "ada@example.com", "changed": false}));
+    let again = confirm(&app, &token).await;
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body_json(again).await["error"]["code"], "invalid_link");
+    assert_eq!(generate(&app, &ada, json!({"prompt": "a penguin"})).await.status(), StatusCode::ACCEPTED);
+    let nothing_to_resend = send_as(&app, "POST", "/api/v1/auth/email/verification", &ada, None).await;
+    assert_eq!(nothing_to_resend.status(), StatusCode::CONFLICT);
+
+    // An expired link does nothing; after the minute a new one comes.
+    let bob = common::register_from(&app, "192.0.2.77", "bob@example.com").await;
+    sqlx::query("UPDATE email_tokens SET expires_at = now() - interval '1 second', created_at = now() - interval '2 minutes'")
+        .execute(&db.owner_pool)
+        .await
+        .unwrap();
+    let expired = mailed_token(&db.pool, "bob@example.com", "/verify-email").await;
+    assert_eq!(confirm(&app, &expired).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        send_as(&app, "POST", "/api/v1/auth/email/verification", &bob, None).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(sender.send_due().await.unwrap(), 2, "bob's first mail, still due, and the new one");
+    let mut tokens: Vec<String> = mail
+        .mails_to("bob@example.com")
+        .await
+        .iter()
+        .map(|m| token_in(m["text"].as_str().unwrap(), "/verify-email"))
+        .collect();
+    tokens.retain(|t| *t != expired);
+    let [fresh] = tokens.as_slice() else { panic!("one new link, got {tokens:?}") };
+    let fresh = fresh.clone();
+    assert_eq!(confirm(&app, &fresh).await.status(), StatusCode::OK);
+    for nonsense in ["", "x", &"a".repeat(5000)] {
+        assert_eq!(confirm(&app, nonsense).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+/// The outbox keeps mail while the SMTP server is down (recording the error and backing off) and
+/// sends it, once, when the server is back.
+#[tokio::test]
+async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_once_when_it_is_back() {
+    let db = TestDatabase::migrated().await;
+    let port = free_port();
+    let settings = config(&[("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))]);
+    let sender = MailSender::new(db.pool.clone(), &settings.mail).unwrap();
+    let app = app_with_config(db.pool.clone(), settings);
+    register(&app, "ada@example.com").await;
+
+    assert_eq!(sender.send_due().await.unwrap(), 0);
+    let queued = outbox(&db.pool, "ada@example.com").await;
+    assert_eq!(queued.len(), 1);
+    let (attempts, error, sent, body) = &queued[0];
+    assert_eq!((*attempts, *sent), (1, false));
+    assert!(error.as_deref().is_some_and(|e| !e.is_empty()), "{error:?}");
+    assert!(body.contains("/verify-email?token="), "kept until sent");
+    let wait: f64 =
+        sqlx::query_scalar("SELECT extract(epoch FROM next_attempt_at - now())::float8 FROM mail_outbox")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!((10.0..=15.0).contains(&wait), "retried after 15 s: {wait}");
+    assert_eq!(sender.send_due().await.unwrap(), 0, "not due before its backoff");
+
+    let mail = MailServer::start(Some(port)).await;
+    sqlx::query("UPDATE mail_outbox SET next_attempt_at = now()").execute(&db.owner_pool).await.unwrap();
+    assert_eq!(sender.send_due().await.unwrap(), 1);
+    assert_eq!(sender.send_due().await.unwrap(), 0);
+    assert_eq!(mail.mails_to("ada@example.com").await.len(), 1);
+    assert_eq!(outbox(&db.pool, "ada@example.com").await[0].0, 2);
+}
+
+/// Waits for the background lookup of a reset request to queue its mail (or not).
+async fn reset_mails(pool: &PgPool, recipient: &str) -> usize {
+    let count = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND strpos(text_body, '/reset-password?token=') > 0",
+        )
+        .bind(recipient)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    for _ in 0..50 {
+        if count().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    usize::try_from(count().await).unwrap()
+}
+
+/// SECURITY.md 45: the request answers the same for known and unknown addresses; the link works
+/// once, within 60 minutes, sets the new password, ends every session and signs nobody in.
+#[tokio::test]
+async fn s45_a_password_reset_answers_alike_for_anyone_and_its_link_ends_every_session() {
+    let db = TestDatabase::migrated().await;
+    let app = app_with_config(db.pool.clone(), config(&[]));
+    let ada = register(&app, "ada@example.com").await;
+    let reset_request = |email: &str| {
+        call(&app, "POST", "/api/v1/auth/password-reset", PEER, &[], Some(json!({"email": email})))
+    };
+
+    let known = reset_request("Ada@Example.com").await;
+    let unknown = reset_request("nobody@example.com").await;
+    assert_eq!((known.status(), unknown.status()), (StatusCode::ACCEPTED, StatusCode::ACCEPTED));
+    assert_eq!(known.headers().get("content-length"), unknown.headers().get("content-length"));
+    assert_eq!(common::body_text(known).await, common::body_text(unknown).await);
+    assert_eq!(reset_mails(&db.pool, "ada@example.com").await, 1);
+    assert_eq!(reset_mails(&db.pool, "nobody@example.com").await, 0);
+    let malformed = reset_request("not an address").await;
+    assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let token = mailed_token(&db.pool, "ada@example.com", "/reset-password").await;
+    let lifetime: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM expires_at - created_at)::float8 FROM email_tokens WHERE purpose = 'reset_password'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert!(lifetime <= 3600.0 + 1.0, "{lifetime}");
+    let reset = |token: &str, password: &str| {
+        call(
+            &app,
+            "POST",
+            "/api/v1/auth/password-reset/confirm",
+            PEER,
+            &[],
+            Some(json!({"token": token, "new_password": password})),
+        )
+    };
+    let weak = reset(&token, "short").await;
+    assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body_json(weak).await["error"]["code"], "weak_password");
+    let done = reset(&token, NEW_PASSWORD).await;
+    assert_eq!(done.status(), StatusCode::NO_CONTENT, "a weak password leaves the link usable");
+    assert!(refresh_cookie(&done).is_none(), "nobody is signed in by a reset");
+    assert_eq!(reset(&token, "yet another long passphrase").await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Every session ended: the bearer token and the refresh cookie are both dead.
+    assert_eq!(get_as(&app, "/api/v1/users/me", &ada.bearer()).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(common::refresh(&app, &ada.cookie).await.status(), StatusCode::UNAUTHORIZED);
+    let old = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        PEER,
+        &[],
+        Some(json!({"email": "ada@example.com", "password": STRONG_PASSWORD})),
+    )
+    .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = call(
+        &app,
+        "POST",
+        "/api/v1/auth/login",
+        PEER,
+        &[],
+        Some(json!({"email": "ada@example.com", "password": NEW_PASSWORD})),
+    )
+    .await;
+    assert_eq!(new.status(), StatusCode::OK);
+    assert_eq!(body_json(new).await["user"]["email_verified"], true, "the link reached the address");
+}
+
+/// SECURITY.md 46: an email change needs the password, takes effect only when the new address
+/// opens its link, and the old address is told.
+#[tokio::test]
+async fn s46_a_new_email_takes_effect_only_once_verified_and_the_old_address_is_told() {
+    let db = TestDatabase::migrated().await;
+    let app = app_with_config(db.pool.clone(), config(&[]));
+    let ada = register_verified(&app, &db.pool, "ada@example.com").await;
+    register(&app, "taken@example.com").await;
+    let change = |email: &str, password: &str| {
+        send_as(
+            &app,
+            "POST",
+            "/api/v1/users/me/email",
+            &ada,
+            Some(json!({"new_email": email, "current_password": password})),
+        )
+    };
+
+    assert_eq!(change("ada@new.example", "wrong password entirely").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(change("taken@example.com", STRONG_PASSWORD).await.status(), StatusCode::CONFLICT);
+    let same = change("ada@example.com", STRONG_PASSWORD).await;
+    assert_eq!(body_json(same).await["error"]["code"], "same_email");
+    assert_eq!(change("ada@new.example", STRONG_PASSWORD).await.status(), StatusCode::ACCEPTED);
+
+    let me = || async { body_json(get_as(&app, "/api/v1/users/me", &ada.bearer()).await).await };
+    assert_eq!(me().await["email"], "ada@example.com", "nothing changes before the new address confirms");
+    let notices = outbox(&db.pool, "ada@example.com").await;
+    let notice = &notices.last().unwrap().3;
+    assert!(notice.contains("ada@new.example") && notice.contains("change its email"), "{notice}");
+    assert!(!notice.contains("token="), "the old address gets no link");
+
+    let token = mailed_token(&db.pool, "ada@new.example", "/verify-email").await;
+    let confirmed = confirm(&app, &token).await;
+    assert_eq!(body_json(confirmed).await, json!({"email": "ada@new.example", "changed": true}));
+    let profile: Value = me().await;
+    assert_eq!(
+        (profile["email"].clone(), profile["email_verified"].clone()),
+        (json!("ada@new.example"), json!(true))
+    );
+    let login = |email: &str| {
+        call(
+            &app,
+            "POST",
+            "/api/v1/auth/login",
+            PEER,
+            &[],
+            Some(json!({"email": email, "password": STRONG_PASSWORD})),
+        )
+    };
+    assert_eq!(login("ada@new.example").await.status(), StatusCode::OK);
+    assert_eq!(login("ada@example.com").await.status(), StatusCode::UNAUTHORIZED);
+    // The first address's verification link was used up when it was verified.
+    let old_link = mailed_token(&db.pool, "ada@example.com", "/verify-email").await;
+    assert_eq!(confirm(&app, &old_link).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
