@@ -6,11 +6,14 @@ import { defineConfig, devices } from "@playwright/test";
 const root = path.resolve(__dirname, "..");
 const port = Number(process.env.E2E_PORT ?? 3017);
 const baseURL = `http://127.0.0.1:${port}`;
-const databaseUrl = process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL;
+export const databaseUrl = process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL;
 const binary = process.env.PINGVAS_BINARY;
 // The local OAuth servers playing Google and Discord (oauth-providers.mjs).
 export const mockGoogle = `http://127.0.0.1:${Number(process.env.MOCK_GOOGLE_PORT ?? 3018)}`;
 export const mockDiscord = `http://127.0.0.1:${Number(process.env.MOCK_DISCORD_PORT ?? 3019)}`;
+// MailDev: the SMTP server the app sends to, and the web API the tests read mail from.
+const mailSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3020);
+const mailWebPort = Number(process.env.MAILDEV_WEB_PORT ?? 3021);
 if (!binary) throw new Error("PINGVAS_BINARY must name the release server binary (run ./scripts/test)");
 
 /** Runs the server's command line against the test database (e.g. `user make-superuser`). */
@@ -52,6 +55,15 @@ export default defineConfig({
   ],
   webServer: [
   {
+    command: `node node_modules/maildev/bin/maildev --ip 127.0.0.1 --smtp ${mailSmtpPort} --web ${mailWebPort} --silent`,
+    cwd: __dirname,
+    url: `http://127.0.0.1:${mailWebPort}/email`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+  {
     command: "node oauth-providers.mjs",
     cwd: __dirname,
     url: `${mockGoogle}/.well-known/openid-configuration`,
@@ -78,6 +90,8 @@ export default defineConfig({
       LEPTOS_ENV: "PROD",
       RUST_LOG: process.env.RUST_LOG ?? "warn",
       PUBLIC_URL: baseURL,
+      SMTP_URL: `smtp://127.0.0.1:${mailSmtpPort}`,
+      MAIL_FROM: "PingvasAI <no-reply@pingvas.test>",
       // Short-lived access tokens, so the tests exercise silent refresh.
       ACCESS_TOKEN_TTL_SECONDS: "10",
       // Every test signs up from 127.0.0.1: the per-IP limits are tested in Rust instead.

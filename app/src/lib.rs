@@ -17,7 +17,10 @@ use leptos_router::{
     components::{Route, Router, Routes},
 };
 
-use crate::{auth::Auth, components::SiteHeader};
+use crate::{
+    auth::Auth,
+    components::{SiteHeader, VerifyEmailBanner},
+};
 
 /// The product name as users see it.
 pub const PRODUCT_NAME: &str = "PingvasAI";
@@ -66,10 +69,14 @@ pub fn App() -> impl IntoView {
         <Router>
             <SiteHeader/>
             <main data-hydrated=move || hydrated.get().to_string()>
+                <VerifyEmailBanner/>
                 <Routes fallback=pages::NotFound>
                     <Route path=StaticSegment("") view=pages::HomePage/>
                     <Route path=StaticSegment("login") view=pages::LoginPage/>
                     <Route path=StaticSegment("register") view=pages::RegisterPage/>
+                    <Route path=StaticSegment("verify-email") view=pages::VerifyEmailPage/>
+                    <Route path=StaticSegment("forgot-password") view=pages::ForgotPasswordPage/>
+                    <Route path=StaticSegment("reset-password") view=pages::ResetPasswordPage/>
                     <Route path=(StaticSegment("auth"), StaticSegment("complete")) view=pages::AuthCompletePage/>
                     <Route path=StaticSegment("account") view=pages::AccountPage/>
                     <Route path=StaticSegment("terms") view=pages::TermsPage/>

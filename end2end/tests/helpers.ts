@@ -15,8 +15,42 @@ export async function hydrated(page: Page) {
   await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
 }
 
-/** Signs up through `/register` and waits until the header shows the new user. */
-export async function register(page: Page, email: string, name = "Ada Lovelace") {
+/** MailDev's web API, where the server's mail arrives over SMTP (playwright.config.ts starts it). */
+export const mailWeb = `http://127.0.0.1:${Number(process.env.MAILDEV_WEB_PORT ?? 3021)}`;
+
+/** The newest link to `path` in the mail MailDev received for `email` (waits for it to arrive). */
+export async function mailedLink(email: string, path: string): Promise<string> {
+  const pattern = new RegExp(`https?://\\S+${path}\\?token=[A-Za-z0-9_-]+`);
+  let link = "";
+  await expect
+    .poll(async () => {
+      const mails: { to: { address: string }[]; text: string }[] = await (await fetch(`${mailWeb}/email`)).json();
+      const links = mails
+        .filter((mail) => mail.to.some((to) => to.address === email))
+        .map((mail) => mail.text.match(pattern)?.[0])
+        .filter((found): found is string => !!found);
+      link = links[links.length - 1] ?? "";
+      return link;
+    }, { timeout: 15_000, message: `a mail to ${email} with a link to ${path}` })
+    .not.toBe("");
+  return link;
+}
+
+/** Opens the verification link mailed to `email` in another tab, as its owner would, and confirms it. */
+export async function verifyEmail(page: Page, email: string) {
+  const tab = await page.context().newPage();
+  await tab.goto(await mailedLink(email, "/verify-email"));
+  await hydrated(tab);
+  await tab.getByTestId("confirm-email").click();
+  await expect(tab.getByTestId("email-confirmed")).toBeVisible();
+  await tab.close();
+}
+
+/**
+ * Signs up through `/register`, waits until the header shows the new user, and (unless told not
+ * to) verifies the address through the mail the server sent, since generating needs it.
+ */
+export async function register(page: Page, email: string, name = "Ada Lovelace", { verify = true } = {}) {
   await page.goto("/register");
   await hydrated(page);
   await page.getByTestId("email").fill(email);
@@ -24,6 +58,7 @@ export async function register(page: Page, email: string, name = "Ada Lovelace")
   await page.getByTestId("password").fill(PASSWORD);
   await page.getByTestId("submit").click();
   await expect(page.getByTestId("user-name")).toHaveText(name);
+  if (verify) await verifyEmail(page, email);
 }
 
 /** Fills in and submits the sign-in form at `/login` + `next`. */

@@ -191,3 +191,59 @@ pub struct SignInOptions {
     /// "Continue with Discord" is offered.
     pub discord: bool,
 }
+
+/// `POST /api/v1/auth/email/confirm`: the token from a verification or email-change link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConfirmEmailRequest {
+    /// The `token` query parameter of the emailed link.
+    pub token: String,
+}
+
+/// The answer to [`ConfirmEmailRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EmailConfirmed {
+    /// The address now verified (the new one after a change).
+    pub email: String,
+    /// Whether the account moved to this address (an email change), not only verified it.
+    pub changed: bool,
+}
+
+/// `POST /api/v1/auth/password-reset`: where to send a reset link.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PasswordResetRequest {
+    /// The account's email.
+    pub email: String,
+}
+
+/// `POST /api/v1/auth/password-reset/confirm`: a new password with a reset link's token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResetPasswordRequest {
+    /// The `token` query parameter of the emailed link.
+    pub token: String,
+    /// The new password, under the same rules as at registration.
+    pub new_password: String,
+}
+
+/// `POST /api/v1/users/me/email`: move the account to another address once it is confirmed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ChangeEmailRequest {
+    /// The new address; a link is sent there.
+    pub new_email: String,
+    /// The account's password (accounts without one sign in with their provider again first).
+    #[serde(default)]
+    pub current_password: Option<String>,
+}
+
+/// `DELETE /api/v1/users/me`: the proof that the owner is asking.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DeleteAccountRequest {
+    /// The account's password (accounts without one sign in with their provider again first).
+    #[serde(default)]
+    pub current_password: Option<String>,
+}

@@ -9,9 +9,11 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
-use super::account::{ChangePasswordRequest, LoginRequest, RegisterRequest};
+use super::account::{
+    ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, LoginRequest, RegisterRequest,
+};
 use super::{
-    account::{SessionInfo, SignInOptions, SignedIn, UpdateProfileRequest, UserProfile},
+    account::{EmailConfirmed, SessionInfo, SignInOptions, SignedIn, UpdateProfileRequest, UserProfile},
     error::UiError,
 };
 
@@ -186,4 +188,78 @@ pub async fn ui_sessions(access_token: String) -> Result<Vec<SessionInfo>, UiErr
 #[server(prefix = "/api/v1/auth/ui", endpoint = "revoke_session")]
 pub async fn ui_revoke_session(access_token: String, id: Uuid) -> Result<(), UiError> {
     edge::finish(async move { edge::backend()?.revoke_session(&access_token, id).await }.await)
+}
+
+/// Confirms an address with the token of an emailed link (no sign-in needed).
+#[server(prefix = "/api/v1/auth/ui", endpoint = "confirm_email")]
+pub async fn ui_confirm_email(token: String) -> Result<EmailConfirmed, UiError> {
+    edge::finish(async move { edge::backend()?.confirm_email(&token).await }.await)
+}
+
+/// Sends the caller another verification link.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "resend_verification")]
+pub async fn ui_resend_verification(access_token: String) -> Result<(), UiError> {
+    edge::finish(async move { edge::backend()?.resend_verification(&access_token).await }.await)
+}
+
+/// Sends a password-reset link to `email` if it has an account.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "request_password_reset")]
+pub async fn ui_request_password_reset(email: String) -> Result<(), UiError> {
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            edge::backend()?.request_password_reset(&request, &email).await
+        }
+        .await,
+    )
+}
+
+/// Sets a new password with a reset link's token.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "reset_password")]
+pub async fn ui_reset_password(token: String, new_password: String) -> Result<(), UiError> {
+    edge::finish(async move { edge::backend()?.reset_password(&token, new_password).await }.await)
+}
+
+/// Starts moving the caller's account to `new_email`.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "change_email")]
+pub async fn ui_change_email(
+    access_token: String,
+    new_email: String,
+    current_password: Option<String>,
+) -> Result<(), UiError> {
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            let body = ChangeEmailRequest {
+                new_email,
+                current_password: current_password.filter(|p| !p.is_empty()),
+            };
+            edge::backend()?.change_email(&request, &access_token, body).await
+        }
+        .await,
+    )
+}
+
+/// Deletes the caller's account and everything it holds.
+#[server(prefix = "/api/v1/auth/ui", endpoint = "delete_account")]
+pub async fn ui_delete_account(
+    access_token: String,
+    current_password: Option<String>,
+) -> Result<(), UiError> {
+    edge::finish(
+        async move {
+            let request = edge::request().await?;
+            let body = DeleteAccountRequest { current_password: current_password.filter(|p| !p.is_empty()) };
+            let reply = edge::backend()?.delete_account(&request, &access_token, body).await?;
+            edge::deliver(reply);
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// A link that downloads the caller's data export (valid for an hour, while the session lasts).
+#[server(prefix = "/api/v1/auth/ui", endpoint = "export_link")]
+pub async fn ui_export_link(access_token: String) -> Result<String, UiError> {
+    edge::finish(async move { edge::backend()?.export_link(&access_token).await }.await)
 }

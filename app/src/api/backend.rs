@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::{
     account::{
-        ChangePasswordRequest, LoginRequest, RegisterRequest, SessionInfo, SignInOptions, SignedIn,
-        UpdateProfileRequest, UserProfile,
+        ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, EmailConfirmed, LoginRequest,
+        RegisterRequest, SessionInfo, SignInOptions, SignedIn, UpdateProfileRequest, UserProfile,
     },
     admin::{AdminUser, AdminUserPage, AdminUserUpdate},
     boards::Board,
@@ -77,6 +77,30 @@ pub trait AccountBackend: Send + Sync + 'static {
     async fn sessions(&self, access_token: &str) -> Result<Vec<SessionInfo>, UiError>;
     /// Ends one of the caller's sessions.
     async fn revoke_session(&self, access_token: &str, id: Uuid) -> Result<(), UiError>;
+    /// Confirms an address with an emailed link's token.
+    async fn confirm_email(&self, token: &str) -> Result<EmailConfirmed, UiError>;
+    /// Sends the caller another verification link.
+    async fn resend_verification(&self, access_token: &str) -> Result<(), UiError>;
+    /// Sends a password-reset link if the address has an account (the answer never says).
+    async fn request_password_reset(&self, request: &UiRequest, email: &str) -> Result<(), UiError>;
+    /// Sets a new password with a reset link's token.
+    async fn reset_password(&self, token: &str, new_password: String) -> Result<(), UiError>;
+    /// Starts moving the caller's account to a new address.
+    async fn change_email(
+        &self,
+        request: &UiRequest,
+        access_token: &str,
+        body: ChangeEmailRequest,
+    ) -> Result<(), UiError>;
+    /// Deletes the caller's account and everything it holds; clears the cookie.
+    async fn delete_account(
+        &self,
+        request: &UiRequest,
+        access_token: &str,
+        body: DeleteAccountRequest,
+    ) -> Result<UiReply<()>, UiError>;
+    /// A signed link that downloads the caller's data export.
+    async fn export_link(&self, access_token: &str) -> Result<String, UiError>;
 }
 
 /// The tenant-scoped core (boards, workflows, models) and user administration, as the UI sees

@@ -5,5 +5,8 @@ pub mod job_watch;
 mod quota_meter;
 mod site_header;
 pub mod upload;
+mod verify_banner;
 
-pub use self::{board_row::BoardRow, quota_meter::QuotaMeter, site_header::SiteHeader};
+pub use self::{
+    board_row::BoardRow, quota_meter::QuotaMeter, site_header::SiteHeader, verify_banner::VerifyEmailBanner,
+};

@@ -1,4 +1,5 @@
-//! `/account`: the signed-in user's profile, password and active sessions.
+//! `/account`: the signed-in user's profile, email, password and active sessions, and their data
+//! as a whole: download it, or delete the account.
 
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -7,7 +8,10 @@ use time::format_description::well_known::Rfc3339;
 use crate::{
     api::{
         account::{SessionInfo, UpdateProfileRequest},
-        account_fns::{ui_change_password, ui_revoke_session, ui_sessions, ui_update_profile},
+        account_fns::{
+            ui_change_email, ui_change_password, ui_delete_account, ui_export_link, ui_revoke_session,
+            ui_sessions, ui_update_profile,
+        },
         error::UiError,
     },
     auth::{Auth, RequireAuth},
@@ -27,8 +31,10 @@ pub fn AccountPage() -> impl IntoView {
         <RequireAuth>
             <h1>"Your account"</h1>
             <ProfileSection/>
+            <EmailSection/>
             <PasswordSection/>
             <SessionsSection/>
+            <DataSection/>
         </RequireAuth>
     }
 }
@@ -179,6 +185,112 @@ fn SessionsSection() -> impl IntoView {
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 })}
             </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn EmailSection() -> impl IntoView {
+    let auth = Auth::get();
+    let has_password = move || auth.user().is_some_and(|u| u.has_password);
+    let new_email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let outcome = RwSignal::new(None::<Result<String, UiError>>);
+    let change = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (email, current) = (new_email.get_untracked(), password.get_untracked());
+        spawn_local(async move {
+            let result =
+                auth.call(|token| ui_change_email(token, email.clone(), Some(current.clone()))).await;
+            outcome.set(Some(result.map(|()| {
+                password.set(String::new());
+                format!("We sent a link to {email}. Your email changes when you open it; until then it stays as it is.")
+            })));
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="email-title">
+            <h2 id="email-title">"Email"</h2>
+            <p>
+                {move || auth.user().map(|u| u.email)} " "
+                {move || auth.user().map(|u| if u.email_verified {
+                    view! { <span class="badge" data-testid="email-verified">"Verified"</span> }.into_any()
+                } else {
+                    view! { <span class="badge warning" data-testid="email-unverified">"Not verified"</span> }.into_any()
+                })}
+            </p>
+            <form class="stacked-form" on:submit=change data-testid="email-form">
+                <label>"New email" <input type="email" required bind:value=new_email data-testid="new-email"/></label>
+                <Show when=has_password>
+                    <label>
+                        "Current password"
+                        <input type="password" autocomplete="current-password" bind:value=password data-testid="email-password"/>
+                    </label>
+                </Show>
+                <button type="submit" class="button primary">"Change email"</button>
+                {move || outcome_view(outcome.get())}
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn DataSection() -> impl IntoView {
+    let auth = Auth::get();
+    let has_password = move || auth.user().is_some_and(|u| u.has_password);
+    let export_outcome = RwSignal::new(None::<Result<String, UiError>>);
+    let download = move |_| {
+        spawn_local(async move {
+            match auth.call(ui_export_link).await {
+                Ok(link) => {
+                    // The browser downloads the archive (an attachment) and stays on this page.
+                    let _ = window().location().set_href(&link);
+                    export_outcome.set(Some(Ok("Your download starts in a moment.".to_owned())));
+                }
+                Err(e) => export_outcome.set(Some(Err(e))),
+            }
+        });
+    };
+    let password = RwSignal::new(String::new());
+    let confirmed = RwSignal::new(false);
+    let delete_outcome = RwSignal::new(None::<Result<String, UiError>>);
+    let delete = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let current = password.get_untracked();
+        spawn_local(async move {
+            match auth.call(|token| ui_delete_account(token, Some(current.clone()))).await {
+                Ok(()) => {
+                    auth.signed_out();
+                    let _ = window().location().set_href("/?deleted=1");
+                }
+                Err(e) => delete_outcome.set(Some(Err(e))),
+            }
+        });
+    };
+    view! {
+        <section class="panel" aria-labelledby="data-title">
+            <h2 id="data-title">"Your data"</h2>
+            <p>"Download everything your account holds: your profile, boards, workflows and jobs as JSON, and every image file, in one zip."</p>
+            <button type="button" class="button" data-testid="export-data" on:click=download>"Download my data"</button>
+            {move || outcome_view(export_outcome.get())}
+            <h3>"Delete account"</h3>
+            <p>"This erases your account, your gallery and every file at once. It cannot be undone."</p>
+            <form class="stacked-form" on:submit=delete data-testid="delete-account-form">
+                <Show when=has_password>
+                    <label>
+                        "Current password"
+                        <input type="password" autocomplete="current-password" bind:value=password data-testid="delete-password"/>
+                    </label>
+                </Show>
+                <label class="checkbox">
+                    <input type="checkbox" bind:checked=confirmed data-testid="delete-confirm"/>
+                    "I understand that my images and account are gone for good."
+                </label>
+                <button type="submit" class="button danger" data-testid="delete-account" disabled=move || !confirmed.get()>
+                    "Delete my account"
+                </button>
+                {move || outcome_view(delete_outcome.get())}
+            </form>
         </section>
     }
 }

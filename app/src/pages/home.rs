@@ -70,9 +70,17 @@ fn prompt_idea(index: usize) -> &'static str {
 #[component]
 pub fn HomePage() -> impl IntoView {
     let idea = RwSignal::new(0_usize);
+    // Where deleting an account lands (the account page sends `?deleted=1`).
+    let query = leptos_router::hooks::use_query_map();
+    let deleted = move || query.read().get("deleted").is_some();
 
     view! {
         <Title text="Create images with Stable Diffusion"/>
+        <Show when=deleted>
+            <p class="success" role="status" data-testid="account-deleted">
+                "Your account, its images and every file of it are deleted."
+            </p>
+        </Show>
         <section class="hero">
             <h1 data-testid="product-name">{PRODUCT_NAME}</h1>
             <p class="tagline">

@@ -99,6 +99,7 @@ pub fn LoginPage() -> impl IntoView {
                     "Sign in"
                 </button>
             </ActionForm>
+            <p><a href="/forgot-password" data-testid="forgot-password">"Forgot your password?"</a></p>
             <p>
                 "New here? "
                 <a href=move || format!("/register?next={}", encode_query_value(&next.get())) data-testid="register-link">

@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod auth_complete;
+mod email_links;
 mod gallery;
 mod generate;
 mod home;
@@ -20,6 +21,7 @@ pub use self::{
     account::AccountPage,
     admin::AdminPage,
     auth_complete::AuthCompletePage,
+    email_links::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     gallery::GalleryPage,
     generate::GeneratePage,
     home::{HomePage, SHOWCASE, ShowcaseExample},
