@@ -64,8 +64,17 @@ pub struct ClipTokenizer {
     eos: u32,
     pad: u32,
     max_length: usize,
+    /// Merges of recently seen pre-tokens. Prompts come from users, so it is bounded (no account can
+    /// grow it for good): at most [`BPE_CACHE_ENTRIES`] words of at most [`BPE_CACHE_TOKEN_CHARS`] characters.
     cache: Mutex<HashMap<String, Vec<String>>>,
 }
+
+/// The most pre-tokens the merge cache holds; when full it starts over, which costs one BPE
+/// run per word (microseconds) and keeps its memory under a few MiB whatever prompts arrive.
+pub const BPE_CACHE_ENTRIES: usize = 16_384;
+/// Longer pre-tokens are merged every time: real words are short, and a long run of letters
+/// is what someone filling the cache would send.
+pub const BPE_CACHE_TOKEN_CHARS: usize = 32;
 
 /// GPT-2/CLIP's byte → character table: printable bytes stand for themselves, the others are
 /// moved above U+00FF, so every byte string becomes a string without spaces or controls.
@@ -266,10 +275,21 @@ impl ClipTokenizer {
             }
             word = merged;
         }
-        if let Ok(mut cache) = self.cache.lock() {
+        if token.chars().count() <= BPE_CACHE_TOKEN_CHARS
+            && let Ok(mut cache) = self.cache.lock()
+        {
+            if cache.len() >= BPE_CACHE_ENTRIES {
+                cache.clear();
+            }
             cache.insert(token.to_owned(), word.clone());
         }
         word
+    }
+
+    /// How many pre-tokens the merge cache holds now (at most [`BPE_CACHE_ENTRIES`]).
+    #[must_use]
+    pub fn cached_words(&self) -> usize {
+        self.cache.lock().map_or(0, |cache| cache.len())
     }
 
     /// The text split at special tokens: `(piece, Some(id))` for a special token.

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use engine::tokenizer::ClipTokenizer;
+use engine::tokenizer::{BPE_CACHE_ENTRIES, ClipTokenizer};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
@@ -46,6 +46,36 @@ fn sd2_padding_with_an_exclamation_mark_matches_transformers() {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
     let tokenizer = ClipTokenizer::from_parts(&read("vocab.json"), &read("merges.txt"), "!", 77).unwrap();
     check(&tokenizer, "sd2");
+}
+
+#[test]
+fn the_merge_cache_stays_bounded_whatever_prompts_arrive() {
+    // Every distinct word users send must not stay in memory for good. Words of letters only:
+    // digits are pre-tokens of their own.
+    let letters = |mut n: usize| -> String {
+        let mut word = String::from("zq");
+        while n > 0 {
+            word.push(char::from(b'a' + u8::try_from(n % 26).unwrap()));
+            n /= 26;
+        }
+        word
+    };
+    let tokenizer = ClipTokenizer::from_dir(&fixtures().join("tiny-sd1/tokenizer")).unwrap();
+    let first = tokenizer.tokenize("a photo of a penguin");
+    let mut most = 0;
+    for batch in 0..(BPE_CACHE_ENTRIES / 500 + 4) {
+        let prompt: Vec<String> = (0..500).map(|i| letters(batch * 500 + i + 1)).collect();
+        tokenizer.tokenize(&prompt.join(" "));
+        most = most.max(tokenizer.cached_words());
+        assert!(most <= BPE_CACHE_ENTRIES, "{most} cached");
+    }
+    assert!(most > BPE_CACHE_ENTRIES - 500, "the cache filled ({most}) before starting over");
+    assert!(tokenizer.cached_words() < most);
+    let before = tokenizer.cached_words();
+    let long_word = "q".repeat(5_000);
+    assert!(tokenizer.tokenize(&long_word).len() > 1);
+    assert_eq!(tokenizer.cached_words(), before, "a 5,000-letter word is not cached");
+    assert_eq!(tokenizer.tokenize("a photo of a penguin"), first, "results do not depend on the cache");
 }
 
 #[test]
