@@ -9,26 +9,37 @@ X-Forwarded-For without real addresses). Standard library only; bounded in time 
      before and during, the readers this costs, and the ninth stream's answer (SECURITY.md 39).
   3. 2,000 login attempts from rotating IPv6 addresses inside one /64, each with a fresh email,
      sent through the trusted-proxy header: how many are refused (SECURITY.md 40, 41).
+  4. PostgreSQL stopped and started again (ABUSE_DB_RESTART, a shell command) while 32 clients
+     list, generate and cancel: the errors meanwhile, the seconds until every client is answered
+     again, and afterwards whether every accepted job is there and each user's quota equals what
+     their jobs were charged (nothing lost, nothing charged twice).
 Prints one table at the end.
 
   ABUSE_URL   the server (default http://127.0.0.1:3091); ABUSE_PID its process id (for RSS)
+  ABUSE_DB_RESTART  restarts the server's database (without it, check 4 is skipped)
+  ABUSE_MAIL  MailDev's web API, where the server's verification mail goes (generating needs a
+              verified email)
 """
 import http.client
 import json
 import os
 import random
+import re
 import statistics
 import struct
+import subprocess
 import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 import uuid
 import zlib
 
 BASE = os.environ.get("ABUSE_URL", "http://127.0.0.1:3091").rstrip("/")
 HOST = urllib.parse.urlparse(BASE)
 PID = os.environ.get("ABUSE_PID")
+MAIL = os.environ.get("ABUSE_MAIL", "").rstrip("/")
 PASSWORD = "correct horse battery staple 9"
 rows = []  # (check, measured, expected)
 
@@ -70,7 +81,29 @@ def register(index):
                               forwarded=f"198.18.{index // 250}.{index % 250 + 1}")
     if status != 201:
         sys.exit(f"registering {email} answered {status}: {body}")
-    return {"Authorization": "Bearer " + body["access_token"]}
+    return email, {"Authorization": "Bearer " + body["access_token"]}
+
+
+def verify(emails):
+    """Confirms each address with the link its verification mail carries, read from MailDev."""
+    deadline = time.time() + 120
+    while True:
+        with urllib.request.urlopen(f"{MAIL}/email") as answer:
+            mails = json.load(answer)
+        tokens = {}
+        for mail in mails:
+            found = re.search(r"/verify-email\?token=([A-Za-z0-9_-]+)", mail.get("text") or "")
+            if found:
+                tokens[mail["to"][0]["address"]] = found.group(1)
+        if all(email in tokens for email in emails):
+            break
+        if time.time() > deadline:
+            sys.exit(f"verification mail arrived for {len(tokens)} of {len(emails)} users")
+        time.sleep(0.5)
+    for email in emails:
+        status, body, _ = request("POST", "/api/v1/auth/email/confirm", {"token": tokens[email]})
+        if status != 200:
+            sys.exit(f"confirming {email} answered {status}: {body}")
 
 
 def rss_mib():
@@ -222,13 +255,92 @@ def check_logins():
                  f"{answers.get(429, 0)} (401: {answers.get(401, 0)}; {seconds:.1f} s)", ">= 1995"))
 
 
+class Client(threading.Thread):
+    """One user listing, generating and cancelling in a loop until `until()` says stop; keeps
+    the times of its failed requests (5xx or no answer) and the ids of its accepted jobs."""
+
+    MAX_JOBS = 80  # the jobs list shows a user's newest 100
+
+    def __init__(self, user, until):
+        super().__init__(daemon=True)
+        self.user, self.until, self.conn = user, until, None
+        self.accepted, self.failures, self.requests = [], [], 0
+
+    def call(self, method, path, body=None):
+        self.requests += 1
+        try:
+            self.conn = self.conn or connect()
+            status, answer, _ = request(method, path, body, self.user, conn=self.conn)
+        except (OSError, http.client.HTTPException):
+            self.conn = None
+            status, answer = None, None
+        if status is None or status >= 500:
+            self.failures.append(time.monotonic())
+        return status, answer
+
+    def run(self):
+        while not self.until():
+            self.call("GET", "/api/v1/images?limit=20")
+            if len(self.accepted) < self.MAX_JOBS:
+                status, answer = self.call("POST", "/api/v1/images/generate", {"prompt": "a penguin"})
+                if status == 202:
+                    job = answer["job"]["job_id"]
+                    self.accepted.append(job)
+                    # Retried until answered: a queued job must not outlive an outage.
+                    while self.call("POST", f"/api/v1/jobs/{job}/cancel")[0] not in (200, 409) and not self.until():
+                        time.sleep(0.2)
+            time.sleep(0.25)
+
+
+def check_restart(users):
+    restart = os.environ.get("ABUSE_DB_RESTART")
+    if not restart:
+        rows.append(("database restart", "skipped (no ABUSE_DB_RESTART)", ""))
+        return
+    def job_ids(user):
+        return {job["job_id"] for job in request("GET", "/api/v1/jobs", headers=user)[1]["items"]}
+
+    up_at = None
+    earlier = [job_ids(user) for user in users[:32]]
+    clients = [Client(user, lambda: up_at is not None and time.monotonic() > up_at + 15) for user in users[:32]]
+    for c in clients:
+        c.start()
+    time.sleep(5)
+    down_at = time.monotonic()
+    subprocess.run(restart, shell=True, check=True, stdout=subprocess.DEVNULL)
+    up_at = time.monotonic()
+    for c in clients:
+        c.join()
+    failures = sorted(t for c in clients for t in c.failures)
+    recovered = max(0.0, failures[-1] - up_at) if failures else 0.0
+    lost = charged_wrong = unanswered = 0
+    for c, before in zip(clients, earlier):
+        _, jobs, _ = request("GET", "/api/v1/jobs", headers=c.user)
+        _, me, _ = request("GET", "/api/v1/users/me", headers=c.user)
+        listed = {job["job_id"] for job in jobs["items"]}
+        lost += sum(1 for job in c.accepted if job not in listed)
+        unanswered += len(listed - before - set(c.accepted))
+        charged_wrong += me["quota"]["used"] != sum(job["images_charged"] for job in jobs["items"])
+    requests = sum(c.requests for c in clients)
+    rows.append((f"database restart ({up_at - down_at:.1f} s down), 32 clients",
+                 f"{len(failures)} of {requests} requests failed", "recovers"))
+    rows.append(("  seconds from database up to every client answered", f"{recovered:.1f}", "no server restart"))
+    rows.append(("  accepted jobs missing; users charged wrong",
+                 f"{lost} of {sum(len(c.accepted) for c in clients)}; {charged_wrong} of 32", "0; 0"))
+    if unanswered:
+        rows.append(("  jobs made whose answer was lost (client saw an error)", str(unanswered), ""))
+
+
 def main():
     random.seed(16)
-    users = [register(i) for i in range(130)]
+    registered = [register(i) for i in range(130)]
+    verify([email for email, _ in registered[:125]])
+    users = [user for _, user in registered]
     watcher = users[-1]
     check_bombs(users[:50], watcher)
     check_streams(users, watcher)
     check_logins()
+    check_restart(users)
     width = max(len(r[0]) for r in rows)
     print(f"\n{'check':<{width}}  {'measured':<32}  expected")
     for check, measured, expected in rows:
