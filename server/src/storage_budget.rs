@@ -74,7 +74,7 @@ pub fn check(plan: Plan, used: StorageUse, adding: Adding) -> Result<(), Storage
 
 /// `bytes` for people: whole GiB, else MB with one decimal.
 fn size(bytes: u64) -> String {
-    if bytes >= GIB && bytes % GIB == 0 {
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
         format!("{} GiB", bytes / GIB)
     } else {
         // Display only: f64's precision is ample for a figure rounded to 0.1 MB.

@@ -245,6 +245,15 @@ impl Accounts {
         Ok(())
     }
 
+    /// The account's password hash; `None` for an account that signs in only with a provider.
+    pub(super) async fn password_hash_of(&self, user: UserId) -> Result<Option<String>, AccountError> {
+        Ok(sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(&self.db)
+            .await?
+            .flatten())
+    }
+
     /// Checks that the caller is who they say before an irreversible change: their password, or
     /// for an account without one a provider sign-in within [`FRESH_SIGN_IN`].
     ///
@@ -255,11 +264,7 @@ impl Accounts {
         user: &CurrentUser,
         password: Option<String>,
     ) -> Result<(), AccountError> {
-        let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
-            .bind(user.user_id)
-            .fetch_optional(&self.db)
-            .await?
-            .flatten();
+        let stored = self.password_hash_of(user.user_id).await?;
         if stored.is_some() {
             let given = password.unwrap_or_default();
             return if self.hasher.verify(given, stored).await? {

@@ -495,11 +495,7 @@ impl Accounts {
         client: &ClientContext,
     ) -> Result<(), AccountError> {
         self.count_attempt("password", client.ip, &user.email)?;
-        let stored: Option<String> = sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
-            .bind(user.user_id)
-            .fetch_optional(&self.db)
-            .await?
-            .flatten();
+        let stored = self.password_hash_of(user.user_id).await?;
         if stored.is_some() {
             let current = request.current_password.unwrap_or_default();
             if !self.hasher.verify(current, stored).await? {
