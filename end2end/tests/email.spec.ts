@@ -12,7 +12,8 @@ function sql(query: string, ...params: string[]): string {
   if (!databaseUrl) throw new Error("E2E_DATABASE_URL (or DATABASE_URL) names the test database");
   const args = ["-X", "-At", "-v", "ON_ERROR_STOP=1", databaseUrl];
   params.forEach((value, i) => args.push("-v", `p${i + 1}=${value}`));
-  return execFileSync("psql", [...args, "-c", query], { encoding: "utf8" }).trim();
+  // On standard input: psql substitutes :'p1' there, not in a -c command.
+  return execFileSync("psql", args, { input: query, encoding: "utf8" }).trim();
 }
 
 test("a new user verifies their email from the mail, generates, resets a forgotten password and deletes the account, leaving nothing", async ({ page }) => {
@@ -50,7 +51,8 @@ test("a new user verifies their email from the mail, generates, resets a forgott
 
   // Forgotten password: the reset link comes by mail, and the new password signs in.
   await page.getByTestId("sign-out").click();
-  await page.goto("/login");
+  await expect(page).toHaveURL("/login");
+  await expect(page.getByTestId("header-sign-in")).toBeVisible();
   await hydrated(page);
   await page.getByTestId("forgot-password").click();
   await hydrated(page);
