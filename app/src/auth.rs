@@ -12,9 +12,9 @@ use futures::{
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 
-use crate::api::{
+use crate::api::account_fns::ui_refresh;
+use contract::{
     account::{SignedIn, UserProfile},
-    account_fns::ui_refresh,
     error::UiError,
 };
 
@@ -217,7 +217,7 @@ mod across_tabs {
             let _ = wasm_bindgen_futures::JsFuture::from(held).await;
         }
         outcome.borrow_mut().take().unwrap_or_else(|| {
-            Err(crate::api::error::UiError::Failed("Could not refresh the session in this tab.".into()))
+            Err(contract::error::UiError::Failed("Could not refresh the session in this tab.".into()))
         })
     }
 
@@ -284,13 +284,13 @@ mod tests {
 /// plan to `/upgrade`, which names the plan needed. The server enforces the same gate on every
 /// call these pages make; this only spares people a page they cannot use.
 #[component]
-pub fn RequirePlan(min: crate::plans::Plan, children: ChildrenFn) -> impl IntoView {
+pub fn RequirePlan(min: contract::plans::Plan, children: ChildrenFn) -> impl IntoView {
     let auth = Auth::get();
     let navigate = use_navigate();
     let location = use_location();
     let allowed = move || {
         auth.user()
-            .and_then(|u| crate::plans::Plan::parse(&u.subscription_plan))
+            .and_then(|u| contract::plans::Plan::parse(&u.subscription_plan))
             .is_some_and(|plan| plan >= min)
     };
     Effect::new(move |_| {

@@ -8,7 +8,6 @@ pub mod auth;
 pub mod components;
 pub mod csp;
 pub mod pages;
-pub mod plans;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -11,11 +11,8 @@ use std::time::{Duration, Instant};
 
 use axum::{Router, body::Body, http::Request};
 use leptos::config::LeptosOptions;
-use server::{
-    config::Config,
-    http::{AppState, router},
-    secrets,
-};
+use pingvas_core::{config::Config, secrets};
+use server::http::{AppState, router};
 use support::BenchDatabase;
 use tower::ServiceExt;
 

@@ -10,7 +10,7 @@
 
 use std::{collections::HashSet, time::Duration, time::Instant};
 
-use server::{
+use pingvas_core::{
     db::{self, roles},
     queue, secrets,
     tenancy::TenantDb,

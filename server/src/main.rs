@@ -2,10 +2,12 @@
 
 use std::process::ExitCode;
 
-use server::{
-    cli::{self, Command},
+use pingvas_core::{
     config::Config,
     db::{self, embedded::EmbeddedCluster},
+};
+use server::{
+    cli::{self, Command},
     serve, telemetry,
 };
 
@@ -90,9 +92,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let pool = db::pool(options, 1);
             db::migrate(&pool).await.map_err(|e| e.to_string())?;
             let password = std::env::var("PINGVAS_SUPERUSER_PASSWORD").ok().filter(|p| !p.is_empty());
-            let accounts = server::accounts::Accounts::new(pool.clone(), &config);
+            let accounts = pingvas_core::accounts::Accounts::new(pool.clone(), &config);
             let outcome = accounts.make_superuser(&email, password).await.map_err(|e| match e {
-                server::accounts::AccountError::NotFound => format!(
+                pingvas_core::accounts::AccountError::NotFound => format!(
                     "there is no account with {email}: sign up first, or set PINGVAS_SUPERUSER_PASSWORD to create it"
                 ),
                 other => other.to_string(),

@@ -4,10 +4,10 @@ use leptos::config::get_configuration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-use crate::{
+use crate::http::{AppState, router};
+use pingvas_core::{
     config::{Config, WorkerSettings},
     db::{self, DbError},
-    http::{AppState, router},
     mail::sender::MailSender,
     storage::ImageStore,
     tenancy::TenantDb,
@@ -36,10 +36,10 @@ pub enum StartError {
     Serve(std::io::Error),
     /// The server's state (provider HTTP client, image storage) could not be built.
     #[error(transparent)]
-    State(#[from] crate::http::StateError),
+    State(#[from] pingvas_core::CoreError),
     /// The mail settings do not make a sender.
     #[error(transparent)]
-    Mail(#[from] crate::mail::sender::SenderError),
+    Mail(#[from] pingvas_core::mail::sender::SenderError),
 }
 
 /// Connects and migrates the database, then serves until SIGTERM or Ctrl-C, finishing the
@@ -101,7 +101,7 @@ pub async fn run_worker(config: Config) -> Result<(), StartError> {
         config.worker.object_store_url.as_deref(),
         &WorkerSettings::default_object_dir(&config.data_dir),
     )
-    .map_err(crate::http::StateError::from)?;
+    .map_err(pingvas_core::CoreError::from)?;
     let worker =
         Worker::new(TenantDb::new(pool.clone()), store, config.catalog.clone(), config.worker.clone());
     let (stop_signal, stopped) = tokio::sync::watch::channel(false);
@@ -145,7 +145,7 @@ async fn warm_and_run(mut worker: Worker, stop: tokio::sync::watch::Receiver<boo
 fn spawn_housekeeping(state: &AppState) {
     let limiter = std::sync::Arc::clone(&state.api_limiter);
     let accounts = state.accounts.clone();
-    let oauth_sessions = crate::oauth::session_store::PgSessionStore::new(state.db.clone());
+    let oauth_sessions = pingvas_core::oauth::session_store::PgSessionStore::new(state.db.clone());
     let db = state.db.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -165,7 +165,7 @@ fn spawn_housekeeping(state: &AppState) {
                     Ok(reset) => tracing::debug!(reset, "monthly quotas reset"),
                     Err(e) => tracing::warn!(error = %e, "could not reset monthly quotas"),
                 }
-                if let Err(e) = crate::mail::sender::delete_old(&db).await {
+                if let Err(e) = pingvas_core::mail::sender::delete_old(&db).await {
                     tracing::warn!(error = %e, "could not delete old mail");
                 }
             }
@@ -175,7 +175,7 @@ fn spawn_housekeeping(state: &AppState) {
 
 async fn reset_due_quotas(db: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
     let mut conn = db.acquire().await?;
-    crate::quota::reset_all_due(&mut conn).await
+    pingvas_core::quota::reset_all_due(&mut conn).await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

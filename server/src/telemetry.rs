@@ -2,7 +2,7 @@
 
 use tracing_subscriber::{EnvFilter, fmt};
 
-use crate::config::LogFormat;
+use pingvas_core::config::LogFormat;
 
 /// Used when `RUST_LOG` is unset: our own crates at info, noisy dependencies quieter.
 const DEFAULT_FILTER: &str = "info,sqlx=warn,tower_http=warn,leptos_axum=warn";

@@ -1,5 +1,5 @@
-//! The UI's server functions for accounts. Each one hands the request to the server's
-//! [`AccountBackend`](super::backend::AccountBackend), the same core the REST API uses.
+//! The UI's server functions for accounts. Each one calls the accounts core (`pingvas_core::accounts`)
+//! as the REST API does, through the request's [`Call`](super::call::Call) on the server.
 //!
 //! They are mounted under `/api/v1/auth/ui/…`, inside the refresh cookie's path, so sign-in,
 //! refresh and sign-out can set and read that cookie. Calls that need the user take the
@@ -9,74 +9,23 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
-use super::account::{
-    ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, LoginRequest, RegisterRequest,
-};
-use super::{
+use contract::account::{ChangePasswordRequest, LoginRequest, RegisterRequest};
+use contract::{
     account::{EmailConfirmed, SessionInfo, SignInOptions, SignedIn, UpdateProfileRequest, UserProfile},
     error::UiError,
 };
+#[cfg(feature = "ssr")]
+use pingvas_core::{
+    account_data,
+    accounts::{AccountError, SignedInSession},
+    config::Provider,
+    ids::SessionId,
+};
+#[cfg(feature = "ssr")]
+use time::OffsetDateTime;
 
 #[cfg(feature = "ssr")]
-mod edge {
-    use std::{net::SocketAddr, sync::Arc};
-
-    use axum::extract::ConnectInfo;
-    use http::{HeaderMap, HeaderValue, header::SET_COOKIE};
-    use leptos::prelude::*;
-    use leptos_axum::ResponseOptions;
-
-    use crate::api::{
-        backend::{AccountBackend, UiReply, UiRequest},
-        error::UiError,
-    };
-
-    /// The backend the server provided.
-    pub fn backend() -> Result<Arc<dyn AccountBackend>, UiError> {
-        use_context::<Arc<dyn AccountBackend>>()
-            .ok_or_else(|| UiError::Failed("The server is not set up for accounts.".into()))
-    }
-
-    /// The current request's headers and peer.
-    pub async fn request() -> Result<UiRequest, UiError> {
-        let headers: HeaderMap =
-            leptos_axum::extract().await.map_err(|e| UiError::Failed(format!("reading the request: {e}")))?;
-        let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|info| info.0);
-        Ok(UiRequest { headers, peer })
-    }
-
-    /// Sets the response's status from the error (see [`super::set_error_status`]).
-    pub fn finish<T>(result: Result<T, UiError>) -> Result<T, UiError> {
-        super::set_error_status(&result);
-        result
-    }
-
-    /// Sends a reply's cookies with the response and returns its value.
-    pub fn deliver<T>(reply: UiReply<T>) -> T {
-        if let Some(response) = use_context::<ResponseOptions>() {
-            for cookie in &reply.set_cookies {
-                if let Ok(value) = HeaderValue::from_str(cookie) {
-                    response.append_header(SET_COOKIE, value);
-                }
-            }
-        }
-        reply.value
-    }
-}
-
-/// Sets the response's status from an error, so HTTP clients of server functions see 401, 403,
-/// 404, 422 or 429 (with `Retry-After`, as the REST API sends it) rather than a generic 500.
-#[cfg(feature = "ssr")]
-pub(crate) fn set_error_status<T>(result: &Result<T, UiError>) {
-    let (Err(e), Some(response)) = (result, use_context::<leptos_axum::ResponseOptions>()) else { return };
-    if let Ok(status) = http::StatusCode::from_u16(e.status()) {
-        response.set_status(status);
-    }
-    if let UiError::TooMany { retry_after_seconds, .. } = e {
-        response
-            .insert_header(http::header::RETRY_AFTER, http::HeaderValue::from((*retry_after_seconds).max(1)));
-    }
-}
+use super::call::{Call, answer, signed_in};
 
 /// Creates an email/password account and signs in.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "register")]
@@ -85,13 +34,17 @@ pub async fn ui_register(
     password: String,
     full_name: Option<String>,
 ) -> Result<SignedIn, UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
+            let call = Call::current().await?;
+            call.check_origin()?;
             let full_name = full_name.filter(|n| !n.trim().is_empty());
-            let reply =
-                edge::backend()?.register(&request, RegisterRequest { email, password, full_name }).await?;
-            Ok(edge::deliver(reply))
+            let session = call
+                .core
+                .accounts
+                .register(RegisterRequest { email, password, full_name }, &call.client())
+                .await?;
+            Ok(call.sign_in(session))
         }
         .await,
     )
@@ -100,11 +53,12 @@ pub async fn ui_register(
 /// Signs in with email and password.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "login")]
 pub async fn ui_login(email: String, password: String) -> Result<SignedIn, UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
-            let reply = edge::backend()?.login(&request, LoginRequest { email, password }).await?;
-            Ok(edge::deliver(reply))
+            let call = Call::current().await?;
+            call.check_origin()?;
+            let session = call.core.accounts.login(LoginRequest { email, password }, &call.client()).await?;
+            Ok(call.sign_in(session))
         }
         .await,
     )
@@ -113,11 +67,22 @@ pub async fn ui_login(email: String, password: String) -> Result<SignedIn, UiErr
 /// A new access token from the refresh cookie; `None` when signed out.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "refresh")]
 pub async fn ui_refresh() -> Result<Option<SignedIn>, UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
-            let reply = edge::backend()?.refresh(&request).await?;
-            Ok(edge::deliver(reply))
+            let call = Call::current().await?;
+            call.check_origin()?;
+            let Some(token) = call.refresh_token() else { return Ok(None) };
+            let tokens = match call.core.accounts.refresh(&token, &call.client()).await {
+                Ok(tokens) => tokens,
+                Err(AccountError::Unauthenticated) => {
+                    call.sign_out();
+                    return Ok(None);
+                }
+                Err(other) => return Err(other.into()),
+            };
+            // The tokens say whose they are: no need to verify the access token just signed.
+            let user = call.core.accounts.profile(tokens.user).await?;
+            Ok(Some(call.sign_in(SignedInSession { tokens, user })))
         }
         .await,
     )
@@ -126,11 +91,12 @@ pub async fn ui_refresh() -> Result<Option<SignedIn>, UiError> {
 /// Signs this browser out.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "logout")]
 pub async fn ui_logout(access_token: Option<String>) -> Result<(), UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
-            let reply = edge::backend()?.logout(&request, access_token).await?;
-            edge::deliver(reply);
+            let call = Call::current().await?;
+            call.check_origin()?;
+            call.core.accounts.logout(call.refresh_token().as_ref(), access_token.as_deref()).await?;
+            call.sign_out();
             Ok(())
         }
         .await,
@@ -140,13 +106,22 @@ pub async fn ui_logout(access_token: Option<String>) -> Result<(), UiError> {
 /// Which sign-in providers are offered.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "options")]
 pub async fn ui_sign_in_options() -> Result<SignInOptions, UiError> {
-    edge::finish(async move { Ok(edge::backend()?.sign_in_options()) }.await)
+    answer(super::call::core().map(|core| SignInOptions {
+        google: core.oauth.is_configured(Provider::Google),
+        discord: core.oauth.is_configured(Provider::Discord),
+    }))
 }
 
 /// The caller's profile.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "profile")]
 pub async fn ui_profile(access_token: String) -> Result<UserProfile, UiError> {
-    edge::finish(async move { edge::backend()?.profile(&access_token).await }.await)
+    answer(
+        async move {
+            let (core, user) = signed_in(&access_token).await?;
+            Ok(core.accounts.profile(user.user_id).await?)
+        }
+        .await,
+    )
 }
 
 /// Edits the caller's profile.
@@ -155,7 +130,13 @@ pub async fn ui_update_profile(
     access_token: String,
     changes: UpdateProfileRequest,
 ) -> Result<UserProfile, UiError> {
-    edge::finish(async move { edge::backend()?.update_profile(&access_token, changes).await }.await)
+    answer(
+        async move {
+            let (core, user) = signed_in(&access_token).await?;
+            Ok(core.accounts.update_profile(&user, &changes).await?)
+        }
+        .await,
+    )
 }
 
 /// Changes the caller's password.
@@ -165,14 +146,15 @@ pub async fn ui_change_password(
     current_password: Option<String>,
     new_password: String,
 ) -> Result<(), UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
+            let call = Call::current().await?;
+            let user = call.user(&access_token).await?;
             let body = ChangePasswordRequest {
                 current_password: current_password.filter(|p| !p.is_empty()),
                 new_password,
             };
-            edge::backend()?.change_password(&request, &access_token, body).await
+            Ok(call.core.accounts.change_password(&user, body, &call.client()).await?)
         }
         .await,
     )
@@ -181,34 +163,52 @@ pub async fn ui_change_password(
 /// The caller's active sessions.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "sessions")]
 pub async fn ui_sessions(access_token: String) -> Result<Vec<SessionInfo>, UiError> {
-    edge::finish(async move { edge::backend()?.sessions(&access_token).await }.await)
+    answer(
+        async move {
+            let (core, user) = signed_in(&access_token).await?;
+            Ok(core.accounts.sessions(&user).await?)
+        }
+        .await,
+    )
 }
 
 /// Ends one of the caller's sessions.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "revoke_session")]
 pub async fn ui_revoke_session(access_token: String, id: Uuid) -> Result<(), UiError> {
-    edge::finish(async move { edge::backend()?.revoke_session(&access_token, id).await }.await)
+    answer(
+        async move {
+            let (core, user) = signed_in(&access_token).await?;
+            Ok(core.accounts.revoke_session(&user, SessionId(id)).await?)
+        }
+        .await,
+    )
 }
 
 /// Confirms an address with the token of an emailed link (no sign-in needed).
 #[server(prefix = "/api/v1/auth/ui", endpoint = "confirm_email")]
 pub async fn ui_confirm_email(token: String) -> Result<EmailConfirmed, UiError> {
-    edge::finish(async move { edge::backend()?.confirm_email(&token).await }.await)
+    answer(async move { Ok(super::call::core()?.accounts.confirm_email(&token).await?) }.await)
 }
 
 /// Sends the caller another verification link.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "resend_verification")]
 pub async fn ui_resend_verification(access_token: String) -> Result<(), UiError> {
-    edge::finish(async move { edge::backend()?.resend_verification(&access_token).await }.await)
+    answer(
+        async move {
+            let (core, user) = signed_in(&access_token).await?;
+            Ok(core.accounts.resend_verification(&user).await?)
+        }
+        .await,
+    )
 }
 
 /// Sends a password-reset link to `email` if it has an account.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "request_password_reset")]
 pub async fn ui_request_password_reset(email: String) -> Result<(), UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
-            edge::backend()?.request_password_reset(&request, &email).await
+            let call = Call::current().await?;
+            Ok(call.core.accounts.request_password_reset(&email, &call.client()).await?)
         }
         .await,
     )
@@ -217,7 +217,7 @@ pub async fn ui_request_password_reset(email: String) -> Result<(), UiError> {
 /// Sets a new password with a reset link's token.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "reset_password")]
 pub async fn ui_reset_password(token: String, new_password: String) -> Result<(), UiError> {
-    edge::finish(async move { edge::backend()?.reset_password(&token, new_password).await }.await)
+    answer(async move { Ok(super::call::core()?.accounts.reset_password(&token, new_password).await?) }.await)
 }
 
 /// Starts moving the caller's account to `new_email`.
@@ -227,14 +227,16 @@ pub async fn ui_change_email(
     new_email: String,
     current_password: Option<String>,
 ) -> Result<(), UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
-            let body = ChangeEmailRequest {
-                new_email,
-                current_password: current_password.filter(|p| !p.is_empty()),
-            };
-            edge::backend()?.change_email(&request, &access_token, body).await
+            let call = Call::current().await?;
+            let user = call.user(&access_token).await?;
+            let current_password = current_password.filter(|p| !p.is_empty());
+            Ok(call
+                .core
+                .accounts
+                .request_email_change(&user, &new_email, current_password, &call.client())
+                .await?)
         }
         .await,
     )
@@ -246,12 +248,14 @@ pub async fn ui_delete_account(
     access_token: String,
     current_password: Option<String>,
 ) -> Result<(), UiError> {
-    edge::finish(
+    answer(
         async move {
-            let request = edge::request().await?;
-            let body = DeleteAccountRequest { current_password: current_password.filter(|p| !p.is_empty()) };
-            let reply = edge::backend()?.delete_account(&request, &access_token, body).await?;
-            edge::deliver(reply);
+            let call = Call::current().await?;
+            call.check_origin()?;
+            let user = call.user(&access_token).await?;
+            let current_password = current_password.filter(|p| !p.is_empty());
+            account_data::erase(&call.core.accounts, &call.core.store, &user, current_password).await?;
+            call.sign_out();
             Ok(())
         }
         .await,
@@ -261,5 +265,11 @@ pub async fn ui_delete_account(
 /// A link that downloads the caller's data export (valid for an hour, while the session lasts).
 #[server(prefix = "/api/v1/auth/ui", endpoint = "export_link")]
 pub async fn ui_export_link(access_token: String) -> Result<String, UiError> {
-    edge::finish(async move { edge::backend()?.export_link(&access_token).await }.await)
+    answer(
+        async move {
+            let (core, user) = signed_in(&access_token).await?;
+            Ok(account_data::export_link(&core.links, &user, OffsetDateTime::now_utc()))
+        }
+        .await,
+    )
 }

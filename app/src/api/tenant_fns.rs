@@ -1,12 +1,12 @@
-//! The UI's server functions for boards, workflows, models and administration. Each hands the
-//! call to the server's [`TenantBackend`](super::backend::TenantBackend), the core the REST API
-//! uses, so the UI and the API cannot disagree on who may see or change what. They take the
+//! The UI's server functions for boards, workflows, models and administration. Each calls the
+//! same core function as the REST API (`pingvas_core::boards`, `workflows`, `admin`), so the UI
+//! and the API cannot disagree on who may see or change what. They take the
 //! in-memory access token in the POST body and answer real HTTP statuses on errors.
 
 use leptos::{prelude::*, server_fn::codec::Json};
 use uuid::Uuid;
 
-use super::{
+use contract::{
     admin::{AdminUser, AdminUserPage, AdminUserUpdate},
     boards::Board,
     error::UiError,
@@ -15,56 +15,46 @@ use super::{
 };
 
 #[cfg(feature = "ssr")]
-mod edge {
-    use std::sync::Arc;
-
-    use leptos::prelude::*;
-
-    use crate::api::{backend::TenantBackend, error::UiError};
-
-    /// Runs `work` against the backend the server provided, setting the HTTP status from an
-    /// error (as the account functions do).
-    pub async fn with_backend<T, Fut>(work: impl FnOnce(Arc<dyn TenantBackend>) -> Fut) -> Result<T, UiError>
-    where
-        Fut: Future<Output = Result<T, UiError>>,
-    {
-        let result = match use_context::<Arc<dyn TenantBackend>>() {
-            Some(backend) => work(backend).await,
-            None => Err(UiError::Failed("The server is not set up for this.".into())),
-        };
-        crate::api::account_fns::set_error_status(&result);
-        result
-    }
-}
+use super::call::as_user;
+#[cfg(feature = "ssr")]
+use pingvas_core::{
+    admin, boards,
+    ids::{BoardId, UserId, WorkflowId},
+    workflows,
+};
 
 /// My boards.
 #[server(prefix = "/api/v1/ui", endpoint = "boards")]
 pub async fn ui_boards(access_token: String) -> Result<Vec<Board>, UiError> {
-    edge::with_backend(async move |b| b.boards(&access_token).await).await
+    as_user(&access_token, async |core, user| boards::list(&core.tenants, user.user_id).await).await
 }
 
 /// Make a board.
 #[server(prefix = "/api/v1/ui", endpoint = "boards/create")]
 pub async fn ui_create_board(access_token: String, name: String) -> Result<Board, UiError> {
-    edge::with_backend(async move |b| b.create_board(&access_token, name).await).await
+    as_user(&access_token, async |core, user| boards::create(&core.tenants, user.user_id, &name).await).await
 }
 
 /// Rename a board of mine.
 #[server(prefix = "/api/v1/ui", endpoint = "boards/rename")]
 pub async fn ui_rename_board(access_token: String, id: Uuid, name: String) -> Result<Board, UiError> {
-    edge::with_backend(async move |b| b.rename_board(&access_token, id, name).await).await
+    as_user(&access_token, async |core, user| {
+        boards::rename(&core.tenants, user.user_id, BoardId(id), Some(&name)).await
+    })
+    .await
 }
 
 /// Delete a board of mine.
 #[server(prefix = "/api/v1/ui", endpoint = "boards/delete")]
 pub async fn ui_delete_board(access_token: String, id: Uuid) -> Result<(), UiError> {
-    edge::with_backend(async move |b| b.delete_board(&access_token, id).await).await
+    as_user(&access_token, async |core, user| boards::delete(&core.tenants, user.user_id, BoardId(id)).await)
+        .await
 }
 
 /// My workflows (Pro and up).
 #[server(prefix = "/api/v1/ui", endpoint = "workflows")]
 pub async fn ui_workflows(access_token: String) -> Result<Vec<Workflow>, UiError> {
-    edge::with_backend(async move |b| b.workflows(&access_token).await).await
+    as_user(&access_token, async |core, user| workflows::list(&core.tenants, &user).await).await
 }
 
 /// Save a workflow (Pro and up).
@@ -74,19 +64,22 @@ pub async fn ui_create_workflow(
     name: String,
     params: serde_json::Value,
 ) -> Result<Workflow, UiError> {
-    edge::with_backend(async move |b| b.create_workflow(&access_token, name, params).await).await
+    as_user(&access_token, async |core, user| workflows::create(&core.tenants, &user, &name, &params).await)
+        .await
 }
 
 /// Delete a workflow of mine (Pro and up).
 #[server(prefix = "/api/v1/ui", endpoint = "workflows/delete")]
 pub async fn ui_delete_workflow(access_token: String, id: Uuid) -> Result<(), UiError> {
-    edge::with_backend(async move |b| b.delete_workflow(&access_token, id).await).await
+    as_user(&access_token, async |core, user| workflows::delete(&core.tenants, &user, WorkflowId(id)).await)
+        .await
 }
 
 /// The model catalog, with the plan each model needs.
 #[server(prefix = "/api/v1/ui", endpoint = "models")]
 pub async fn ui_models(access_token: String) -> Result<Vec<ModelInfo>, UiError> {
-    edge::with_backend(async move |b| b.models(&access_token).await).await
+    // Every model, locked ones too: the page shows what an upgrade would open.
+    as_user(&access_token, async |core, _user| Ok::<_, UiError>(core.config.models.clone())).await
 }
 
 /// Find users (superusers only).
@@ -96,7 +89,10 @@ pub async fn ui_admin_users(
     search: Option<String>,
     offset: i64,
 ) -> Result<AdminUserPage, UiError> {
-    edge::with_backend(async move |b| b.admin_users(&access_token, search, offset).await).await
+    as_user(&access_token, async |core, user| {
+        admin::list_users(&core.db, &user, search.as_deref(), Some(offset), None).await
+    })
+    .await
 }
 
 /// Change a user's plan, quota, active or staff flag (superusers only; audited).
@@ -106,5 +102,8 @@ pub async fn ui_admin_update_user(
     id: Uuid,
     changes: AdminUserUpdate,
 ) -> Result<AdminUser, UiError> {
-    edge::with_backend(async move |b| b.admin_update_user(&access_token, id, changes).await).await
+    as_user(&access_token, async |core, user| {
+        admin::update_user(&core.db, &user, UserId(id), &changes, core.config.access_token_seconds).await
+    })
+    .await
 }

@@ -3,10 +3,8 @@
 
 use leptos::{prelude::*, task::spawn_local};
 
-use crate::{
-    api::{boards::Board, error::UiError, tenant_fns::ui_rename_board},
-    auth::Auth,
-};
+use crate::{api::tenant_fns::ui_rename_board, auth::Auth};
+use contract::{boards::Board, error::UiError};
 
 /// A board's row. `changed` runs after a rename is saved; `delete` asks to delete it.
 #[component]

@@ -2,7 +2,7 @@
 //! `events_url`, each server-sent event decoded into a [`JobEvent`] and handed to the page,
 //! closed once the job has finished (an `EventSource` would otherwise reconnect).
 
-use crate::api::images::JobEvent;
+use contract::images::JobEvent;
 
 /// The SSE event names the server sends.
 pub const EVENT_NAMES: [&str; 5] = ["queued", "progress", "completed", "failed", "cancelled"];

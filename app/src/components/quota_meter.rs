@@ -4,7 +4,8 @@
 use leptos::prelude::*;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{api::account::Quota, auth::Auth};
+use crate::auth::Auth;
+use contract::account::Quota;
 
 /// How close to the limit the user is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! functions do not carry files), and the REST answer comes back as an [`ImageInfo`].
 
 #[cfg(feature = "hydrate")]
-use crate::api::{error::UiError, images::ImageInfo};
+use contract::{error::UiError, images::ImageInfo};
 
 /// Uploads `file` (to `board`, if given) as the holder of `access_token`.
 ///

@@ -3,10 +3,8 @@
 
 use leptos::{prelude::*, task::spawn_local};
 
-use crate::{
-    api::{account_fns::ui_resend_verification, error::UiError},
-    auth::Auth,
-};
+use crate::{api::account_fns::ui_resend_verification, auth::Auth};
+use contract::error::UiError;
 
 /// Shown only to a signed-in user whose address is not verified.
 #[component]

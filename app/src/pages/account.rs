@@ -6,15 +6,15 @@ use leptos_meta::Title;
 use time::format_description::well_known::Rfc3339;
 
 use crate::{
-    api::{
-        account::{SessionInfo, UpdateProfileRequest},
-        account_fns::{
-            ui_change_email, ui_change_password, ui_delete_account, ui_export_link, ui_revoke_session,
-            ui_sessions, ui_update_profile,
-        },
-        error::UiError,
+    api::account_fns::{
+        ui_change_email, ui_change_password, ui_delete_account, ui_export_link, ui_revoke_session,
+        ui_sessions, ui_update_profile,
     },
     auth::{Auth, RequireAuth},
+};
+use contract::{
+    account::{SessionInfo, UpdateProfileRequest},
+    error::UiError,
 };
 
 /// `2026-11-21 17:05 UTC` from a timestamp.

@@ -6,12 +6,12 @@ use leptos_meta::Title;
 use uuid::Uuid;
 
 use crate::{
-    api::{
-        admin::{AdminUser, AdminUserPage, AdminUserUpdate},
-        error::UiError,
-        tenant_fns::{ui_admin_update_user, ui_admin_users},
-    },
+    api::tenant_fns::{ui_admin_update_user, ui_admin_users},
     auth::{Auth, RequireAuth},
+};
+use contract::{
+    admin::{AdminUser, AdminUserPage, AdminUserUpdate},
+    error::UiError,
     plans::Plan,
 };
 

@@ -8,14 +8,16 @@ use uuid::Uuid;
 
 use crate::{
     api::{
-        boards::Board,
-        error::UiError,
         gallery_fns::{ui_delete_image, ui_images, ui_update_image},
-        images::{DEFAULT_PAGE, ImageFilter, ImageInfo, UpdateImage},
         tenant_fns::{ui_boards, ui_create_board, ui_delete_board},
     },
     auth::{Auth, RequireAuth},
     components::BoardRow,
+};
+use contract::{
+    boards::Board,
+    error::UiError,
+    images::{DEFAULT_PAGE, ImageFilter, ImageInfo, UpdateImage},
 };
 
 /// The gallery page.

@@ -13,15 +13,17 @@ use uuid::Uuid;
 use crate::{
     api::{
         account_fns::ui_profile,
-        boards::Board,
-        error::UiError,
         gallery_fns::{ui_cancel_job, ui_generate, ui_image},
-        generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS, GenerateRequest, ModelInfo, Scheduler},
-        images::{ImageInfo, JobEvent},
         tenant_fns::{ui_boards, ui_create_workflow, ui_models, ui_workflows},
     },
     auth::{Auth, RequireAuth},
     components::job_watch::watch_job,
+};
+use contract::{
+    boards::Board,
+    error::UiError,
+    generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS, GenerateRequest, ModelInfo, Scheduler},
+    images::{ImageInfo, JobEvent},
     plans::{Plan, PlanLimits},
 };
 

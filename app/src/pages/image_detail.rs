@@ -9,13 +9,10 @@ use uuid::Uuid;
 
 use super::{gallery::confirmed, not_found::NotFound};
 use crate::{
-    api::{
-        error::UiError,
-        gallery_fns::{ui_delete_image, ui_image},
-        images::ImageInfo,
-    },
+    api::gallery_fns::{ui_delete_image, ui_image},
     auth::{Auth, RequireAuth},
 };
+use contract::{error::UiError, images::ImageInfo};
 
 /// The image page.
 #[component]

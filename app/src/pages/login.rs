@@ -9,13 +9,10 @@ use leptos_router::{
 
 use super::sign_in_messages::{safe_next, sign_in_error_message};
 use crate::{
-    api::{
-        account::SignedIn,
-        account_fns::{UiLogin, ui_sign_in_options},
-        error::UiError,
-    },
+    api::account_fns::{UiLogin, ui_sign_in_options},
     auth::{Auth, AuthStatus, encode_query_value},
 };
+use contract::{account::SignedIn, error::UiError};
 
 /// Sends a signed-in user on to `next`, recording a fresh sign-in first.
 pub fn continue_when_signed_in(next: Signal<String>, result: Signal<Option<Result<SignedIn, UiError>>>) {

@@ -4,10 +4,10 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
 use crate::{
-    api::{error::UiError, generation::ModelInfo, tenant_fns::ui_models},
+    api::tenant_fns::ui_models,
     auth::{Auth, RequirePlan},
-    plans::Plan,
 };
+use contract::{error::UiError, generation::ModelInfo, plans::Plan};
 
 /// The models page.
 #[component]

@@ -29,7 +29,7 @@ pub fn RegisterPage() -> impl IntoView {
             .value()
             .get()
             .and_then(Result::err)
-            .filter(|e| !matches!(e, crate::api::error::UiError::Invalid { .. }))
+            .filter(|e| !matches!(e, contract::error::UiError::Invalid { .. }))
     };
 
     view! {

@@ -3,10 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::{
-    auth::Auth,
-    plans::{Plan, PlanLimits},
-};
+use crate::auth::Auth;
+use contract::plans::{Plan, PlanLimits};
 
 /// One row of the comparison: a label and how to show a plan's value.
 type Row = (&'static str, fn(&PlanLimits) -> String);
@@ -19,7 +17,7 @@ fn yes_no(allowed: bool) -> String {
 fn storage_budget(images: Option<u64>, bytes: Option<u64>) -> String {
     match (images, bytes) {
         (Some(images), Some(bytes)) => {
-            format!("{} images, {} GiB", thousands(images), bytes / crate::plans::GIB)
+            format!("{} images, {} GiB", thousands(images), bytes / contract::plans::GIB)
         }
         _ => "By contract".to_owned(),
     }

@@ -6,14 +6,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    api::{
-        error::UiError,
-        generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS},
-        tenant_fns::{ui_create_workflow, ui_delete_workflow, ui_workflows},
-        workflows::Workflow,
-    },
+    api::tenant_fns::{ui_create_workflow, ui_delete_workflow, ui_workflows},
     auth::{Auth, RequirePlan},
+};
+use contract::{
+    error::UiError,
+    generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS},
     plans::Plan,
+    workflows::Workflow,
 };
 
 /// The workflows page.

@@ -3,7 +3,7 @@
 
 use std::{path::PathBuf, str::FromStr};
 
-use server::db::{self, embedded::EmbeddedCluster};
+use pingvas_core::db::{self, embedded::EmbeddedCluster};
 use sqlx::{PgPool, postgres::PgConnectOptions};
 
 /// A database made for one bench run.

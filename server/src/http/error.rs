@@ -1,9 +1,8 @@
 //! The API's one error type: logs the cause, answers `{"error": {"code", "message"}}`. Core
-//! errors become API errors, and UI errors, through the refusal table (`crate::refusals`).
+//! errors become API errors, and UI errors, through the refusal table (`pingvas_core::refusals`).
 
 use std::{borrow::Cow, time::Duration};
 
-use app::api::error::UiError;
 use axum::{
     Json,
     http::{
@@ -15,7 +14,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{
+use pingvas_core::{
     accounts::AccountError,
     admin::AdminError,
     generation::GenerationError,
@@ -80,15 +79,11 @@ impl From<Refusal> for ApiError {
     }
 }
 
-/// Each core error reaches REST and the UI through its row in the refusal table, and nowhere else.
+/// Each core error reaches REST through its row in the refusal table, and nowhere else (the UI's
+/// `UiError` is made from the same rows in `pingvas_core::refusals`).
 macro_rules! answered_from_the_refusal_table {
     ($($error:ty),* $(,)?) => {$(
         impl From<$error> for ApiError {
-            fn from(error: $error) -> Self {
-                error.refusal().into()
-            }
-        }
-        impl From<$error> for UiError {
             fn from(error: $error) -> Self {
                 error.refusal().into()
             }
@@ -149,10 +144,10 @@ impl IntoResponse for ApiError {
 mod tests {
     use std::time::Duration;
 
-    use app::{api::generation::GenerationRefusal, plans::Plan};
+    use contract::{error::UiError, generation::GenerationRefusal, plans::Plan};
 
     use super::*;
-    use crate::accounts::linking::LinkRefusal;
+    use pingvas_core::accounts::linking::LinkRefusal;
 
     /// Every core error, made twice (they hold a database error, which cannot be cloned): once for
     /// REST and once for the UI.
@@ -191,7 +186,7 @@ mod tests {
             both(|| AccountError::ReauthenticationRequired),
             both(|| AccountError::invalid("invalid_link", "token", "Ask for a new link.")),
             both(tenant_invalid),
-            both(|| TenantError::StorageFull(crate::storage_budget::StorageFull("Full.".into()))),
+            both(|| TenantError::StorageFull(pingvas_core::storage_budget::StorageFull("Full.".into()))),
             both(|| TenantError::PlanRequired(Plan::Pro)),
             both(|| TenantError::Conflict { code: "already_exists", message: "Taken." }),
             both(|| TenantError::Forbidden),

@@ -13,9 +13,12 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    AppState, account_data_api, admin_api, auth_api, boards_api, email_api, generation_api, health,
-    images_api, job_events_api, oauth_api, users_api, workflows_api,
+use crate::http::{
+    AppState,
+    rest::{
+        account_data, admin, auth, boards, email, gallery, generation, health, job_events, oauth, users,
+        workflows,
+    },
 };
 
 /// Document-level information; paths are added by [`api_router`].
@@ -28,7 +31,7 @@ use super::{
     ),
     modifiers(&BearerAuth),
     // Carried as JSON text inside the job event stream, which names it rather than embeds it.
-    components(schemas(app::api::images::JobEvent)),
+    components(schemas(contract::images::JobEvent)),
     tags(
         (name = "auth", description = "Sign-in, tokens and sessions"),
         (name = "users", description = "The signed-in user's profile"),
@@ -57,9 +60,9 @@ impl Modify for BearerAuth {
 
 /// Adds the answers every route may give before its handler runs, so clients (and fuzzers) find
 /// them documented: 400 `invalid_json`, 415 `unsupported_media_type` and 422 `invalid_request`
-/// (a field missing or of the wrong type) where a request body is read ([`super::json::ApiJson`];
+/// (a field missing or of the wrong type) where a request body is read ([`crate::http::extractors::json::ApiJson`];
 /// 400 also for a multipart body that cannot be read), and 400
-/// `invalid_query` where a query string is ([`super::query::ApiQuery`]). Each is an [`ErrorBody`](super::error::ErrorBody).
+/// `invalid_query` where a query string is ([`crate::http::extractors::query::ApiQuery`]). Each is an [`ErrorBody`](crate::http::error::ErrorBody).
 pub fn document_rejections(openapi: &mut utoipa::openapi::OpenApi) {
     let error = |description: &str| {
         let content = Content::new(Some(Ref::from_schema_name("ErrorBody")));
@@ -95,8 +98,8 @@ pub fn document_rejections(openapi: &mut utoipa::openapi::OpenApi) {
 
 /// The upload route, whose body may be larger than the API's default limit.
 fn upload_route() -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
-    let (schemas, paths, route) = routes!(images_api::upload_image);
-    let limit = crate::imaging::MAX_UPLOAD_BYTES + 64 * 1024;
+    let (schemas, paths, route) = routes!(gallery::upload_image);
+    let limit = pingvas_core::imaging::MAX_UPLOAD_BYTES + 64 * 1024;
     (schemas, paths, route.layer(axum::extract::DefaultBodyLimit::max(limit)))
 }
 
@@ -105,49 +108,45 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
-        .routes(routes!(auth_api::register))
-        .routes(routes!(auth_api::login))
-        .routes(routes!(auth_api::refresh))
-        .routes(routes!(auth_api::logout))
-        .routes(routes!(auth_api::list_sessions))
-        .routes(routes!(auth_api::revoke_session))
-        .routes(routes!(users_api::me, users_api::update_me, account_data_api::delete_account))
-        .routes(routes!(account_data_api::export))
-        .routes(routes!(users_api::change_password))
-        .routes(routes!(email_api::confirm_email))
-        .routes(routes!(email_api::resend_verification))
-        .routes(routes!(email_api::request_password_reset))
-        .routes(routes!(email_api::reset_password))
-        .routes(routes!(email_api::change_email))
-        .routes(routes!(oauth_api::providers))
-        .routes(routes!(boards_api::list_boards, boards_api::create_board))
-        .routes(routes!(boards_api::get_board, boards_api::update_board, boards_api::delete_board))
-        .routes(routes!(workflows_api::list_workflows, workflows_api::create_workflow))
-        .routes(routes!(
-            workflows_api::get_workflow,
-            workflows_api::update_workflow,
-            workflows_api::delete_workflow
-        ))
-        .routes(routes!(generation_api::generate))
-        .routes(routes!(generation_api::list_jobs))
-        .routes(routes!(generation_api::get_job))
-        .routes(routes!(generation_api::cancel_job))
-        .routes(routes!(job_events_api::job_events))
-        .routes(routes!(images_api::list_images))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::list_sessions))
+        .routes(routes!(auth::revoke_session))
+        .routes(routes!(users::me, users::update_me, account_data::delete_account))
+        .routes(routes!(account_data::export))
+        .routes(routes!(users::change_password))
+        .routes(routes!(email::confirm_email))
+        .routes(routes!(email::resend_verification))
+        .routes(routes!(email::request_password_reset))
+        .routes(routes!(email::reset_password))
+        .routes(routes!(email::change_email))
+        .routes(routes!(oauth::providers))
+        .routes(routes!(boards::list_boards, boards::create_board))
+        .routes(routes!(boards::get_board, boards::update_board, boards::delete_board))
+        .routes(routes!(workflows::list_workflows, workflows::create_workflow))
+        .routes(routes!(workflows::get_workflow, workflows::update_workflow, workflows::delete_workflow))
+        .routes(routes!(generation::generate))
+        .routes(routes!(generation::list_jobs))
+        .routes(routes!(generation::get_job))
+        .routes(routes!(generation::cancel_job))
+        .routes(routes!(job_events::job_events))
+        .routes(routes!(gallery::list_images))
         .routes(upload_route())
-        .routes(routes!(images_api::get_image, images_api::update_image, images_api::delete_image))
-        .routes(routes!(images_api::image_file))
-        .routes(routes!(images_api::image_thumbnail))
-        .routes(routes!(generation_api::list_models))
-        .routes(routes!(admin_api::list_users))
-        .routes(routes!(admin_api::update_user))
+        .routes(routes!(gallery::get_image, gallery::update_image, gallery::delete_image))
+        .routes(routes!(gallery::image_file))
+        .routes(routes!(gallery::image_thumbnail))
+        .routes(routes!(generation::list_models))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(admin::update_user))
 }
 
 /// The provider sign-in routes, which need the OAuth session layer.
 pub fn oauth_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(oauth_api::google_start))
-        .routes(routes!(oauth_api::google_callback))
-        .routes(routes!(oauth_api::discord_start))
-        .routes(routes!(oauth_api::discord_callback))
+        .routes(routes!(oauth::google_start))
+        .routes(routes!(oauth::google_callback))
+        .routes(routes!(oauth::discord_start))
+        .routes(routes!(oauth::discord_callback))
 }

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::error::ApiError;
-use crate::tenancy::TenantError;
+use pingvas_core::tenancy::TenantError;
 
 /// An id from the path (typed by where it goes); anything that is not a UUID cannot be one of the caller's rows (404).
 ///

@@ -113,12 +113,12 @@ async fn every_account_route_is_documented_and_protected_ones_refuse_anonymous_c
 async fn the_first_superuser_is_made_from_the_command_line_core() {
     let test_db = TestDatabase::migrated().await;
     let app = app(test_db.pool.clone());
-    let accounts = server::accounts::Accounts::new(test_db.pool.clone(), &common::config(&[]));
+    let accounts = pingvas_core::accounts::Accounts::new(test_db.pool.clone(), &common::config(&[]));
 
     // No account and no password: nothing is created.
     assert!(matches!(
         accounts.make_superuser("root@example.com", None).await,
-        Err(server::accounts::AccountError::NotFound)
+        Err(pingvas_core::accounts::AccountError::NotFound)
     ));
     // With a password, the account is created with both rights and signs in normally.
     let (created, was_created) =

@@ -5,8 +5,8 @@
 use std::io::Read;
 
 use axum::http::StatusCode;
+use pingvas_core::{ids::UserId, storage::ImageStore};
 use serde_json::{Value, json};
-use server::{ids::UserId, storage::ImageStore};
 use uuid::Uuid;
 
 use crate::common::{
@@ -110,12 +110,14 @@ async fn s47_the_owner_exports_everything_and_deleting_the_account_leaves_nothin
     assert_eq!(get(&app, "/api/v1/users/me/export").await.status(), StatusCode::UNAUTHORIZED);
     let bobs = zip_of(get_as(&app, "/api/v1/users/me/export", &bob.bearer()).await).await;
     assert!(bobs.file_names().all(|name| !name.contains(image_id)));
-    let signer = server::links::LinkSigner::new(b"not the server's secret");
-    let owner =
-        server::links::LinkOwner { user: UserId(ada_id), session: server::ids::SessionId(Uuid::nil()) };
+    let signer = pingvas_core::links::LinkSigner::new(b"not the server's secret");
+    let owner = pingvas_core::links::LinkOwner {
+        user: UserId(ada_id),
+        session: pingvas_core::ids::SessionId(Uuid::nil()),
+    };
     let forged = signer.link(
         "/api/v1/users/me/export",
-        server::links::LinkPurpose::Export,
+        pingvas_core::links::LinkPurpose::Export,
         owner,
         ada_id,
         2_000_000_000,

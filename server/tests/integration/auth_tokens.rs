@@ -9,11 +9,11 @@ use common::{
     PEER, STRONG_PASSWORD, TestDatabase, app_with_config, body_json, body_text, call, config, get_as, login,
     refresh, refresh_cookie, register, send_as,
 };
-use serde_json::json;
-use server::{
+use pingvas_core::{
     auth::tokens::{AccessClaims, TokenKeys, TokenType},
     config::JwtSecret,
 };
+use serde_json::json;
 
 const SECRET: &str = "integration-test-secret-of-at-least-32-bytes";
 const ME: &str = "/api/v1/users/me";

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{TestDatabase, app, config, register};
-use server::db;
+use pingvas_core::db;
 
 #[tokio::test]
 async fn s05_the_application_role_is_unprivileged_and_owns_nothing() {

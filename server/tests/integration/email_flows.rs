@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use pingvas_core::{config::Config, mail::sender::MailSender};
 use serde_json::{Value, json};
-use server::{config::Config, mail::sender::MailSender};
 use sqlx::PgPool;
 
 use crate::common::{
@@ -69,7 +69,10 @@ async fn s44_a_new_account_verifies_its_email_through_a_real_mail_before_it_can_
     assert_eq!(outbox(&db.pool, "ada@example.com").await, [(1, None, true, String::new())]);
     let stored: Vec<Vec<u8>> =
         sqlx::query_scalar("SELECT token_hash FROM email_tokens").fetch_all(&db.pool).await.unwrap();
-    assert_eq!(stored, [server::auth::opaque_token::OpaqueToken::from_client(&token).digest().to_vec()]);
+    assert_eq!(
+        stored,
+        [pingvas_core::auth::opaque_token::OpaqueToken::from_client(&token).digest().to_vec()]
+    );
     let lifetime: f64 =
         sqlx::query_scalar("SELECT extract(epoch FROM expires_at - created_at)::float8 FROM email_tokens")
             .fetch_one(&db.pool)

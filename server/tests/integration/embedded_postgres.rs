@@ -5,7 +5,7 @@ use crate::common;
 
 use std::path::PathBuf;
 
-use server::db::embedded::EmbeddedCluster;
+use pingvas_core::db::embedded::EmbeddedCluster;
 use sqlx::{Connection, PgConnection};
 
 /// A data folder under the system's temp dir (reachable by the `postgres` account when we are

@@ -5,7 +5,7 @@ use crate::common;
 
 use axum::http::{StatusCode, header};
 use common::{TestDatabase, app, body_json, body_text, get};
-use server::db;
+use pingvas_core::db;
 
 #[tokio::test]
 async fn healthz_answers_ok() {

@@ -16,13 +16,13 @@ use common::{
     register_verified, send_as, upload,
 };
 use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use server::{
+use pingvas_core::{
     config::{WorkerSettings, default_catalog},
     storage::ImageStore,
     tenancy::TenantDb,
     worker::Worker,
 };
+use serde_json::{Value, json};
 
 struct Gallery {
     app: Router,
@@ -212,7 +212,7 @@ async fn another_users_images_and_boards_are_not_found_and_edits_change_only_min
 async fn s37_uploads_past_the_storage_budget_are_refused_with_nothing_stored_and_cannot_overdraw_it() {
     let g = gallery().await;
     let ada = register_verified(&g.app, &g.pool, "ada@example.com").await;
-    let limits = app::plans::Plan::Free.limits();
+    let limits = contract::plans::Plan::Free.limits();
     let max_images = i64::try_from(limits.storage_images.unwrap()).unwrap();
     let stored = |g: &Gallery| {
         let (pool, user) = (g.db.owner_pool.clone(), ada.user_id.clone());
@@ -439,16 +439,19 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
     assert_eq!(get_as(&g.app, &path, &ada.bearer()).await.status(), StatusCode::OK);
 
     // The hub itself: eight streams of one job, one reader; it goes when they do.
-    let hub = server::job_events::JobEventHub::new(TenantDb::new(g.pool.clone()), 8);
-    let user = server::ids::UserId(ada.user_id.parse().unwrap());
+    let hub = pingvas_core::job_events::JobEventHub::new(TenantDb::new(g.pool.clone()), 8);
+    let user = pingvas_core::ids::UserId(ada.user_id.parse().unwrap());
     let job: uuid::Uuid = job.parse().unwrap();
     let mut watches = Vec::new();
     for _ in 0..8 {
         watches.push(hub.watch(user, job).await.unwrap());
     }
     assert_eq!(hub.readers(), 1);
-    assert!(matches!(hub.watch(user, job).await, Err(server::job_events::WatchError::TooManyStreams(8))));
-    assert_eq!(watches[0].events.borrow().status, app::api::generation::JobStatus::Queued);
+    assert!(matches!(
+        hub.watch(user, job).await,
+        Err(pingvas_core::job_events::WatchError::TooManyStreams(8))
+    ));
+    assert_eq!(watches[0].events.borrow().status, contract::generation::JobStatus::Queued);
     drop(watches);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while hub.readers() > 0 {
@@ -456,9 +459,9 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Someone else's job is not theirs to watch, and the refusal holds no slot.
-    let bob = server::ids::UserId(register(&g.app, "bob@example.com").await.user_id.parse().unwrap());
+    let bob = pingvas_core::ids::UserId(register(&g.app, "bob@example.com").await.user_id.parse().unwrap());
     for _ in 0..10 {
-        assert!(matches!(hub.watch(bob, job).await, Err(server::job_events::WatchError::Tenant(_))));
+        assert!(matches!(hub.watch(bob, job).await, Err(pingvas_core::job_events::WatchError::Tenant(_))));
     }
 }
 

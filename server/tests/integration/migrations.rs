@@ -3,7 +3,7 @@
 use crate::common;
 
 use common::TestDatabase;
-use server::db::{self, MIGRATOR, Readiness};
+use pingvas_core::db::{self, MIGRATOR, Readiness};
 
 async fn function_exists(test_db: &TestDatabase, name: &str) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_proc WHERE proname = $1)")

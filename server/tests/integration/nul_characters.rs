@@ -7,8 +7,8 @@
 
 use crate::common;
 
-use app::plans::Plan;
 use common::{PEER, TestDatabase, app, body_json, call, register_verified, send_as, set_plan, superuser};
+use contract::plans::Plan;
 use serde_json::{Value, json};
 
 const NUL: &str = "a\u{0}b";

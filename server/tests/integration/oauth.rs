@@ -15,13 +15,13 @@ use common::{
     PEER, STRONG_PASSWORD, TestDatabase, app_with_config, body_json, call, config, get_as, refresh, register,
 };
 use oauth2::url::Url;
-use provider::{Grant, TestProvider};
-use serde_json::{Value, json};
-use server::{
+use pingvas_core::{
     accounts::linking::provider_token_context,
     auth::token_cipher::TokenCipher,
     config::{EncryptionKey, Provider},
 };
+use provider::{Grant, TestProvider};
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
 /// The key provider tokens are sealed with in these tests.

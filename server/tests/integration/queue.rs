@@ -11,13 +11,12 @@ use crate::common;
 
 use std::{collections::HashSet, time::Duration};
 
-use app::plans::Plan;
 use axum::http::StatusCode;
 use common::{
     SignedIn, TestDatabase, app, body_json, generate, post_as, quota_row, register_verified, set_plan,
 };
-use serde_json::json;
-use server::{
+use contract::plans::Plan;
+use pingvas_core::{
     config::{WorkerSettings, default_catalog},
     ids::UserId,
     queue::{self, Recovered},
@@ -25,6 +24,7 @@ use server::{
     tenancy::TenantDb,
     worker::{Worker, image_id},
 };
+use serde_json::json;
 use uuid::Uuid;
 
 async fn queue_job(app: &axum::Router, user: &SignedIn, body: serde_json::Value) -> Uuid {

@@ -6,14 +6,14 @@
 
 use crate::common;
 
-use app::plans::Plan;
 use axum::http::{StatusCode, header::RETRY_AFTER};
 use common::{
     TestDatabase, app, app_with_config, body_json, config, generate, get_as, post_as, quota_row,
     register_verified, send_as, set_plan,
 };
+use contract::plans::Plan;
+use pingvas_core::{jobs, quota, tenancy::TenantDb};
 use serde_json::{Value, json};
-use server::{jobs, quota, tenancy::TenantDb};
 
 async fn me(app: &axum::Router, user: &common::SignedIn) -> Value {
     body_json(get_as(app, "/api/v1/users/me", &user.bearer()).await).await

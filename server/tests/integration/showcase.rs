@@ -10,13 +10,13 @@
 
 use std::path::Path;
 
-use app::{
-    api::generation::{GenerateRequest, check_request},
-    pages::SHOWCASE,
+use app::pages::SHOWCASE;
+use contract::{
+    generation::{GenerateRequest, check_request},
     plans::Plan,
 };
 use engine::{StableDiffusion, device::DeviceChoice, pipeline::RunOptions, png::encode_png};
-use server::{config::default_catalog, worker::engine_request};
+use pingvas_core::{config::default_catalog, worker::engine_request};
 
 /// The largest difference of one 8-bit value allowed, and of their mean: the CPU kernels pick
 /// their SIMD width at run time, so another processor may round a few pixels the other way.

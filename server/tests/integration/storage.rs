@@ -7,7 +7,7 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
-use server::{
+use pingvas_core::{
     ids::UserId,
     storage::{FileKind, ImageStore, StorageError},
 };

@@ -8,8 +8,8 @@ use crate::common;
 
 use axum::{Router, http::StatusCode};
 use common::{SignedIn, TestDatabase, app, body_json, generate, get, get_as, register_verified, send_as};
+use pingvas_core::{db, ids::UserId, tenancy::TenantDb};
 use serde_json::{Value, json};
-use server::{db, ids::UserId, tenancy::TenantDb};
 use sqlx::PgPool;
 
 /// Tables that hold `user_id` but belong to sign-in itself, read before any user is known
@@ -136,18 +136,18 @@ async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
         queue_job(&app, user).await;
     }
     let tenants = TenantDb::new(test_db.pool.clone());
-    let current = |user: &SignedIn, staff: bool| server::accounts::CurrentUser {
+    let current = |user: &SignedIn, staff: bool| pingvas_core::accounts::CurrentUser {
         user_id: UserId(user.user_id.parse().unwrap()),
         email: String::new(),
-        session: server::ids::SessionId(uuid::Uuid::nil()),
+        session: pingvas_core::ids::SessionId(uuid::Uuid::nil()),
         jti: uuid::Uuid::nil(),
         token_expires_at: time::OffsetDateTime::now_utc(),
         is_staff: staff,
         is_superuser: false,
-        plan: app::plans::Plan::Free,
+        plan: contract::plans::Plan::Free,
         email_verified: true,
     };
-    let count = async |tx: &mut server::tenancy::TenantTx, table: &str| -> i64 {
+    let count = async |tx: &mut pingvas_core::tenancy::TenantTx, table: &str| -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
             .fetch_one(tx.conn())
             .await
@@ -160,7 +160,7 @@ async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
 
     assert!(matches!(
         tenants.begin_staff_read(&current(&alice, false), "test").await,
-        Err(server::tenancy::TenantError::Forbidden)
+        Err(pingvas_core::tenancy::TenantError::Forbidden)
     ));
     let mut staff = tenants.begin_staff_read(&current(&alice, true), "test").await.unwrap();
     assert_eq!((count(&mut staff, "boards").await, count(&mut staff, "generation_jobs").await), (2, 2));

@@ -100,7 +100,7 @@ async fn tenant_server_functions_keep_tenants_apart_and_enforce_plans_and_roles(
     assert_eq!(call("workflows", &ada, "").await.status(), StatusCode::FORBIDDEN, "Free has no workflows");
     assert_eq!(call("admin/users", &ada, "&offset=0").await.status(), StatusCode::FORBIDDEN);
     let models = body_json(call("models", &ada, "").await).await;
-    assert_eq!(models[0]["name"], server::config::STARTER_MODEL);
+    assert_eq!(models[0]["name"], pingvas_core::config::STARTER_MODEL);
     let signed_out = common::post_form(&app, "/api/v1/ui/boards", "access_token=nope", &[]).await;
     assert_eq!(signed_out.status(), StatusCode::UNAUTHORIZED);
 }

@@ -14,16 +14,16 @@ use std::{collections::HashMap, path::PathBuf, str::FromStr};
 use axum::{Router, body::Body, http::Request, response::Response};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
-use server::{
+use pingvas_core::{
     config::Config,
     db::{
         self,
         embedded::EmbeddedCluster,
         roles::{self, AppRole},
     },
-    http::{AppState, router},
     secrets,
 };
+use server::http::{AppState, router};
 use sqlx::{Connection, Executor, PgConnection, PgPool, postgres::PgConnectOptions};
 use tower::ServiceExt;
 
@@ -410,7 +410,7 @@ pub async fn get_as(app: &Router, path: &str, bearer: &str) -> Response {
 
 /// Makes `email` a superuser (creating it with [`STRONG_PASSWORD`]) and signs it in.
 pub async fn superuser(pool: &PgPool, app: &Router, email: &str) -> SignedIn {
-    let accounts = server::accounts::Accounts::new(pool.clone(), &config(&[]));
+    let accounts = pingvas_core::accounts::Accounts::new(pool.clone(), &config(&[]));
     accounts.make_superuser(email, Some(STRONG_PASSWORD.into())).await.unwrap();
     login(app, email).await
 }
@@ -437,7 +437,7 @@ pub async fn post_as(app: &Router, path: &str, user: &SignedIn) -> Response {
 }
 
 /// Puts `user` on `plan` with that plan's default quota, as the database owner would.
-pub async fn set_plan(owner_pool: &PgPool, user: &SignedIn, plan: app::plans::Plan) {
+pub async fn set_plan(owner_pool: &PgPool, user: &SignedIn, plan: contract::plans::Plan) {
     sqlx::query("UPDATE users SET subscription_plan = $2, monthly_image_quota = $3 WHERE user_id = $1::uuid")
         .bind(&user.user_id)
         .bind(plan.as_str())
@@ -459,7 +459,7 @@ pub async fn quota_row(owner_pool: &PgPool, user: &SignedIn) -> (Option<i32>, i3
 /// A small PNG with some variety in it.
 pub fn png(width: u32, height: u32) -> Vec<u8> {
     let rgb: Vec<u8> = (0..width * height * 3).map(|i| (i % 251) as u8).collect();
-    server::imaging::preview_png(width, height, &rgb).unwrap()
+    pingvas_core::imaging::preview_png(width, height, &rgb).unwrap()
 }
 
 /// `POST /api/v1/images/upload` as `user`, the file as a multipart part (optionally onto `board`).

@@ -1,0 +1,162 @@
+//! Accepting a generation request: check it against the plan and the model catalog, reserve the
+//! quota and queue the job, all in one user-bound transaction, so a request is either queued
+//! with its images reserved or leaves no trace. Running jobs is the workers' part.
+
+use contract::{
+    generation::{GenerateRequest, GenerationRefusal, Job, JobAccepted, ModelInfo, check_request},
+    plans::Plan,
+};
+
+use time::OffsetDateTime;
+
+use crate::{
+    Core,
+    accounts::CurrentUser,
+    jobs,
+    links::{LinkOwner, LinkPurpose, LinkSigner},
+    quota::{self, QuotaError},
+    storage_budget::{self, Adding},
+    tenancy::{TenantDb, TenantError},
+};
+
+/// Why a request was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerationError {
+    /// A parameter is invalid (422) or beyond the plan (403).
+    #[error(transparent)]
+    Refused(#[from] GenerationRefusal),
+    /// Not enough quota left this month (429).
+    #[error(transparent)]
+    Quota(#[from] QuotaError),
+    /// The caller already has as many jobs queued or running as their plan allows (429).
+    #[error(
+        "You have {limit} generations queued or running, the most the {} plan allows at once. \
+         Wait for one to finish, or cancel one.",
+        plan.display_name()
+    )]
+    TooManyJobs {
+        /// Their plan.
+        plan: Plan,
+        /// Its limit.
+        limit: u32,
+    },
+    /// The caller has not verified their email yet (403 `email_unverified`, SECURITY.md 44).
+    #[error(
+        "Confirm your email first: open the link we sent to {0}. No mail? Ask for a new link on your account page."
+    )]
+    EmailUnverified(String),
+    /// The board is not the caller's, or the database failed.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+}
+
+impl From<sqlx::Error> for GenerationError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Tenant(TenantError::Database(error))
+    }
+}
+
+/// A seed for requests without one.
+fn random_seed() -> i64 {
+    let mut bytes = [0u8; 4];
+    // The OS generator does not fail on supported platforms; a fixed seed would still be valid.
+    let _ = getrandom::fill(&mut bytes);
+    i64::from(u32::from_le_bytes(bytes))
+}
+
+/// Queues `request` for `user` ([`accept`]) and signs the link to the new job's event stream:
+/// what both the REST route and the UI answer a generation with.
+///
+/// # Errors
+/// As [`accept`].
+pub async fn submit(
+    core: &Core,
+    user: &CurrentUser,
+    request: &GenerateRequest,
+) -> Result<JobAccepted, GenerationError> {
+    let job = accept(&core.tenants, &core.config.models, user, request).await?;
+    let events_url = events_link(&core.links, user, job.job_id);
+    Ok(JobAccepted { job, events_url })
+}
+
+/// The signed link to job `id`'s event stream, for `user`'s session (a browser's `EventSource`
+/// sends no bearer token).
+#[must_use]
+pub fn events_link(links: &LinkSigner, user: &CurrentUser, id: uuid::Uuid) -> String {
+    links.link(
+        &format!("/api/v1/jobs/{id}/events"),
+        LinkPurpose::Events,
+        LinkOwner { user: user.user_id, session: user.session },
+        id,
+        OffsetDateTime::now_utc().unix_timestamp(),
+    )
+}
+
+/// The models of `catalog` that `plan` may use; the first is the default.
+pub fn usable_models(catalog: &[ModelInfo], plan: Plan) -> impl Iterator<Item = &ModelInfo> {
+    catalog.iter().filter(move |m| plan >= m.min_plan)
+}
+
+/// Checks `request`, reserves its images and queues it for `user`.
+///
+/// # Errors
+/// 403 `email_unverified` before the address is verified, 422/403 for the parameters, 413 when
+/// the gallery has no room, 422 for a board that is not theirs, 429 when the quota is short
+/// or the plan's jobs at once are all queued or running.
+pub async fn accept(
+    db: &TenantDb,
+    catalog: &[ModelInfo],
+    user: &CurrentUser,
+    request: &GenerateRequest,
+) -> Result<Job, GenerationError> {
+    if !user.email_verified {
+        return Err(GenerationError::EmailUnverified(user.email.clone()));
+    }
+    let params = check_request(request, user.plan, catalog, random_seed)?;
+    let mut tx = db.begin(user.user_id).await?;
+    if let Some(board) = request.board_id {
+        let mine: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM boards WHERE board_id = $1 AND user_id = $2)")
+                .bind(board)
+                .bind(user.user_id)
+                .fetch_one(tx.conn())
+                .await?;
+        if !mine {
+            return Err(
+                TenantError::invalid("unknown_board", "board_id", "You have no board with this id.").into()
+            );
+        }
+    }
+    let images = i32::try_from(params.batch_size).unwrap_or(i32::MAX);
+    // Locks the user's row before the quota reservation takes it: one order for every request.
+    let used = storage_budget::lock_usage(tx.conn(), user.user_id).await?;
+    // Images still to come from queued and running jobs count too: they will be stored.
+    let in_flight: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(images_reserved - images_produced), 0)::bigint FROM generation_jobs
+         WHERE user_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(user.user_id)
+    .fetch_one(tx.conn())
+    .await?;
+    let adding = u64::from(params.batch_size) + u64::try_from(in_flight).unwrap_or(0);
+    storage_budget::check(user.plan, used, Adding { images: adding, bytes: 0 }).map_err(TenantError::from)?;
+    let reservation = quota::reserve(tx.conn(), user.user_id, user.plan, images).await?;
+    // Counted after the reservation: its row lock on the user makes a second request of theirs
+    // wait for this one to commit, so two at once cannot both see room for one more.
+    let limit = user.plan.limits().max_active_jobs;
+    let active: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM generation_jobs WHERE user_id = $1 AND status IN ('queued', 'running')",
+    )
+    .bind(user.user_id)
+    .fetch_one(tx.conn())
+    .await?;
+    if active >= i64::from(limit) {
+        return Err(GenerationError::TooManyJobs { plan: user.plan, limit });
+    }
+    let job =
+        jobs::insert(&mut tx, &params, request.board_id, user.plan.limits().queue_priority, reservation)
+            .await?;
+    tx.commit().await?;
+    tracing::info!(job = %job.job_id, user = %user.user_id, images, "generation queued");
+    Ok(job)
+}

@@ -1,0 +1,76 @@
+//! [`Core`]: one handle to every service of the core, built once per process from the
+//! configuration. REST handlers reach it through the server's state, the UI's server functions
+//! through Leptos context; both then call the same functions on it.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::{
+    accounts::Accounts,
+    config::{Config, WorkerSettings},
+    job_events::JobEventHub,
+    links::LinkSigner,
+    oauth::OAuthService,
+    storage::{ImageStore, StorageError},
+    tenancy::TenantDb,
+};
+
+/// The core's services for one process. Cloning is cheap (pools and `Arc`s).
+#[derive(Debug, Clone)]
+pub struct Core {
+    /// The connection pool, for what is not tenant data (accounts, sessions, the queue).
+    pub db: PgPool,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Accounts, sign-in and sessions.
+    pub accounts: Accounts,
+    /// Google and Discord sign-in.
+    pub oauth: Arc<OAuthService>,
+    /// User-bound transactions: the only way to tenant tables.
+    pub tenants: TenantDb,
+    /// Image files.
+    pub store: ImageStore,
+    /// Signs the links `<img>` and `EventSource` use.
+    pub links: LinkSigner,
+    /// Job changes from every server instance, for event streams.
+    pub job_events: JobEventHub,
+    /// Turns to decode an upload (`UPLOAD_DECODE_CONCURRENCY`): decoding memory is bounded by
+    /// these × the pixel budget, however many uploads arrive at once.
+    pub upload_decodes: Arc<tokio::sync::Semaphore>,
+}
+
+/// The core could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// The HTTP client for sign-in providers could not start its TLS back end.
+    #[error("cannot start the HTTP client for sign-in providers: {0}")]
+    HttpClient(#[from] reqwest::Error),
+    /// The object store is misconfigured or unreachable.
+    #[error("image storage: {0}")]
+    Storage(#[from] StorageError),
+}
+
+impl Core {
+    /// The core for one process.
+    ///
+    /// # Errors
+    /// See [`CoreError`].
+    pub fn new(db: PgPool, config: Config) -> Result<Self, CoreError> {
+        let store = ImageStore::from_url(
+            config.worker.object_store_url.as_deref(),
+            &WorkerSettings::default_object_dir(&config.data_dir),
+        )?;
+        Ok(Self {
+            store,
+            links: LinkSigner::new(config.jwt_secret.expose()),
+            job_events: JobEventHub::new(TenantDb::new(db.clone()), config.limits.event_streams_per_user),
+            upload_decodes: Arc::new(tokio::sync::Semaphore::new(config.limits.upload_decode_concurrency)),
+            oauth: Arc::new(OAuthService::new(&config)?),
+            tenants: TenantDb::new(db.clone()),
+            accounts: Accounts::new(db.clone(), &config),
+            db,
+            config: Arc::new(config),
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! 100 requests per minute per client IP on the API (`/api/…`), answered 429 with `Retry-After`
+//! beyond that (SECURITY.md 33). Pages, static files and probes are not counted.
+
+use std::{
+    net::IpAddr,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use crate::http::{AppState, error::ApiError, extractors::client_context::client_ip};
+use pingvas_core::rate_limit::{Decision, RateLimiter, client_key};
+
+/// The limiter for the API, shared by every request: `per_minute` requests per client key
+/// ([`client_key`]), tracking at most `max_keys` clients.
+#[must_use]
+pub fn api_limiter(per_minute: u32, max_keys: usize) -> RateLimiter<IpAddr> {
+    RateLimiter::with_max_keys(per_minute, Duration::from_secs(60), max_keys)
+}
+
+/// Middleware: counts `/api/…` requests per client IP and refuses those over the limit.
+pub async fn limit_api_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/") {
+        return next.run(request).await;
+    }
+    let ip = client_ip(&state, request.extensions(), request.headers());
+    let client = client_key(ip, state.config.limits.rate_limit_ipv6_prefix);
+    match state.api_limiter.check(&client, Instant::now()) {
+        Decision::Allowed { .. } => next.run(request).await,
+        Decision::Limited { retry_after } => {
+            tracing::warn!(%client, "API rate limit reached");
+            too_many_requests(retry_after)
+        }
+    }
+}
+
+/// 429 with `Retry-After` in whole seconds.
+#[must_use]
+pub fn too_many_requests(retry_after: Duration) -> Response {
+    let seconds = retry_after.as_secs().max(1);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("Too many requests. Try again in {seconds} seconds."),
+    )
+    .with_retry_after(retry_after)
+    .into_response()
+}

@@ -1,0 +1,59 @@
+//! Liveness and readiness probes for load balancers and orchestrators.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::http::{
+    AppState,
+    error::{ApiError, ErrorBody},
+};
+use pingvas_core::db::{self, Readiness};
+
+/// A probe's positive answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProbeStatus {
+    /// `ok` for liveness, `ready` for readiness.
+    pub status: &'static str,
+}
+
+/// The process is alive and serving HTTP. Never touches the database, so a database outage does
+/// not get healthy processes restarted.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "The process is alive", body = ProbeStatus))
+)]
+pub async fn healthz() -> Json<ProbeStatus> {
+    Json(ProbeStatus { status: "ok" })
+}
+
+/// The database answers and every migration of this build is applied.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready to serve requests", body = ProbeStatus),
+        (status = 503, description = "Database unreachable or migrations pending", body = ErrorBody)
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<ProbeStatus>, ApiError> {
+    match db::readiness(&state.db).await {
+        Readiness::Ready => Ok(Json(ProbeStatus { status: "ready" })),
+        Readiness::Unreachable => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unreachable",
+            "The database is not answering.",
+        )),
+        Readiness::MigrationsPending { pending } => {
+            tracing::warn!(pending, "readiness: migrations pending");
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "migrations_pending",
+                "The database schema is not up to date yet.",
+            ))
+        }
+    }
+}
