@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::{SessionId, UserId};
 
 /// `POST /api/v1/auth/register`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,7 +108,7 @@ pub struct Quota {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     /// The user's id.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Sign-in address.
     pub email: String,
     /// Whether the address was confirmed (by a provider).
@@ -159,7 +160,7 @@ impl UserProfile {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     /// The session's id, for revoking it.
-    pub id: Uuid,
+    pub id: SessionId,
     /// A readable device description derived from the browser's user agent.
     pub device_name: Option<String>,
     /// The address it last refreshed from.

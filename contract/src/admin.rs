@@ -2,14 +2,15 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::UserId;
 
 /// A user as administrators see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdminUser {
     /// The user's id.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Sign-in address.
     pub email: String,
     /// Display name.

@@ -2,18 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::{BoardId, ImageId};
 
 /// A board.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Board {
     /// Its id.
-    pub board_id: Uuid,
+    pub board_id: BoardId,
     /// Its name.
     pub name: String,
     /// The image shown for it, if chosen.
-    pub cover_image_id: Option<Uuid>,
+    pub cover_image_id: Option<ImageId>,
     /// How many of my images are on it.
     pub image_count: i64,
     /// When it was made.

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::{BoardId, ImageId, JobId};
 
 use crate::plans::{Plan, PlanLimits};
 
@@ -146,7 +147,7 @@ pub struct GenerateRequest {
     pub model: Option<String>,
     /// One of the caller's boards, for the results.
     #[serde(default)]
-    pub board_id: Option<Uuid>,
+    pub board_id: Option<BoardId>,
 }
 
 /// The parameters a job runs with: checked, defaults filled in, the seed chosen.
@@ -394,13 +395,13 @@ impl JobStatus {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     /// Its id.
-    pub job_id: Uuid,
+    pub job_id: JobId,
     /// Where it is.
     pub status: JobStatus,
     /// What it makes.
     pub params: GenerationParams,
     /// The board its images go to.
-    pub board_id: Option<Uuid>,
+    pub board_id: Option<BoardId>,
     /// Steps done so far, of `progress_total`.
     pub progress_step: i32,
     /// Steps in all (steps × batch).
@@ -410,7 +411,7 @@ pub struct Job {
     /// Why it failed, for people.
     pub error: Option<String>,
     /// The images it made.
-    pub image_ids: Vec<Uuid>,
+    pub image_ids: Vec<ImageId>,
     /// When it was accepted.
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::{BoardId, ImageId, JobId};
 
 use crate::generation::{GenerationParams, JobStatus};
 
@@ -17,11 +18,11 @@ pub const DEFAULT_PAGE: i64 = 24;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageInfo {
     /// Its id.
-    pub image_id: Uuid,
+    pub image_id: ImageId,
     /// The board it is on.
-    pub board_id: Option<Uuid>,
+    pub board_id: Option<BoardId>,
     /// The job that made it (none for uploads).
-    pub job_id: Option<Uuid>,
+    pub job_id: Option<JobId>,
     /// `generated` or `uploaded`.
     pub origin: String,
     /// `image/png`, `image/jpeg` or `image/webp`.
@@ -68,7 +69,7 @@ pub struct ImageFilter {
     /// At most this many (1–100).
     pub limit: i64,
     /// Only this board's.
-    pub board_id: Option<Uuid>,
+    pub board_id: Option<BoardId>,
     /// Only starred ones.
     pub starred: bool,
 }
@@ -100,8 +101,8 @@ pub struct UpdateImage {
     pub starred: Option<bool>,
     /// Move to one of my boards, or `null` to take it off its board.
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
-    pub board_id: Option<Option<Uuid>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BoardId>))]
+    pub board_id: Option<Option<BoardId>>,
 }
 
 /// One event of `GET /api/v1/jobs/{id}/events` (the SSE `event:` name is `status`).
@@ -109,7 +110,7 @@ pub struct UpdateImage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobEvent {
     /// The job.
-    pub job_id: Uuid,
+    pub job_id: JobId,
     /// `queued`, `running`, `completed`, `failed` or `cancelled`.
     pub status: JobStatus,
     /// Jobs that will start before this one (while queued).
@@ -121,7 +122,7 @@ pub struct JobEvent {
     /// The image being made, at low resolution, as a `data:image/png;base64,…` URL.
     pub preview: Option<String>,
     /// The images made so far.
-    pub image_ids: Vec<Uuid>,
+    pub image_ids: Vec<ImageId>,
     /// Why it failed.
     pub error: Option<String>,
 }
@@ -143,7 +144,7 @@ mod tests {
 
     #[test]
     fn a_filter_out_of_bounds_is_brought_within_them() {
-        let board = Some(Uuid::nil());
+        let board = Some(BoardId(uuid::Uuid::nil()));
         let wild = ImageFilter { offset: -5, limit: 10_000, board_id: board, starred: true };
         assert_eq!(
             wild.within_bounds(),
@@ -159,7 +160,7 @@ mod tests {
         assert_eq!(absent, UpdateImage { starred: Some(true), board_id: None });
         let cleared: UpdateImage = serde_json::from_str(r#"{"board_id": null}"#).unwrap();
         assert_eq!(cleared.board_id, Some(None));
-        let id = Uuid::from_u128(5);
+        let id = BoardId(uuid::Uuid::from_u128(5));
         let moved: UpdateImage = serde_json::from_str(&format!(r#"{{"board_id": "{id}"}}"#)).unwrap();
         assert_eq!(moved.board_id, Some(Some(id)));
     }

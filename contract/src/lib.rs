@@ -7,6 +7,7 @@ pub mod admin;
 pub mod boards;
 pub mod error;
 pub mod generation;
+pub mod ids;
 pub mod images;
 pub mod plans;
 pub mod refusal;

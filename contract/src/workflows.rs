@@ -2,14 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+use crate::ids::WorkflowId;
 
 /// A saved preset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workflow {
     /// Its id.
-    pub workflow_id: Uuid,
+    pub workflow_id: WorkflowId,
     /// Its name.
     pub name: String,
     /// Generation parameters (prompt, steps, CFG, size…) as a JSON object.

@@ -13,11 +13,11 @@ use time::OffsetDateTime;
 
 use crate::{
     accounts::{AccountError, Accounts, CurrentUser},
-    ids::UserId,
     links::{LinkOwner, LinkPurpose, LinkSigner},
     storage::{ImageStore, StorageError},
     tenancy::TenantDb,
 };
+use contract::ids::UserId;
 
 /// The tenant tables an export lists, each row as stored minus its owner column.
 const TENANT_TABLES: [&str; 5] = ["boards", "workflows", "models", "generation_jobs", "images"];

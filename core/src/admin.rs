@@ -8,12 +8,9 @@ use contract::{
 };
 use serde_json::json;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use crate::{
-    accounts::{CurrentUser, sessions},
-    ids::UserId,
-};
+use crate::accounts::{CurrentUser, sessions};
+use contract::ids::UserId;
 
 /// Largest page of users.
 pub const MAX_PAGE: i64 = 100;
@@ -45,7 +42,7 @@ pub enum AdminError {
 
 #[derive(Debug, sqlx::FromRow)]
 struct AdminUserRow {
-    user_id: Uuid,
+    user_id: UserId,
     email: String,
     full_name: Option<String>,
     subscription_plan: String,

@@ -3,12 +3,9 @@
 
 use contract::boards::Board;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
-use crate::{
-    ids::{BoardId, UserId},
-    tenancy::{TenantDb, TenantError},
-};
+use crate::tenancy::{TenantDb, TenantError};
+use contract::ids::{BoardId, ImageId, UserId};
 
 /// What a second board of the same name is told.
 const DUPLICATE_NAME: &str = "You already have a board with this name.";
@@ -18,9 +15,9 @@ pub const MAX_NAME_CHARS: usize = 100;
 
 #[derive(Debug, sqlx::FromRow)]
 struct BoardRow {
-    board_id: Uuid,
+    board_id: BoardId,
     name: String,
-    cover_image_id: Option<Uuid>,
+    cover_image_id: Option<ImageId>,
     image_count: i64,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,

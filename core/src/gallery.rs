@@ -8,10 +8,10 @@ use time::OffsetDateTime;
 use crate::{
     Core,
     accounts::CurrentUser,
-    ids::{ImageId, UserId},
     images::{self, ImageRecord},
     tenancy::TenantError,
 };
+use contract::ids::{ImageId, UserId};
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()

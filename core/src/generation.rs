@@ -7,6 +7,7 @@ use contract::{
     plans::Plan,
 };
 
+use contract::ids::JobId;
 use time::OffsetDateTime;
 
 use crate::{
@@ -82,12 +83,12 @@ pub async fn submit(
 /// The signed link to job `id`'s event stream, for `user`'s session (a browser's `EventSource`
 /// sends no bearer token).
 #[must_use]
-pub fn events_link(links: &LinkSigner, user: &CurrentUser, id: uuid::Uuid) -> String {
+pub fn events_link(links: &LinkSigner, user: &CurrentUser, id: JobId) -> String {
     links.link(
         &format!("/api/v1/jobs/{id}/events"),
         LinkPurpose::Events,
         LinkOwner { user: user.user_id, session: user.session },
-        id,
+        id.0,
         OffsetDateTime::now_utc().unix_timestamp(),
     )
 }

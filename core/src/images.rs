@@ -9,23 +9,23 @@ use uuid::Uuid;
 use contract::plans::Plan;
 
 use crate::{
-    ids::{ImageId, SessionId, UserId},
     links::{LinkOwner, LinkPurpose, LinkSigner},
     storage_budget::{self, Adding},
     tenancy::{TenantDb, TenantError},
 };
+use contract::ids::{BoardId, ImageId, JobId, SessionId, UserId};
 
 /// An image row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ImageRecord {
     /// Its id.
-    pub image_id: Uuid,
+    pub image_id: ImageId,
     /// Its owner.
     pub user_id: UserId,
     /// Its board.
-    pub board_id: Option<Uuid>,
+    pub board_id: Option<BoardId>,
     /// The job that made it.
-    pub job_id: Option<Uuid>,
+    pub job_id: Option<JobId>,
     /// `generated` or `uploaded`.
     pub origin: String,
     /// The file's key in the object store.
@@ -79,12 +79,12 @@ impl ImageRecord {
             params,
             starred: self.starred,
             created_at: self.created_at,
-            file_url: signer.link(&format!("{base}/file"), LinkPurpose::File, owner, self.image_id, now),
+            file_url: signer.link(&format!("{base}/file"), LinkPurpose::File, owner, self.image_id.0, now),
             thumbnail_url: signer.link(
                 &format!("{base}/thumbnail"),
                 LinkPurpose::Thumbnail,
                 owner,
-                self.image_id,
+                self.image_id.0,
                 now,
             ),
         })

@@ -23,10 +23,10 @@ use tokio::sync::{
 use uuid::Uuid;
 
 use crate::{
-    ids::{JobId, UserId},
     jobs, queue,
     tenancy::{TenantDb, TenantError},
 };
+use contract::ids::{JobId, UserId};
 
 /// How long a job's reader waits for a notification before re-reading the job anyway.
 pub const RECHECK: Duration = Duration::from_secs(2);

@@ -8,22 +8,22 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
-    ids::{JobId, UserId},
     quota::{self, Reservation},
     tenancy::{TenantDb, TenantError, TenantTx},
 };
+use contract::ids::{BoardId, ImageId, JobId, UserId};
 
 #[derive(Debug, sqlx::FromRow)]
 struct JobRow {
-    job_id: Uuid,
+    job_id: JobId,
     status: String,
     params: String,
-    board_id: Option<Uuid>,
+    board_id: Option<BoardId>,
     progress_step: i32,
     progress_total: i32,
     images_charged: i32,
     error: Option<String>,
-    image_ids: Vec<Uuid>,
+    image_ids: Vec<ImageId>,
     created_at: OffsetDateTime,
     started_at: Option<OffsetDateTime>,
     finished_at: Option<OffsetDateTime>,
@@ -67,7 +67,7 @@ pub const MAX_LIST: i64 = 100;
 pub async fn insert(
     tx: &mut TenantTx,
     params: &GenerationParams,
-    board_id: Option<Uuid>,
+    board_id: Option<BoardId>,
     priority: i16,
     reservation: Reservation,
 ) -> Result<Job, TenantError> {

@@ -18,7 +18,6 @@ pub mod config;
 pub mod db;
 pub mod gallery;
 pub mod generation;
-pub mod ids;
 pub mod images;
 pub mod imaging;
 pub mod job_events;

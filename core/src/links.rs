@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::ids::{SessionId, UserId};
+use contract::ids::{SessionId, UserId};
 
 /// How long a link works.
 pub const LINK_SECONDS: i64 = 3600;

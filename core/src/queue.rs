@@ -12,11 +12,11 @@ use contract::generation::{GenerationParams, JobStatus};
 use uuid::Uuid;
 
 use crate::{
-    ids::UserId,
     images::{self, NewImage},
     jobs,
     tenancy::TenantDb,
 };
+use contract::ids::UserId;
 
 /// A job a worker holds.
 #[derive(Debug, Clone)]

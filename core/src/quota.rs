@@ -9,7 +9,7 @@ use contract::plans::Plan;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 
-use crate::ids::UserId;
+use contract::ids::UserId;
 
 /// Images taken from a user's monthly quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

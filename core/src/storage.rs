@@ -12,7 +12,7 @@ use object_store::{
     path::Path,
 };
 
-use crate::ids::UserId;
+use contract::ids::UserId;
 
 /// Where image files are kept.
 #[derive(Debug, Clone)]

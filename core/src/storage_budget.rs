@@ -6,7 +6,7 @@
 use contract::plans::{GIB, Plan};
 use sqlx::PgConnection;
 
-use crate::ids::UserId;
+use contract::ids::UserId;
 
 /// What a user's gallery holds now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]

@@ -14,7 +14,8 @@
 
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 
-use crate::{accounts::CurrentUser, ids::UserId};
+use crate::accounts::CurrentUser;
+use contract::ids::UserId;
 
 /// Opens user-bound transactions.
 #[derive(Debug, Clone)]

@@ -27,13 +27,13 @@ use uuid::Uuid;
 
 use crate::{
     config::{CatalogEntry, WorkerSettings},
-    ids::JobId,
     images::NewImage,
     imaging, jobs,
     queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
     storage::{FileKind, ImageStore, StorageError},
     tenancy::TenantDb,
 };
+use contract::ids::{ImageId, JobId};
 
 /// How often progress is written at most (each write wakes every event stream of the job).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(150);
@@ -433,7 +433,9 @@ impl Worker {
     /// queued again keeps them, since its next worker writes the same keys.
     async fn discard_if_orphaned(&self, job: &ClaimedJob, record: &NewImage) {
         match jobs::get(&self.db, job.user_id, JobId(job.job_id)).await {
-            Ok(current) if current.status.is_finished() && !current.image_ids.contains(&record.image_id) => {
+            Ok(current)
+                if current.status.is_finished() && !current.image_ids.contains(&ImageId(record.image_id)) =>
+            {
                 for key in [&record.storage_key, &record.thumbnail_key] {
                     if let Err(e) = self.store.delete(key).await {
                         tracing::warn!(key, error = %e, "orphaned image file not deleted");

@@ -7,16 +7,16 @@ use uuid::Uuid;
 use crate::{
     accounts::CurrentUser,
     boards::check_name,
-    ids::WorkflowId,
     tenancy::{TenantDb, TenantError},
 };
+use contract::ids::WorkflowId;
 
 /// Largest `params` object, serialised.
 pub const MAX_PARAMS_BYTES: usize = 16 * 1024;
 
 #[derive(Debug, sqlx::FromRow)]
 struct WorkflowRow {
-    workflow_id: Uuid,
+    workflow_id: WorkflowId,
     name: String,
     params: String,
     created_at: OffsetDateTime,

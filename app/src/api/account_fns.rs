@@ -6,10 +6,10 @@
 //! in-memory access token as an argument (in the POST body, never in a URL).
 
 use leptos::prelude::*;
-use uuid::Uuid;
 
 #[cfg(feature = "ssr")]
 use contract::account::{ChangePasswordRequest, LoginRequest, RegisterRequest};
+use contract::ids::SessionId;
 use contract::{
     account::{EmailConfirmed, SessionInfo, SignInOptions, SignedIn, UpdateProfileRequest, UserProfile},
     error::UiError,
@@ -19,7 +19,6 @@ use pingvas_core::{
     account_data,
     accounts::{AccountError, SignedInSession},
     config::Provider,
-    ids::SessionId,
 };
 #[cfg(feature = "ssr")]
 use time::OffsetDateTime;
@@ -174,11 +173,11 @@ pub async fn ui_sessions(access_token: String) -> Result<Vec<SessionInfo>, UiErr
 
 /// Ends one of the caller's sessions.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "revoke_session")]
-pub async fn ui_revoke_session(access_token: String, id: Uuid) -> Result<(), UiError> {
+pub async fn ui_revoke_session(access_token: String, id: SessionId) -> Result<(), UiError> {
     answer(
         async move {
             let (core, user) = signed_in(&access_token).await?;
-            Ok(core.accounts.revoke_session(&user, SessionId(id)).await?)
+            Ok(core.accounts.revoke_session(&user, id).await?)
         }
         .await,
     )

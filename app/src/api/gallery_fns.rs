@@ -2,7 +2,6 @@
 //! API (`pingvas_core::generation`, `jobs`, `gallery`).
 
 use leptos::{prelude::*, server_fn::codec::Json};
-use uuid::Uuid;
 
 use contract::{
     error::UiError,
@@ -12,12 +11,9 @@ use contract::{
 
 #[cfg(feature = "ssr")]
 use super::call::as_user;
+use contract::ids::{ImageId, JobId};
 #[cfg(feature = "ssr")]
-use pingvas_core::{
-    gallery, generation,
-    ids::{ImageId, JobId},
-    jobs,
-};
+use pingvas_core::{gallery, generation, jobs};
 
 /// Queue a generation.
 #[server(prefix = "/api/v1/ui", endpoint = "generate", input = Json)]
@@ -27,15 +23,14 @@ pub async fn ui_generate(access_token: String, request: GenerateRequest) -> Resu
 
 /// One of my jobs.
 #[server(prefix = "/api/v1/ui", endpoint = "jobs/get")]
-pub async fn ui_job(access_token: String, id: Uuid) -> Result<Job, UiError> {
-    as_user(&access_token, async |core, user| jobs::get(&core.tenants, user.user_id, JobId(id)).await).await
+pub async fn ui_job(access_token: String, id: JobId) -> Result<Job, UiError> {
+    as_user(&access_token, async |core, user| jobs::get(&core.tenants, user.user_id, id).await).await
 }
 
 /// Cancel one of my jobs.
 #[server(prefix = "/api/v1/ui", endpoint = "jobs/cancel")]
-pub async fn ui_cancel_job(access_token: String, id: Uuid) -> Result<Job, UiError> {
-    as_user(&access_token, async |core, user| jobs::cancel(&core.tenants, user.user_id, JobId(id)).await)
-        .await
+pub async fn ui_cancel_job(access_token: String, id: JobId) -> Result<Job, UiError> {
+    as_user(&access_token, async |core, user| jobs::cancel(&core.tenants, user.user_id, id).await).await
 }
 
 /// A page of my images.
@@ -46,22 +41,22 @@ pub async fn ui_images(access_token: String, filter: ImageFilter) -> Result<Imag
 
 /// One of my images.
 #[server(prefix = "/api/v1/ui", endpoint = "images/get")]
-pub async fn ui_image(access_token: String, id: Uuid) -> Result<ImageInfo, UiError> {
-    as_user(&access_token, async |core, user| gallery::image(core, &user, ImageId(id)).await).await
+pub async fn ui_image(access_token: String, id: ImageId) -> Result<ImageInfo, UiError> {
+    as_user(&access_token, async |core, user| gallery::image(core, &user, id).await).await
 }
 
 /// Star or move one of my images.
 #[server(prefix = "/api/v1/ui", endpoint = "images/update", input = Json)]
 pub async fn ui_update_image(
     access_token: String,
-    id: Uuid,
+    id: ImageId,
     edit: UpdateImage,
 ) -> Result<ImageInfo, UiError> {
-    as_user(&access_token, async |core, user| gallery::update(core, &user, ImageId(id), &edit).await).await
+    as_user(&access_token, async |core, user| gallery::update(core, &user, id, &edit).await).await
 }
 
 /// Delete one of my images.
 #[server(prefix = "/api/v1/ui", endpoint = "images/delete")]
-pub async fn ui_delete_image(access_token: String, id: Uuid) -> Result<(), UiError> {
-    as_user(&access_token, async |core, user| gallery::delete(core, user.user_id, ImageId(id)).await).await
+pub async fn ui_delete_image(access_token: String, id: ImageId) -> Result<(), UiError> {
+    as_user(&access_token, async |core, user| gallery::delete(core, user.user_id, id).await).await
 }

@@ -4,7 +4,6 @@
 //! in-memory access token in the POST body and answer real HTTP statuses on errors.
 
 use leptos::{prelude::*, server_fn::codec::Json};
-use uuid::Uuid;
 
 use contract::{
     admin::{AdminUser, AdminUserPage, AdminUserUpdate},
@@ -16,12 +15,9 @@ use contract::{
 
 #[cfg(feature = "ssr")]
 use super::call::as_user;
+use contract::ids::{BoardId, UserId, WorkflowId};
 #[cfg(feature = "ssr")]
-use pingvas_core::{
-    admin, boards,
-    ids::{BoardId, UserId, WorkflowId},
-    workflows,
-};
+use pingvas_core::{admin, boards, workflows};
 
 /// My boards.
 #[server(prefix = "/api/v1/ui", endpoint = "boards")]
@@ -37,18 +33,17 @@ pub async fn ui_create_board(access_token: String, name: String) -> Result<Board
 
 /// Rename a board of mine.
 #[server(prefix = "/api/v1/ui", endpoint = "boards/rename")]
-pub async fn ui_rename_board(access_token: String, id: Uuid, name: String) -> Result<Board, UiError> {
+pub async fn ui_rename_board(access_token: String, id: BoardId, name: String) -> Result<Board, UiError> {
     as_user(&access_token, async |core, user| {
-        boards::rename(&core.tenants, user.user_id, BoardId(id), Some(&name)).await
+        boards::rename(&core.tenants, user.user_id, id, Some(&name)).await
     })
     .await
 }
 
 /// Delete a board of mine.
 #[server(prefix = "/api/v1/ui", endpoint = "boards/delete")]
-pub async fn ui_delete_board(access_token: String, id: Uuid) -> Result<(), UiError> {
-    as_user(&access_token, async |core, user| boards::delete(&core.tenants, user.user_id, BoardId(id)).await)
-        .await
+pub async fn ui_delete_board(access_token: String, id: BoardId) -> Result<(), UiError> {
+    as_user(&access_token, async |core, user| boards::delete(&core.tenants, user.user_id, id).await).await
 }
 
 /// My workflows (Pro and up).
@@ -70,9 +65,8 @@ pub async fn ui_create_workflow(
 
 /// Delete a workflow of mine (Pro and up).
 #[server(prefix = "/api/v1/ui", endpoint = "workflows/delete")]
-pub async fn ui_delete_workflow(access_token: String, id: Uuid) -> Result<(), UiError> {
-    as_user(&access_token, async |core, user| workflows::delete(&core.tenants, &user, WorkflowId(id)).await)
-        .await
+pub async fn ui_delete_workflow(access_token: String, id: WorkflowId) -> Result<(), UiError> {
+    as_user(&access_token, async |core, user| workflows::delete(&core.tenants, &user, id).await).await
 }
 
 /// The model catalog, with the plan each model needs.
@@ -99,11 +93,11 @@ pub async fn ui_admin_users(
 #[server(prefix = "/api/v1/ui", endpoint = "admin/users/update", input = Json)]
 pub async fn ui_admin_update_user(
     access_token: String,
-    id: Uuid,
+    id: UserId,
     changes: AdminUserUpdate,
 ) -> Result<AdminUser, UiError> {
     as_user(&access_token, async |core, user| {
-        admin::update_user(&core.db, &user, UserId(id), &changes, core.config.access_token_seconds).await
+        admin::update_user(&core.db, &user, id, &changes, core.config.access_token_seconds).await
     })
     .await
 }

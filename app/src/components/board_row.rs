@@ -12,7 +12,7 @@ pub fn BoardRow(
     board: Board,
     error: RwSignal<Option<UiError>>,
     changed: impl Fn() + Copy + Send + Sync + 'static,
-    delete: impl Fn(uuid::Uuid) + Copy + Send + Sync + 'static,
+    delete: impl Fn(contract::ids::BoardId) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let auth = Auth::get();
     let id = board.board_id;

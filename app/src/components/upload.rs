@@ -14,7 +14,7 @@ use contract::{error::UiError, images::ImageInfo};
 pub async fn upload_image(
     access_token: String,
     file: web_sys::File,
-    board: Option<uuid::Uuid>,
+    board: Option<contract::ids::BoardId>,
 ) -> Result<ImageInfo, UiError> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;

@@ -1,9 +1,9 @@
 //! `/admin`: user administration for superusers: find users, change plan, quota, active and
 //! staff flags. Everyone else is refused here, and by the server on every call.
 
+use contract::ids::UserId;
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use uuid::Uuid;
 
 use crate::{
     api::tenant_fns::{ui_admin_update_user, ui_admin_users},
@@ -112,7 +112,7 @@ fn row_changes(
 #[component]
 fn AdminUserRow(user: AdminUser) -> impl IntoView {
     let auth = Auth::get();
-    let id: Uuid = user.user_id;
+    let id: UserId = user.user_id;
     let current = RwSignal::new(user);
     let plan = RwSignal::new(current.get_untracked().subscription_plan.clone());
     let quota =

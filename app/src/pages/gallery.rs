@@ -2,9 +2,9 @@
 //! filtered by board or starred; star, download, move to a board and delete (after a confirm)
 //! from each card; boards made, renamed and deleted beside the grid.
 
+use contract::ids::{BoardId, ImageId};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
-use uuid::Uuid;
 
 use crate::{
     api::{
@@ -99,7 +99,7 @@ fn Gallery() -> impl IntoView {
             }
         });
     };
-    let edit = move |id: Uuid, change: UpdateImage| {
+    let edit = move |id: ImageId, change: UpdateImage| {
         spawn_local(async move {
             match auth.call(|token| ui_update_image(token, id, change.clone())).await {
                 Ok(image) => {
@@ -108,7 +108,8 @@ fn Gallery() -> impl IntoView {
                         load_boards();
                     }
                     // It may no longer match the filter.
-                    if board_filter.get_untracked().parse::<Uuid>().is_ok() || starred_only.get_untracked() {
+                    if board_filter.get_untracked().parse::<BoardId>().is_ok() || starred_only.get_untracked()
+                    {
                         load(false);
                     }
                 }
@@ -116,7 +117,7 @@ fn Gallery() -> impl IntoView {
             }
         });
     };
-    let delete = move |id: Uuid| {
+    let delete = move |id: ImageId| {
         if !confirmed("Delete this image? This cannot be undone.") {
             return;
         }
@@ -147,7 +148,7 @@ fn Gallery() -> impl IntoView {
                 }));
                 return;
             };
-            let board = board_filter.get_untracked().parse::<Uuid>().ok();
+            let board = board_filter.get_untracked().parse::<BoardId>().ok();
             uploading.set(true);
             spawn_local(async move {
                 let result = auth
@@ -181,7 +182,7 @@ fn Gallery() -> impl IntoView {
             }
         });
     };
-    let delete_board = move |id: Uuid| {
+    let delete_board = move |id: BoardId| {
         if !confirmed("Delete this board? Its images stay in your gallery.") {
             return;
         }
@@ -276,8 +277,8 @@ fn board_options(boards: Vec<Board>, selected: &str) -> impl IntoView + use<> {
 fn ImageCard(
     image: ImageInfo,
     boards: RwSignal<Vec<Board>>,
-    edit: impl Fn(Uuid, UpdateImage) + Copy + Send + Sync + 'static,
-    delete: impl Fn(Uuid) + Copy + Send + Sync + 'static,
+    edit: impl Fn(ImageId, UpdateImage) + Copy + Send + Sync + 'static,
+    delete: impl Fn(ImageId) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let id = image.image_id;
     let starred = image.starred;
@@ -301,7 +302,7 @@ fn ImageCard(
                     <a class="button small" href=image.file_url download=format!("pingvas-{id}.png") data-testid="download">"Download"</a>
                     <select class="small" aria-label="Move to board" data-testid="move-to-board" prop:value=chosen_board
                         on:change=move |ev| {
-                            let board = event_target_value(&ev).parse::<Uuid>().ok();
+                            let board = event_target_value(&ev).parse::<BoardId>().ok();
                             edit(id, UpdateImage { starred: None, board_id: Some(board) });
                         }>
                         <option value="">"No board"</option>

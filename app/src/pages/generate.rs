@@ -5,10 +5,10 @@
 //! `?from=<image id>` fills the form with that image's settings, `?workflow=<id>` with a saved
 //! preset's (Pro and up, who can also save the form as a preset here).
 
+use contract::ids::{ImageId, JobId, WorkflowId};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use uuid::Uuid;
 
 use crate::{
     api::{
@@ -75,7 +75,7 @@ fn GenerateForm() -> impl IntoView {
     let board = RwSignal::new(String::new());
     let error = RwSignal::new(None::<UiError>);
     let event = RwSignal::new(None::<JobEvent>);
-    let job_id = RwSignal::new(None::<Uuid>);
+    let job_id = RwSignal::new(None::<JobId>);
     let results = RwSignal::new(Vec::<ImageInfo>::new());
     let started_at = RwSignal::new(None::<f64>);
     let elapsed = RwSignal::new(None::<f64>);
@@ -109,8 +109,9 @@ fn GenerateForm() -> impl IntoView {
     };
     let query = use_query_map();
     Effect::new(move |_| {
-        let from = query.with_untracked(|q| q.get("from")).and_then(|id| id.parse::<Uuid>().ok());
-        let workflow = query.with_untracked(|q| q.get("workflow")).and_then(|id| id.parse::<Uuid>().ok());
+        let from = query.with_untracked(|q| q.get("from")).and_then(|id| id.parse::<ImageId>().ok());
+        let workflow =
+            query.with_untracked(|q| q.get("workflow")).and_then(|id| id.parse::<WorkflowId>().ok());
         // "Try it" links (the home page's examples): a prompt, and the seed that made the example.
         let linked = query.with_untracked(|q| {
             let mut fields = serde_json::Map::new();

@@ -2,10 +2,10 @@
 //! settings", download and delete. Another user's image (or none) shows the not-found page,
 //! exactly as an image that does not exist would.
 
+use contract::ids::ImageId;
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use uuid::Uuid;
 
 use super::{gallery::confirmed, not_found::NotFound};
 use crate::{
@@ -31,7 +31,7 @@ fn ImageDetail() -> impl IntoView {
     let params = use_params_map();
     let image = RwSignal::new(None::<Result<ImageInfo, UiError>>);
     Effect::new(move |_| {
-        let id = params.with(|p| p.get("id")).and_then(|id| id.parse::<Uuid>().ok());
+        let id = params.with(|p| p.get("id")).and_then(|id| id.parse::<ImageId>().ok());
         spawn_local(async move {
             let found = match id {
                 Some(id) => auth.call(|token| ui_image(token, id)).await,

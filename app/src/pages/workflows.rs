@@ -1,9 +1,9 @@
 //! `/workflows` (Pro and up): saved generation presets: save one, see them, delete them.
 
+use contract::ids::WorkflowId;
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::{
     api::tenant_fns::{ui_create_workflow, ui_delete_workflow, ui_workflows},
@@ -59,7 +59,7 @@ fn WorkflowList() -> impl IntoView {
             }
         });
     };
-    let delete = move |id: Uuid| {
+    let delete = move |id: WorkflowId| {
         spawn_local(async move {
             if let Err(e) = auth.call(|token| ui_delete_workflow(token, id)).await {
                 outcome.set(Some(e));

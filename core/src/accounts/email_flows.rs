@@ -13,10 +13,8 @@ use super::{
     internal, parse_email,
     sessions::{self, Revoke},
 };
-use crate::{
-    ids::UserId,
-    mail::{self, templates},
-};
+use crate::mail::{self, templates};
+use contract::ids::UserId;
 
 /// The least time between two verification mails to one account.
 pub const RESEND_INTERVAL: time::Duration = time::Duration::seconds(60);

@@ -6,7 +6,8 @@
 use sqlx::PgConnection;
 use time::Duration;
 
-use crate::{auth::opaque_token::OpaqueToken, config::PublicUrl, ids::UserId};
+use crate::{auth::opaque_token::OpaqueToken, config::PublicUrl};
+use contract::ids::UserId;
 
 /// What a token does when redeemed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

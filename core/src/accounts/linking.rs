@@ -15,9 +15,9 @@ use super::{
 };
 use crate::{
     config::Provider,
-    ids::UserId,
     oauth::identity::{ProviderIdentity, ProviderTokens},
 };
+use contract::ids::UserId;
 
 /// Why a provider sign-in was refused; each reads as advice to the person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

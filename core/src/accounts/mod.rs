@@ -33,9 +33,9 @@ use crate::{
         refresh_token::RefreshToken, token_cipher::TokenCipher, tokens::TokenKeys,
     },
     config::{Config, PublicUrl},
-    ids::{SessionId, UserId},
     rate_limit::{Decision, RateLimiter, client_key},
 };
+use contract::ids::{SessionId, UserId};
 
 /// Who is making an authenticated request, from a verified, unrevoked access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -391,7 +391,7 @@ impl Accounts {
         Ok(rows
             .into_iter()
             .map(|row| SessionInfo {
-                id: row.family_id.0,
+                id: row.family_id,
                 device_name: row.device_name,
                 ip_address: row.ip_address,
                 user_agent: row.user_agent,

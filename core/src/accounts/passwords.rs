@@ -9,10 +9,8 @@ use super::{
     profile::{self, check_full_name},
     sessions::{self, Revoke},
 };
-use crate::{
-    auth::{email::Email, password_hash::needs_rehash},
-    ids::UserId,
-};
+use crate::auth::{email::Email, password_hash::needs_rehash};
+use contract::ids::UserId;
 
 impl Accounts {
     /// Creates an email/password account and signs it in.

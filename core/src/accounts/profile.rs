@@ -6,7 +6,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use super::{AccountError, Accounts, CurrentUser};
-use crate::ids::UserId;
+use contract::ids::UserId;
 
 /// Longest display name.
 pub const MAX_FULL_NAME_CHARS: usize = 100;
@@ -39,7 +39,7 @@ impl From<ProfileRow> for UserProfile {
     fn from(row: ProfileRow) -> Self {
         let remaining = row.monthly_image_quota.map(|limit| (limit - row.monthly_images_generated).max(0));
         Self {
-            user_id: row.user_id.0,
+            user_id: row.user_id,
             email: row.email,
             email_verified: row.email_verified,
             username: row.username,

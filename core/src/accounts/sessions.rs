@@ -14,10 +14,8 @@ use super::{
     AccountError,
     device::{describe_device, stored_user_agent},
 };
-use crate::{
-    auth::refresh_token::{REFRESH_TOKEN_SECONDS, RefreshToken},
-    ids::{SessionId, UserId},
-};
+use crate::auth::refresh_token::{REFRESH_TOKEN_SECONDS, RefreshToken};
+use contract::ids::{SessionId, UserId};
 
 /// Where a request came from, recorded with the session it starts or refreshes.
 #[derive(Debug, Clone, PartialEq, Eq)]

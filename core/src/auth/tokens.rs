@@ -7,10 +7,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
-use crate::{
-    config::JwtSecret,
-    ids::{SessionId, UserId},
-};
+use crate::config::JwtSecret;
+use contract::ids::{SessionId, UserId};
 
 /// How long an access token is valid unless configured otherwise.
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;

@@ -8,7 +8,7 @@ pub mod templates;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::ids::UserId;
+use contract::ids::UserId;
 
 /// A message to one person, in plain text and HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,8 @@
 use std::io::Read;
 
 use axum::http::StatusCode;
-use pingvas_core::{ids::UserId, storage::ImageStore};
+use contract::ids::UserId;
+use pingvas_core::storage::ImageStore;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -113,7 +114,7 @@ async fn s47_the_owner_exports_everything_and_deleting_the_account_leaves_nothin
     let signer = pingvas_core::links::LinkSigner::new(b"not the server's secret");
     let owner = pingvas_core::links::LinkOwner {
         user: UserId(ada_id),
-        session: pingvas_core::ids::SessionId(Uuid::nil()),
+        session: contract::ids::SessionId(Uuid::nil()),
     };
     let forged = signer.link(
         "/api/v1/users/me/export",

@@ -440,7 +440,7 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
 
     // The hub itself: eight streams of one job, one reader; it goes when they do.
     let hub = pingvas_core::job_events::JobEventHub::new(TenantDb::new(g.pool.clone()), 8);
-    let user = pingvas_core::ids::UserId(ada.user_id.parse().unwrap());
+    let user = contract::ids::UserId(ada.user_id.parse().unwrap());
     let job: uuid::Uuid = job.parse().unwrap();
     let mut watches = Vec::new();
     for _ in 0..8 {
@@ -459,7 +459,7 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Someone else's job is not theirs to watch, and the refusal holds no slot.
-    let bob = pingvas_core::ids::UserId(register(&g.app, "bob@example.com").await.user_id.parse().unwrap());
+    let bob = contract::ids::UserId(register(&g.app, "bob@example.com").await.user_id.parse().unwrap());
     for _ in 0..10 {
         assert!(matches!(hub.watch(bob, job).await, Err(pingvas_core::job_events::WatchError::Tenant(_))));
     }

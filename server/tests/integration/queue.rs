@@ -15,10 +15,10 @@ use axum::http::StatusCode;
 use common::{
     SignedIn, TestDatabase, app, body_json, generate, post_as, quota_row, register_verified, set_plan,
 };
+use contract::ids::UserId;
 use contract::plans::Plan;
 use pingvas_core::{
     config::{WorkerSettings, default_catalog},
-    ids::UserId,
     queue::{self, Recovered},
     storage::ImageStore,
     tenancy::TenantDb,

@@ -7,10 +7,8 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
-use pingvas_core::{
-    ids::UserId,
-    storage::{FileKind, ImageStore, StorageError},
-};
+use contract::ids::UserId;
+use pingvas_core::storage::{FileKind, ImageStore, StorageError};
 use uuid::Uuid;
 
 /// Stores, reads, replaces and deletes one image's files, as the worker and the gallery do.

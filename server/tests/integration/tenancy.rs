@@ -8,7 +8,8 @@ use crate::common;
 
 use axum::{Router, http::StatusCode};
 use common::{SignedIn, TestDatabase, app, body_json, generate, get, get_as, register_verified, send_as};
-use pingvas_core::{db, ids::UserId, tenancy::TenantDb};
+use contract::ids::UserId;
+use pingvas_core::{db, tenancy::TenantDb};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -139,7 +140,7 @@ async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
     let current = |user: &SignedIn, staff: bool| pingvas_core::accounts::CurrentUser {
         user_id: UserId(user.user_id.parse().unwrap()),
         email: String::new(),
-        session: pingvas_core::ids::SessionId(uuid::Uuid::nil()),
+        session: contract::ids::SessionId(uuid::Uuid::nil()),
         jti: uuid::Uuid::nil(),
         token_expires_at: time::OffsetDateTime::now_utc(),
         is_staff: staff,

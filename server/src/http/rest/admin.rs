@@ -14,7 +14,8 @@ use crate::http::{
     extractors::{json::ApiJson, query::ApiQuery},
     tenant_errors::parse_id,
 };
-use pingvas_core::{accounts::CurrentUser, admin, ids::UserId};
+use contract::ids::UserId;
+use pingvas_core::{accounts::CurrentUser, admin};
 
 /// `?q=&offset=&limit=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -21,12 +21,12 @@ use crate::http::{
     extractors::{current_user::bearer_token, json::ApiJson},
     tenant_errors::parse_id,
 };
+use contract::ids::SessionId;
 use pingvas_core::{
     accounts::{ClientContext, CurrentUser, IssuedTokens, SignedInSession},
     auth::cookie::{
         clear_refresh_cookie, header_value, origin_allowed, read_refresh_cookie, set_refresh_cookie,
     },
-    ids::SessionId,
 };
 
 /// Whether the refresh cookie is `Secure` (everywhere but plain-http development).

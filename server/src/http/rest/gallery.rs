@@ -21,10 +21,10 @@ use crate::http::{
     extractors::{current_user::bearer_token_of, json::ApiJson, query::ApiQuery},
     tenant_errors::parse_id,
 };
+use contract::ids::{BoardId, ImageId};
 use pingvas_core::{
     accounts::CurrentUser,
     gallery,
-    ids::ImageId,
     images::{self, NewImage},
     imaging::{self, ImagingError},
     links::{LinkOwner, LinkPurpose, SignedQuery},
@@ -64,7 +64,12 @@ impl ImageQuery {
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(invalid("limit", "Use a limit from 1 to 100."));
         }
-        Ok(ImageFilter { offset, limit, board_id: self.board_id, starred: self.starred.unwrap_or(false) })
+        Ok(ImageFilter {
+            offset,
+            limit,
+            board_id: self.board_id.map(BoardId),
+            starred: self.starred.unwrap_or(false),
+        })
     }
 }
 

@@ -1,4 +1,5 @@
-//! Typed identifiers, so a user id can never be passed where an image id is expected.
+//! Typed identifiers, so a user id can never be passed where an image id is expected. They travel
+//! as plain UUID strings (serde-transparent), in the browser, the API and the database alike.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -7,14 +8,23 @@ use uuid::Uuid;
 macro_rules! uuid_id {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
-        #[sqlx(transparent)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
         impl From<Uuid> for $name {
             fn from(id: Uuid) -> Self {
                 Self(id)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(text: &str) -> Result<Self, uuid::Error> {
+                text.parse().map(Self)
             }
         }
 
