@@ -99,6 +99,15 @@ pub struct ModelInfo {
     pub default_side: u32,
 }
 
+impl ModelInfo {
+    /// Whether `plan` may use this model: the one rule the request check, the REST model list and
+    /// the pages all apply.
+    #[must_use]
+    pub fn open_to(&self, plan: Plan) -> bool {
+        plan >= self.min_plan
+    }
+}
+
 const fn default_side() -> u32 {
     DEFAULT_SIDE as u32
 }
@@ -305,7 +314,7 @@ pub fn check_request(
             .find(|m| m.name == name)
             .ok_or_else(|| invalid("model", "There is no model of that name. See GET /api/v1/models."))?,
     };
-    if plan < model.min_plan {
+    if !model.open_to(plan) {
         return Err(GenerationRefusal::PlanRequired {
             field: "model",
             plan: model.min_plan,

@@ -95,7 +95,7 @@ pub fn events_link(links: &LinkSigner, user: &CurrentUser, id: JobId) -> String 
 
 /// The models of `catalog` that `plan` may use; the first is the default.
 pub fn usable_models(catalog: &[ModelInfo], plan: Plan) -> impl Iterator<Item = &ModelInfo> {
-    catalog.iter().filter(move |m| plan >= m.min_plan)
+    catalog.iter().filter(move |m| m.open_to(plan))
 }
 
 /// Checks `request`, reserves its images and queues it for `user`.

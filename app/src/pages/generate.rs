@@ -125,7 +125,7 @@ fn GenerateForm() -> impl IntoView {
         spawn_local(async move {
             if let Ok(list) = auth.call(ui_models).await {
                 let plan = current_plan(auth);
-                if let Some(first) = list.iter().find(|m| plan >= m.min_plan) {
+                if let Some(first) = list.iter().find(|m| m.open_to(plan)) {
                     model.set(first.name.clone());
                     width.set(first.default_side.to_string());
                     height.set(first.default_side.to_string());
@@ -325,7 +325,7 @@ fn GenerateForm() -> impl IntoView {
             <label>"Model"
                 <select data-testid="model" prop:value=move || model.get() on:change=move |ev| model.set(event_target_value(&ev))>
                     {move || models.get().into_iter().map(|m| {
-                        let locked = plan() < m.min_plan;
+                        let locked = !m.open_to(plan());
                         let label = if locked { format!("{} (needs {})", m.title, m.min_plan.display_name()) } else { m.title.clone() };
                         view! { <option value=m.name.clone() disabled=locked>{label}</option> }
                     }).collect_view()}

@@ -27,13 +27,16 @@ pub fn ModelsPage() -> impl IntoView {
                     <table class="plans" data-testid="model-table">
                         <thead><tr><th>"Model"</th><th>"Name in requests"</th><th>"From plan"</th><th></th></tr></thead>
                         <tbody>
-                            {list.into_iter().map(|m| view! {
-                                <tr>
-                                    <td>{m.title}</td>
-                                    <td><code>{m.name}</code></td>
-                                    <td>{m.min_plan.display_name()}</td>
-                                    <td>{if plan() >= m.min_plan { "Available" } else { "Upgrade to use" }}</td>
-                                </tr>
+                            {list.into_iter().map(|m| {
+                                let availability = if m.open_to(plan()) { "Available" } else { "Upgrade to use" };
+                                view! {
+                                    <tr>
+                                        <td>{m.title}</td>
+                                        <td><code>{m.name}</code></td>
+                                        <td>{m.min_plan.display_name()}</td>
+                                        <td>{availability}</td>
+                                    </tr>
+                                }
                             }).collect_view()}
                         </tbody>
                     </table>
