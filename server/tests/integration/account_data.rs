@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::common::{
-    self, PEER, STRONG_PASSWORD, TestDatabase, app_with_config, body_json, call, config, generate, get,
-    get_as, png, register_verified, send_as, upload,
+    self, PEER, STRONG_PASSWORD, TestDatabase, app_with_config, body_json, config, generate, get, get_as,
+    png, register_verified, send_as, upload,
 };
 
 async fn zip_of(response: axum::response::Response) -> zip::ZipArchive<std::io::Cursor<Vec<u8>>> {
@@ -146,14 +146,7 @@ async fn s47_the_owner_exports_everything_and_deleting_the_account_leaves_nothin
     assert_eq!(users, 0);
     assert_eq!(store.keys_of(UserId(ada_id)).await.unwrap(), Vec::<String>::new());
     assert_eq!(get_as(&app, "/api/v1/users/me", &ada.bearer()).await.status(), StatusCode::UNAUTHORIZED);
-    let login = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        PEER,
-        &[],
-        Some(json!({"email": "ada@example.com", "password": STRONG_PASSWORD})),
-    );
+    let login = common::login_with(&app, PEER, "ada@example.com", STRONG_PASSWORD);
     assert_eq!(login.await.status(), StatusCode::UNAUTHORIZED);
 
     // Bob's account is untouched.

@@ -4,7 +4,7 @@
 use crate::common;
 
 use axum::http::StatusCode;
-use common::{PEER, SignedIn, TestDatabase, app, body_json, call, get_as, refresh, register, send_as};
+use common::{PEER, SignedIn, TestDatabase, app, body_json, get_as, refresh, register, send_as};
 use serde_json::json;
 
 async fn superuser(test_db: &TestDatabase, app: &axum::Router) -> SignedIn {
@@ -94,15 +94,7 @@ async fn deactivating_a_user_signs_them_out_everywhere_at_once() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(get_as(&app, "/api/v1/users/me", &ada.bearer()).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(refresh(&app, &ada.cookie).await.status(), StatusCode::UNAUTHORIZED);
-    let login = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        PEER,
-        &[],
-        Some(json!({"email": "ada@example.com", "password": common::STRONG_PASSWORD})),
-    )
-    .await;
+    let login = common::login_with(&app, PEER, "ada@example.com", common::STRONG_PASSWORD).await;
     assert_eq!(login.status(), StatusCode::UNAUTHORIZED);
     let active: i64 =
         sqlx::query_scalar("SELECT count(*) FROM user_sessions WHERE user_id = $1::uuid AND is_active")

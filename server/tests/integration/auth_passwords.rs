@@ -6,7 +6,9 @@ use crate::common;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use common::{PEER, STRONG_PASSWORD, TestDatabase, app, app_with_config, body_json, call, config, register};
+use common::{
+    PEER, STRONG_PASSWORD, TestDatabase, app, app_with_config, body_json, call, config, login_with, register,
+};
 use serde_json::json;
 
 async fn register_with(
@@ -16,11 +18,6 @@ async fn register_with(
     password: &str,
 ) -> axum::response::Response {
     call(app, "POST", "/api/v1/auth/register", peer, &[], Some(json!({"email": email, "password": password})))
-        .await
-}
-
-async fn login_with(app: &axum::Router, peer: &str, email: &str, password: &str) -> axum::response::Response {
-    call(app, "POST", "/api/v1/auth/login", peer, &[], Some(json!({"email": email, "password": password})))
         .await
 }
 

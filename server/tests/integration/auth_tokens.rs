@@ -182,15 +182,7 @@ async fn s26_a_password_change_or_deactivation_ends_every_other_session() {
     assert_eq!(refresh(&app, &phone.cookie).await.status(), StatusCode::UNAUTHORIZED);
     // The session that changed it goes on.
     assert_eq!(get_as(&app, ME, &laptop.bearer()).await.status(), StatusCode::OK);
-    let login_new = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        PEER,
-        &[],
-        Some(json!({"email": "ada@example.com", "password": new_password})),
-    )
-    .await;
+    let login_new = common::login_with(&app, PEER, "ada@example.com", new_password).await;
     assert_eq!(login_new.status(), StatusCode::OK);
 
     // Deactivation: every session, this one too, stops at the next request.

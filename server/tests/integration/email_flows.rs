@@ -227,25 +227,9 @@ async fn s45_a_password_reset_answers_alike_for_anyone_and_its_link_ends_every_s
     // Every session ended: the bearer token and the refresh cookie are both dead.
     assert_eq!(get_as(&app, "/api/v1/users/me", &ada.bearer()).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(common::refresh(&app, &ada.cookie).await.status(), StatusCode::UNAUTHORIZED);
-    let old = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        PEER,
-        &[],
-        Some(json!({"email": "ada@example.com", "password": STRONG_PASSWORD})),
-    )
-    .await;
+    let old = common::login_with(&app, PEER, "ada@example.com", STRONG_PASSWORD).await;
     assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
-    let new = call(
-        &app,
-        "POST",
-        "/api/v1/auth/login",
-        PEER,
-        &[],
-        Some(json!({"email": "ada@example.com", "password": NEW_PASSWORD})),
-    )
-    .await;
+    let new = common::login_with(&app, PEER, "ada@example.com", NEW_PASSWORD).await;
     assert_eq!(new.status(), StatusCode::OK);
     assert_eq!(body_json(new).await["user"]["email_verified"], true, "the link reached the address");
 }
@@ -289,18 +273,10 @@ async fn s46_a_new_email_takes_effect_only_once_verified_and_the_old_address_is_
         (profile["email"].clone(), profile["email_verified"].clone()),
         (json!("ada@new.example"), json!(true))
     );
-    let login = |email: &str| {
-        call(
-            &app,
-            "POST",
-            "/api/v1/auth/login",
-            PEER,
-            &[],
-            Some(json!({"email": email, "password": STRONG_PASSWORD})),
-        )
-    };
-    assert_eq!(login("ada@new.example").await.status(), StatusCode::OK);
-    assert_eq!(login("ada@example.com").await.status(), StatusCode::UNAUTHORIZED);
+    let new_address = common::login_with(&app, PEER, "ada@new.example", STRONG_PASSWORD).await;
+    assert_eq!(new_address.status(), StatusCode::OK);
+    let old_address = common::login_with(&app, PEER, "ada@example.com", STRONG_PASSWORD).await;
+    assert_eq!(old_address.status(), StatusCode::UNAUTHORIZED);
     // The first address's verification link was used up when it was verified.
     let old_link = mailed_token(&db.pool, "ada@example.com", "/verify-email").await;
     assert_eq!(confirm(&app, &old_link).await.status(), StatusCode::UNPROCESSABLE_ENTITY);

@@ -368,15 +368,7 @@ async fn s17_a_verified_provider_login_claiming_an_unverified_account_removes_it
 
     assert_eq!(get_as(app, "/api/v1/users/me", &squatter.bearer()).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(refresh(app, &squatter.cookie).await.status(), StatusCode::UNAUTHORIZED);
-    let password_login = call(
-        app,
-        "POST",
-        "/api/v1/auth/login",
-        PEER,
-        &[],
-        Some(json!({"email": "ada@example.com", "password": STRONG_PASSWORD})),
-    )
-    .await;
+    let password_login = common::login_with(app, PEER, "ada@example.com", STRONG_PASSWORD).await;
     assert_eq!(password_login.status(), StatusCode::UNAUTHORIZED);
 }
 

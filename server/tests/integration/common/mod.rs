@@ -367,17 +367,22 @@ pub async fn confirm_link(app: &Router, pool: &PgPool, email: &str, page: &str) 
 
 /// Signs `email` in with [`STRONG_PASSWORD`] from `peer`.
 pub async fn login(app: &Router, email: &str) -> SignedIn {
-    let response = call(
+    let response = login_with(app, PEER, email, STRONG_PASSWORD).await;
+    assert_eq!(response.status(), axum::http::StatusCode::OK, "signing {email} in");
+    signed_in(response).await
+}
+
+/// `POST /api/v1/auth/login` from `peer`, whatever the answer.
+pub async fn login_with(app: &Router, peer: &str, email: &str, password: &str) -> Response {
+    call(
         app,
         "POST",
         "/api/v1/auth/login",
-        PEER,
+        peer,
         &[],
-        Some(serde_json::json!({"email": email, "password": STRONG_PASSWORD})),
+        Some(serde_json::json!({"email": email, "password": password})),
     )
-    .await;
-    assert_eq!(response.status(), axum::http::StatusCode::OK, "signing {email} in");
-    signed_in(response).await
+    .await
 }
 
 async fn signed_in(response: Response) -> SignedIn {
