@@ -5,7 +5,7 @@ import { defineConfig, devices } from "@playwright/test";
 // scripts/test builds the release server and creates a fresh database, then runs this suite.
 const root = path.resolve(__dirname, "..");
 const port = Number(process.env.E2E_PORT ?? 3017);
-const baseURL = `http://127.0.0.1:${port}`;
+export const baseURL = `http://127.0.0.1:${port}`;
 export const databaseUrl = process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL;
 const binary = process.env.PINGVAS_BINARY;
 // The local OAuth servers playing Google and Discord (oauth-providers.mjs).
@@ -14,6 +14,12 @@ export const mockDiscord = `http://127.0.0.1:${Number(process.env.MOCK_DISCORD_P
 // MailDev: the SMTP server the app sends to, and the web API the tests read mail from.
 const mailSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3020);
 const mailWebPort = Number(process.env.MAILDEV_WEB_PORT ?? 3021);
+// localstripe: the Stripe-compatible server billing talks to (installed by scripts/test).
+export const localStripe = `http://127.0.0.1:${Number(process.env.LOCALSTRIPE_PORT ?? 3022)}`;
+const localStripeBin =
+  process.env.PINGVAS_LOCALSTRIPE ?? path.join(process.env.HOME ?? "", ".cache/pingvas-localstripe/bin/localstripe");
+/** The secret the billing webhook is signed with (billing.spec.ts registers it with localstripe). */
+export const webhookSecret = "whsec_pingvas_e2e";
 if (!binary) throw new Error("PINGVAS_BINARY must name the release server binary (run ./scripts/test)");
 
 /** Runs the server's command line against the test database (e.g. `user make-superuser`). */
@@ -64,6 +70,14 @@ export default defineConfig({
     stderr: "pipe",
   },
   {
+    command: `${localStripeBin} --port ${new URL(localStripe).port} --from-scratch`,
+    url: `${localStripe}/js.stripe.com/v3/`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+  {
     command: "node oauth-providers.mjs",
     cwd: __dirname,
     url: `${mockGoogle}/.well-known/openid-configuration`,
@@ -108,6 +122,15 @@ export default defineConfig({
       DISCORD_AUTH_URL: `${mockDiscord}/authorize`,
       DISCORD_TOKEN_URL: `${mockDiscord}/token`,
       DISCORD_USERINFO_URL: `${mockDiscord}/users/@me`,
+      STRIPE_SECRET_KEY: "sk_test_pingvas_e2e",
+      STRIPE_PUBLISHABLE_KEY: "pk_test_pingvas_e2e",
+      STRIPE_WEBHOOK_SECRET: webhookSecret,
+      STRIPE_API_BASE: localStripe,
+      STRIPE_JS_URL: `${localStripe}/js.stripe.com/v3/`,
+      STRIPE_PRICE_PRO_MONTHLY: "pingvas_pro_monthly",
+      STRIPE_PRICE_STUDIO_MONTHLY: "pingvas_studio_monthly",
+      // The test moves a period's end into the past; the sweep applies it within a second.
+      BILLING_SWEEP_SECONDS: "1",
     },
   },
   ],

@@ -97,18 +97,34 @@ ensure_vulkan() {
   fi
 }
 
-# An S3-compatible server for the storage tests: moto from PyPI, in a virtual environment
-# outside the clone (like cargo's target directory), so fresh clones and CI reuse it.
+# A Python tool from PyPI, pinned, in its own virtual environment outside the clone (like
+# cargo's target directory), so fresh clones and CI reuse it: `pip_tool VENV DISTRIBUTION
+# VERSION REQUIREMENT PURPOSE` installs REQUIREMENT unless DISTRIBUTION is at VERSION there.
+pip_tool() {
+  local venv="$1" distribution="$2" version="$3" requirement="$4" purpose="$5"
+  if [ "$("$venv/bin/pip" show "$distribution" 2>/dev/null | sed -n 's/^Version: //p')" != "$version" ]; then
+    say "installing $requirement into $venv ($purpose)"
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q "$requirement"
+  fi
+}
+
+# An S3-compatible server for the storage tests.
 MOTO_VERSION="5.2.5"
 MOTO_VENV="${PINGVAS_MOTO_VENV:-$HOME/.cache/pingvas-moto}"
 ensure_moto() {
   export PINGVAS_MOTO_SERVER="$MOTO_VENV/bin/moto_server"
-  if [ "$("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
-    say "installing moto[server] $MOTO_VERSION into $MOTO_VENV (an S3-compatible server for the storage tests)"
-    command -v python3 >/dev/null || apt_install python3 python3-venv
-    python3 -m venv "$MOTO_VENV"
-    "$MOTO_VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION"
-  fi
+  pip_tool "$MOTO_VENV" moto "$MOTO_VERSION" "moto[server]==$MOTO_VERSION" "an S3-compatible server for the storage tests"
+}
+
+# A Stripe-compatible server for the billing tests (it signs its webhooks as Stripe does).
+LOCALSTRIPE_VERSION="1.15.10"
+LOCALSTRIPE_VENV="${PINGVAS_LOCALSTRIPE_VENV:-$HOME/.cache/pingvas-localstripe}"
+ensure_localstripe() {
+  export PINGVAS_LOCALSTRIPE="$LOCALSTRIPE_VENV/bin/localstripe"
+  pip_tool "$LOCALSTRIPE_VENV" localstripe "$LOCALSTRIPE_VERSION" "localstripe==$LOCALSTRIPE_VERSION" \
+    "a Stripe-compatible server for the billing tests"
 }
 
 ensure_chromium() {

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod card_form;
 pub mod components;
 pub mod csp;
 pub mod pages;
@@ -18,7 +19,7 @@ use leptos_router::{
 
 use crate::{
     auth::Auth,
-    components::{SiteHeader, VerifyEmailBanner},
+    components::{PaymentBanner, SiteHeader, VerifyEmailBanner},
 };
 
 /// The product name as users see it.
@@ -34,6 +35,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The billing page's card form (loads the provider's script only when shown).
+                <script src="/billing.js" defer></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -69,6 +72,7 @@ pub fn App() -> impl IntoView {
             <SiteHeader/>
             <main data-hydrated=move || hydrated.get().to_string()>
                 <VerifyEmailBanner/>
+                <PaymentBanner/>
                 <Routes fallback=pages::NotFound>
                     <Route path=StaticSegment("") view=pages::HomePage/>
                     <Route path=StaticSegment("login") view=pages::LoginPage/>
@@ -81,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("terms") view=pages::TermsPage/>
                     <Route path=StaticSegment("privacy") view=pages::PrivacyPage/>
                     <Route path=StaticSegment("upgrade") view=pages::UpgradePage/>
+                    <Route path=StaticSegment("billing") view=pages::BillingPage/>
                     <Route path=StaticSegment("workflows") view=pages::WorkflowsPage/>
                     <Route path=StaticSegment("models") view=pages::ModelsPage/>
                     <Route path=StaticSegment("admin") view=pages::AdminPage/>

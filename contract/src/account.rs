@@ -127,6 +127,9 @@ pub struct UserProfile {
     pub timezone: String,
     /// `free`, `pro`, `studio` or `enterprise`.
     pub subscription_plan: String,
+    /// Where a paid subscription stands: `none`, `pending`, `active`, `past_due` (a renewal
+    /// failed: the page shows a banner), `cancelled` or `revoked`.
+    pub billing_status: String,
     /// The monthly allowance.
     pub quota: Quota,
     /// Whether a password is set (otherwise only providers sign in).

@@ -21,6 +21,17 @@ pub struct AdminUser {
     pub monthly_image_quota: Option<i32>,
     /// Images this period.
     pub monthly_images_generated: i32,
+    /// Where their subscription stands (`none`, `pending`, `active`, `past_due`, `cancelled`,
+    /// `revoked`).
+    pub billing_status: String,
+    /// The provider's subscription id, for support.
+    pub billing_subscription_id: Option<String>,
+    /// When the paid period ends.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub billing_period_end: Option<OffsetDateTime>,
+    /// Whether it ends then instead of renewing.
+    pub billing_cancel_at_period_end: bool,
     /// May sign in.
     pub is_active: bool,
     /// May read everyone's data.

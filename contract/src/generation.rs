@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::ids::{BoardId, ImageId, JobId};
+use crate::ids::{BoardId, ImageId, JobId, ModelName};
 
 use crate::plans::{Plan, PlanLimits};
 
@@ -89,7 +89,7 @@ impl Scheduler {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelInfo {
     /// What requests name it by.
-    pub name: String,
+    pub name: ModelName,
     /// What people read.
     pub title: String,
     /// The cheapest plan that may use it.
@@ -182,7 +182,7 @@ pub struct GenerationParams {
     /// Images in this job.
     pub batch_size: u32,
     /// The catalog model's name.
-    pub model: String,
+    pub model: ModelName,
 }
 
 /// Why a request cannot run.
@@ -311,7 +311,7 @@ pub fn check_request(
         None => catalog.first().ok_or_else(|| invalid("model", "No model is installed yet."))?,
         Some(name) => catalog
             .iter()
-            .find(|m| m.name == name)
+            .find(|m| m.name.as_str() == name)
             .ok_or_else(|| invalid("model", "There is no model of that name. See GET /api/v1/models."))?,
     };
     if !model.open_to(plan) {

@@ -61,3 +61,46 @@ uuid_id!(
     /// A saved workflow (`workflows.workflow_id`).
     WorkflowId
 );
+
+/// Declares a text newtype that is transparent to serde and sqlx and prints as its text.
+macro_rules! text_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(text: &str) -> Self {
+                Self(text.to_owned())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+text_id!(
+    /// A model of the operator's catalog, by the name requests use (`sd15`, `tiny-sd`); the
+    /// catalog decides which names exist.
+    ModelName
+);
+text_id!(
+    /// A generation worker (`generation_jobs.worker_id`): unique among the workers sharing a
+    /// queue, so that a lease is held by exactly one of them.
+    WorkerId
+);

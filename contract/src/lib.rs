@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod billing;
 pub mod boards;
 pub mod error;
 pub mod generation;

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::{
+    Core,
     accounts::{AccountError, Accounts, CurrentUser},
     links::{LinkOwner, LinkPurpose, LinkSigner},
     storage::{ImageStore, StorageError},
@@ -148,23 +149,23 @@ fn write_zip(entries: &std::sync::mpsc::Receiver<Entry>) -> Result<std::fs::File
     Ok(file)
 }
 
-/// Deletes `user`'s account after checking it is them ([`Accounts::reauthenticate`]): the user
+/// Deletes `user`'s account after checking it is them ([`Accounts::reauthenticate`]): a running
+/// subscription is ended at the provider (nothing of theirs may be charged again), then the user
 /// row goes, and with it every row that references it (sessions, identities, tokens, mail,
 /// boards, jobs, images…), then every file under their prefix in the object store.
 ///
 /// # Errors
-/// 401 `wrong_password`, 403 `reauthentication_required`; the database failed.
-pub async fn erase(
-    accounts: &Accounts,
-    store: &ImageStore,
-    user: &CurrentUser,
-    password: Option<String>,
-) -> Result<(), AccountError> {
-    accounts.reauthenticate(user, password).await?;
-    accounts.delete_user(user.user_id).await?;
+/// 401 `wrong_password`, 403 `reauthentication_required`; the database or the billing provider
+/// failed (nothing is deleted).
+pub async fn erase(core: &Core, user: &CurrentUser, password: Option<String>) -> Result<(), AccountError> {
+    core.accounts.reauthenticate(user, password).await?;
+    crate::billing::end_for_deleted_account(core, user.user_id)
+        .await
+        .map_err(|e| AccountError::Internal(format!("ending the subscription of a deleted account: {e}")))?;
+    core.accounts.delete_user(user.user_id).await?;
     // Rows first: a file left by a failed delete is unreachable; a row without its file would
     // be a broken gallery entry for an account that still exists.
-    delete_files(store, user.user_id).await;
+    delete_files(&core.store, user.user_id).await;
     tracing::info!(user = %user.user_id, "account deleted");
     Ok(())
 }

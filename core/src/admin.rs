@@ -48,6 +48,10 @@ struct AdminUserRow {
     subscription_plan: String,
     monthly_image_quota: Option<i32>,
     monthly_images_generated: i32,
+    billing_status: String,
+    billing_subscription_id: Option<String>,
+    billing_period_end: Option<OffsetDateTime>,
+    billing_cancel_at_period_end: bool,
     is_active: bool,
     is_staff: bool,
     is_superuser: bool,
@@ -63,6 +67,10 @@ impl From<AdminUserRow> for AdminUser {
             subscription_plan: r.subscription_plan,
             monthly_image_quota: r.monthly_image_quota,
             monthly_images_generated: r.monthly_images_generated,
+            billing_status: r.billing_status,
+            billing_subscription_id: r.billing_subscription_id,
+            billing_period_end: r.billing_period_end,
+            billing_cancel_at_period_end: r.billing_cancel_at_period_end,
             is_active: r.is_active,
             is_staff: r.is_staff,
             is_superuser: r.is_superuser,
@@ -72,7 +80,8 @@ impl From<AdminUserRow> for AdminUser {
 }
 
 const COLUMNS: &str = "user_id, email, full_name, subscription_plan, monthly_image_quota, \
-                       monthly_images_generated, is_active, is_staff, is_superuser, created_at";
+                       monthly_images_generated, billing_status, billing_subscription_id, billing_period_end, \
+                       billing_cancel_at_period_end, is_active, is_staff, is_superuser, created_at";
 
 /// 403 unless `user` is a superuser.
 ///

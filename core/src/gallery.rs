@@ -1,6 +1,6 @@
 //! The gallery as its owner sees it: pages of images and single images with their file links
-//! signed now for the caller's session, edits, and deletion of the row and its files. The REST
-//! routes and the UI's server functions both answer with these.
+//! signed now for the caller's session, uploads, edits, and deletion of the row and its files.
+//! The REST routes and the UI's server functions both answer with these.
 
 use contract::images::{ImageFilter, ImageInfo, ImagePage, UpdateImage};
 use time::OffsetDateTime;
@@ -8,10 +8,12 @@ use time::OffsetDateTime;
 use crate::{
     Core,
     accounts::CurrentUser,
-    images::{self, ImageRecord},
+    images::{self, ImageRecord, NewImage},
+    imaging::{self, ImagingError, UploadLimits},
+    storage::{FileKind, ImageStore, StorageError},
     tenancy::TenantError,
 };
-use contract::ids::{ImageId, UserId};
+use contract::ids::{BoardId, ImageId, UserId};
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -55,7 +57,7 @@ pub async fn update(
     id: ImageId,
     edit: &UpdateImage,
 ) -> Result<ImageInfo, TenantError> {
-    signed_now(core, user, &images::update(&core.tenants, user.user_id, id.0, edit).await?)
+    signed_now(core, user, &images::update(&core.tenants, user.user_id, id, edit).await?)
 }
 
 /// Deletes one of `user`'s images and its files.
@@ -70,4 +72,79 @@ pub async fn delete(core: &Core, user: UserId, id: ImageId) -> Result<(), Tenant
         }
     }
     Ok(())
+}
+
+/// Why an upload was not added to the gallery; nothing of it is kept.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The file is not an image we take (415, 413 or 422 by kind).
+    #[error(transparent)]
+    Image(#[from] ImagingError),
+    /// Past the storage budget, a board that is not theirs, or the database failed.
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    /// The object store failed (500).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The decoding thread stopped (500).
+    #[error("upload decoding stopped: {0}")]
+    Stopped(String),
+}
+
+/// Adds `file` to `user`'s gallery (on `board`): refused early if the storage budget has no
+/// room, checked by content (type, declared pixels, bit depth) before it is decoded, thumbnailed,
+/// stored, and recorded under the budget's lock. Files stored for a row that could not be
+/// recorded are deleted again.
+///
+/// # Errors
+/// [`UploadError`]: what was wrong with the file or the budget, or a failure on our side.
+pub async fn upload(
+    core: &Core,
+    user: &CurrentUser,
+    board: Option<BoardId>,
+    file: bytes::Bytes,
+) -> Result<ImageInfo, UploadError> {
+    images::check_room(&core.tenants, user.user_id, user.plan, file.len()).await?;
+    // One turn per decode: the turn goes with the work to its thread, so memory stays bounded
+    // even when a client disconnects mid-decode.
+    let turn = std::sync::Arc::clone(&core.upload_decodes)
+        .acquire_owned()
+        .await
+        .map_err(|e| UploadError::Stopped(e.to_string()))?;
+    let limits = UploadLimits { max_pixels: core.config.limits.upload_max_pixels };
+    let checked = tokio::task::spawn_blocking({
+        let file = file.clone();
+        move || {
+            let checked = imaging::check_upload(&file, limits);
+            drop(turn);
+            checked
+        }
+    })
+    .await
+    .map_err(|e| UploadError::Stopped(e.to_string()))??;
+    let image_id = ImageId(uuid::Uuid::new_v4());
+    let record = NewImage {
+        image_id,
+        board_id: board,
+        storage_key: ImageStore::key(user.user_id, image_id, FileKind::Original, checked.extension),
+        thumbnail_key: ImageStore::key(user.user_id, image_id, FileKind::Thumbnail, "webp"),
+        content_type: checked.content_type,
+        width: checked.width,
+        height: checked.height,
+        byte_size: file.len(),
+    };
+    let stored = async {
+        core.store.put(&record.storage_key, file.to_vec()).await?;
+        core.store.put(&record.thumbnail_key, checked.thumbnail).await?;
+        Ok::<_, UploadError>(images::insert_upload(&core.tenants, user.user_id, user.plan, &record).await?)
+    };
+    match stored.await {
+        Ok(row) => Ok(signed_now(core, user, &row)?),
+        Err(e) => {
+            for key in [&record.storage_key, &record.thumbnail_key] {
+                let _ = core.store.delete(key).await;
+            }
+            Err(e)
+        }
+    }
 }

@@ -20,7 +20,6 @@ use tokio::sync::{
     broadcast::{self, error::RecvError},
     watch,
 };
-use uuid::Uuid;
 
 use crate::{
     jobs, queue,
@@ -51,12 +50,12 @@ pub struct JobEventHub {
 }
 
 /// Each watched job's channel, by owner and job.
-type Readers = HashMap<(UserId, Uuid), Arc<watch::Sender<JobEvent>>>;
+type Readers = HashMap<(UserId, JobId), Arc<watch::Sender<JobEvent>>>;
 
 #[derive(Debug)]
 struct Hub {
     db: TenantDb,
-    sender: broadcast::Sender<Uuid>,
+    sender: broadcast::Sender<JobId>,
     started: Once,
     /// One channel per watched job, fed by its reader task. A job has one owner, and the
     /// channel is made only after that owner's read succeeded, so the key's user is its owner.
@@ -112,7 +111,7 @@ impl JobEventHub {
 
     /// Ids of jobs that changed from now on (call inside the Tokio runtime).
     #[must_use]
-    pub fn subscribe(&self) -> broadcast::Receiver<Uuid> {
+    pub fn subscribe(&self) -> broadcast::Receiver<JobId> {
         let receiver = self.inner.sender.subscribe();
         self.inner.started.call_once(|| {
             let hub = Arc::clone(&self.inner);
@@ -125,7 +124,7 @@ impl JobEventHub {
     ///
     /// # Errors
     /// 429 over the user's open streams, 404 if the job is not theirs.
-    pub async fn watch(&self, user: UserId, job: Uuid) -> Result<JobWatch, WatchError> {
+    pub async fn watch(&self, user: UserId, job: JobId) -> Result<JobWatch, WatchError> {
         let slot = self.take_slot(user)?;
         if let Some(events) = self.join(user, job) {
             return Ok(JobWatch { events, _slot: slot });
@@ -153,7 +152,7 @@ impl JobEventHub {
         self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
-    fn join(&self, user: UserId, job: Uuid) -> Option<watch::Receiver<JobEvent>> {
+    fn join(&self, user: UserId, job: JobId) -> Option<watch::Receiver<JobEvent>> {
         let readers = self.inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
         readers.get(&(user, job)).map(|sender| sender.subscribe())
     }
@@ -199,9 +198,9 @@ impl Hub {
     async fn read(
         &self,
         user: UserId,
-        job: Uuid,
+        job: JobId,
         sender: Arc<watch::Sender<JobEvent>>,
-        mut changes: broadcast::Receiver<Uuid>,
+        mut changes: broadcast::Receiver<JobId>,
     ) {
         loop {
             let finished = sender.borrow().status.is_finished();
@@ -236,7 +235,7 @@ impl Hub {
     /// Whether the reader should stop: when `done`, or when no stream watches it. Leaving removes
     /// its entry, under the lock that new streams join under, so none can join a reader that is
     /// leaving (and only its own entry: a successor's stays).
-    fn leave(&self, user: UserId, job: Uuid, sender: &Arc<watch::Sender<JobEvent>>, done: bool) -> bool {
+    fn leave(&self, user: UserId, job: JobId, sender: &Arc<watch::Sender<JobEvent>>, done: bool) -> bool {
         let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
         let leaving = done || sender.receiver_count() == 0;
         if leaving && readers.get(&(user, job)).is_some_and(|s| Arc::ptr_eq(s, sender)) {
@@ -247,7 +246,7 @@ impl Hub {
 }
 
 /// Waits until `job` may have changed: its notification, or [`RECHECK`] passing.
-async fn changed(changes: &mut broadcast::Receiver<Uuid>, job: Uuid) {
+async fn changed(changes: &mut broadcast::Receiver<JobId>, job: JobId) {
     let wait = async {
         loop {
             match changes.recv().await {
@@ -267,8 +266,8 @@ async fn changed(changes: &mut broadcast::Receiver<Uuid>, job: Uuid) {
 ///
 /// # Errors
 /// 404 if it is not theirs.
-pub async fn snapshot(db: &TenantDb, user: UserId, id: Uuid) -> Result<JobEvent, TenantError> {
-    let (job, preview) = jobs::get_with_preview(db, user, JobId(id)).await?;
+pub async fn snapshot(db: &TenantDb, user: UserId, id: JobId) -> Result<JobEvent, TenantError> {
+    let (job, preview) = jobs::get_with_preview(db, user, id).await?;
     let queue_position = if job.status == contract::generation::JobStatus::Queued {
         queue::position(db, id).await?
     } else {

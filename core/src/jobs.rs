@@ -5,11 +5,10 @@
 
 use contract::generation::{GenerationParams, Job, JobStatus};
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::{
     quota::{self, Reservation},
-    tenancy::{TenantDb, TenantError, TenantTx},
+    tenancy::{JobsTx, TenantDb, TenantError, TenantTx},
 };
 use contract::ids::{BoardId, ImageId, JobId, UserId};
 
@@ -149,8 +148,8 @@ pub(crate) enum InProgress {
 /// they were reserved in. Returns whether it stopped it (false: already finished, or not visible
 /// in this transaction).
 pub(crate) async fn stop(
-    conn: &mut sqlx::PgConnection,
-    id: Uuid,
+    tx: &mut impl JobsTx,
+    id: JobId,
     status: JobStatus,
     error: Option<&str>,
     in_progress: InProgress,
@@ -168,10 +167,10 @@ pub(crate) async fn stop(
     .bind(status.as_str())
     .bind(error)
     .bind(in_progress == InProgress::Charged)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(tx.conn())
     .await?;
     let Some((user, refund, period)) = stopped else { return Ok(false) };
-    quota::refund(conn, user, refund, period).await?;
+    quota::refund(tx.conn(), user, refund, period).await?;
     Ok(true)
 }
 
@@ -192,7 +191,7 @@ pub async fn cancel(db: &TenantDb, user: UserId, id: JobId) -> Result<Job, Tenan
     if status.is_none() {
         return Err(TenantError::NotFound);
     }
-    if !stop(tx.conn(), id.0, JobStatus::Cancelled, None, InProgress::Charged).await? {
+    if !stop(&mut tx, id, JobStatus::Cancelled, None, InProgress::Charged).await? {
         return Err(TenantError::Conflict {
             code: "already_finished",
             message: "This job has already finished; there is nothing to cancel.",
@@ -208,9 +207,9 @@ pub async fn cancel(db: &TenantDb, user: UserId, id: JobId) -> Result<Job, Tenan
 ///
 /// # Errors
 /// The database failed.
-pub async fn fail(db: &TenantDb, id: Uuid, reason: &str) -> Result<bool, sqlx::Error> {
+pub async fn fail(db: &TenantDb, id: JobId, reason: &str) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin_background("fail generation job").await?;
-    let stopped = stop(tx.conn(), id, JobStatus::Failed, Some(reason), InProgress::Refunded).await?;
+    let stopped = stop(&mut tx, id, JobStatus::Failed, Some(reason), InProgress::Refunded).await?;
     tx.commit().await?;
     Ok(stopped)
 }

@@ -12,6 +12,7 @@ pub mod account_data;
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod boards;
 pub mod client_ip;
 pub mod config;

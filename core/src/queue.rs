@@ -9,26 +9,25 @@
 use std::time::Duration;
 
 use contract::generation::{GenerationParams, JobStatus};
-use uuid::Uuid;
 
 use crate::{
     images::{self, NewImage},
     jobs,
     tenancy::TenantDb,
 };
-use contract::ids::UserId;
+use contract::ids::{BoardId, JobId, UserId, WorkerId};
 
 /// A job a worker holds.
 #[derive(Debug, Clone)]
 pub struct ClaimedJob {
     /// Its id.
-    pub job_id: Uuid,
+    pub job_id: JobId,
     /// Whose it is.
     pub user_id: UserId,
     /// What to make.
     pub params: GenerationParams,
     /// Where its images go.
-    pub board_id: Option<Uuid>,
+    pub board_id: Option<BoardId>,
     /// Images already stored by earlier attempts (a retry resumes after them).
     pub images_produced: u32,
     /// Which attempt this is (1 for the first).
@@ -69,9 +68,13 @@ fn seconds(lease: Duration) -> f64 {
 ///
 /// # Errors
 /// The database failed, or a stored job does not decode.
-pub async fn claim(db: &TenantDb, worker: &str, lease: Duration) -> Result<Option<ClaimedJob>, QueueError> {
+pub async fn claim(
+    db: &TenantDb,
+    worker: &WorkerId,
+    lease: Duration,
+) -> Result<Option<ClaimedJob>, QueueError> {
     let mut tx = db.begin_background("claim generation job").await?;
-    let row: Option<(Uuid, UserId, String, Option<Uuid>, i32, i32)> = sqlx::query_as(
+    let row: Option<(JobId, UserId, String, Option<BoardId>, i32, i32)> = sqlx::query_as(
         "WITH next AS (
              SELECT j.job_id FROM generation_jobs j
              LEFT JOIN queue_turns t ON t.user_id = j.user_id
@@ -119,8 +122,8 @@ pub async fn claim(db: &TenantDb, worker: &str, lease: Duration) -> Result<Optio
 /// [`QueueError::Lost`] if the job is no longer this worker's.
 pub async fn heartbeat(
     db: &TenantDb,
-    job: Uuid,
-    worker: &str,
+    job: JobId,
+    worker: &WorkerId,
     lease: Duration,
     progress: Option<(i32, Option<Vec<u8>>)>,
 ) -> Result<(), QueueError> {
@@ -161,7 +164,12 @@ pub enum Release {
 ///
 /// # Errors
 /// The database failed.
-pub async fn release(db: &TenantDb, job: Uuid, worker: &str, why: Release) -> Result<bool, sqlx::Error> {
+pub async fn release(
+    db: &TenantDb,
+    job: JobId,
+    worker: &WorkerId,
+    why: Release,
+) -> Result<bool, sqlx::Error> {
     let (max_attempts, uncount) = match why {
         Release::Retry { max_attempts } => (max_attempts, false),
         Release::ShuttingDown => (i32::MAX, true),
@@ -200,7 +208,7 @@ pub async fn recover_expired(db: &TenantDb, max_attempts: i32) -> Result<Recover
     .execute(tx.conn())
     .await?
     .rows_affected();
-    let exhausted: Vec<Uuid> = sqlx::query_scalar(
+    let exhausted: Vec<JobId> = sqlx::query_scalar(
         "SELECT job_id FROM generation_jobs
          WHERE status = 'running' AND lease_expires_at < clock_timestamp() AND attempts >= $1
          FOR UPDATE SKIP LOCKED",
@@ -213,7 +221,7 @@ pub async fn recover_expired(db: &TenantDb, max_attempts: i32) -> Result<Recover
         let reason = format!(
             "The generator stopped responding {max_attempts} times while making this; the images it did not make were refunded."
         );
-        if jobs::stop(tx.conn(), job, JobStatus::Failed, Some(&reason), jobs::InProgress::Refunded).await? {
+        if jobs::stop(&mut tx, job, JobStatus::Failed, Some(&reason), jobs::InProgress::Refunded).await? {
             failed += 1;
         }
     }
@@ -256,7 +264,7 @@ pub struct MadeImage<'a> {
 pub async fn store_image(
     db: &TenantDb,
     job: &ClaimedJob,
-    worker: &str,
+    worker: &WorkerId,
     made: &MadeImage<'_>,
 ) -> Result<Stored, QueueError> {
     let mut tx = db.begin(job.user_id).await?;
@@ -275,7 +283,7 @@ pub async fn store_image(
         // Another attempt already stored this one; nothing to add.
         return Err(QueueError::Lost);
     }
-    images::insert(tx.conn(), job.user_id, made.image, Some((job.job_id, made.params_json))).await?;
+    images::insert(&mut tx, made.image, Some((job.job_id, made.params_json))).await?;
     let done = produced + 1 >= reserved;
     sqlx::query(
         "UPDATE generation_jobs
@@ -309,7 +317,7 @@ pub async fn store_image(
 ///
 /// # Errors
 /// The database failed.
-pub async fn position(db: &TenantDb, job: Uuid) -> Result<Option<i64>, sqlx::Error> {
+pub async fn position(db: &TenantDb, job: JobId) -> Result<Option<i64>, sqlx::Error> {
     let mut tx = db.begin_background("queue position").await?;
     let ahead: Option<i64> = sqlx::query_scalar(
         "WITH mine AS (

@@ -9,7 +9,10 @@ use contract::{error::UiError, generation::GenerationRefusal};
 use crate::{
     accounts::AccountError,
     admin::AdminError,
+    billing::{BillingError, webhook::WebhookError},
+    gallery::UploadError,
     generation::GenerationError,
+    imaging::ImagingError,
     job_events::WatchError,
     quota::{self, QuotaError},
     tenancy::TenantError,
@@ -43,7 +46,9 @@ answered_to_the_ui_from_the_table!(
     AdminError,
     QuotaError,
     GenerationError,
-    WatchError
+    WatchError,
+    UploadError,
+    BillingError
 );
 
 impl Refuses for AccountError {
@@ -131,6 +136,68 @@ impl Refuses for WatchError {
         match self {
             too_many @ Self::TooManyStreams(_) => Refusal::new(429, "too_many_streams", too_many.to_string()),
             Self::Tenant(e) => e.refusal(),
+        }
+    }
+}
+
+impl Refuses for ImagingError {
+    fn refusal(self) -> Refusal {
+        let message = self.to_string();
+        match self {
+            Self::NotAnImage => Refusal::new(415, "not_an_image", message),
+            Self::TooLarge | Self::TooManyPixels { .. } => Refusal::new(413, "too_large", message),
+            Self::DeepColour => Refusal::new(422, "unsupported_image", message).field("file"),
+            Self::Encode(detail) => internal(&detail),
+        }
+    }
+}
+
+impl Refuses for UploadError {
+    fn refusal(self) -> Refusal {
+        match self {
+            Self::Image(e) => e.refusal(),
+            Self::Tenant(e) => e.refusal(),
+            Self::Storage(e) => internal(&e),
+            Self::Stopped(detail) => internal(&detail),
+        }
+    }
+}
+
+impl Refuses for BillingError {
+    fn refusal(self) -> Refusal {
+        let message = self.to_string();
+        match self {
+            Self::Disabled => Refusal::new(404, "not_found", message),
+            Self::Invalid { field, message } => Refusal::new(422, "invalid_request", message).field(field),
+            Self::AlreadySubscribed => Refusal::new(409, "already_subscribed", message),
+            Self::NotSubscribed => Refusal::new(409, "not_subscribed", message),
+            Self::Declined(message) => Refusal::new(402, "payment_declined", message).field("payment_method"),
+            Self::Provider(e) => {
+                tracing::error!(error = %e, "billing provider failed");
+                Refusal::new(
+                    503,
+                    "billing_unavailable",
+                    "The payment provider did not answer; please try again in a moment.",
+                )
+                .retry_after(std::time::Duration::from_secs(5))
+            }
+            Self::Database(e) => internal(&e),
+        }
+    }
+}
+
+impl Refuses for WebhookError {
+    fn refusal(self) -> Refusal {
+        let message = self.to_string();
+        match self {
+            Self::Disabled => Refusal::new(404, "not_found", message),
+            Self::Signature(e) => {
+                tracing::warn!(error = %e, "billing webhook refused");
+                Refusal::new(400, "invalid_signature", message)
+            }
+            Self::Malformed(_) => Refusal::new(400, "invalid_event", message),
+            // The provider retries a delivery that failed on our side.
+            Self::Failed(e) => e.refusal(),
         }
     }
 }

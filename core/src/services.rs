@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use crate::{
     accounts::Accounts,
+    billing::Billing,
     config::{Config, WorkerSettings},
     job_events::JobEventHub,
     links::LinkSigner,
@@ -38,13 +39,15 @@ pub struct Core {
     /// Turns to decode an upload (`UPLOAD_DECODE_CONCURRENCY`): decoding memory is bounded by
     /// these × the pixel budget, however many uploads arrive at once.
     pub upload_decodes: Arc<tokio::sync::Semaphore>,
+    /// Subscriptions, when billing is configured.
+    pub billing: Option<Billing>,
 }
 
 /// The core could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
-    /// The HTTP client for sign-in providers could not start its TLS back end.
-    #[error("cannot start the HTTP client for sign-in providers: {0}")]
+    /// The HTTP client for sign-in or billing providers could not start its TLS back end.
+    #[error("cannot start the HTTP client for sign-in and billing providers: {0}")]
     HttpClient(#[from] reqwest::Error),
     /// The object store is misconfigured or unreachable.
     #[error("image storage: {0}")]
@@ -67,6 +70,11 @@ impl Core {
             job_events: JobEventHub::new(TenantDb::new(db.clone()), config.limits.event_streams_per_user),
             upload_decodes: Arc::new(tokio::sync::Semaphore::new(config.limits.upload_decode_concurrency)),
             oauth: Arc::new(OAuthService::new(&config)?),
+            billing: config
+                .billing
+                .clone()
+                .map(|settings| Billing::new(settings, config.public_url.origin()))
+                .transpose()?,
             tenants: TenantDb::new(db.clone()),
             accounts: Accounts::new(db.clone(), &config),
             db,

@@ -12,7 +12,7 @@ use object_store::{
     path::Path,
 };
 
-use contract::ids::UserId;
+use contract::ids::{ImageId, UserId};
 
 /// Where image files are kept.
 #[derive(Debug, Clone)]
@@ -105,7 +105,7 @@ impl ImageStore {
     /// The key of one of `user`'s image files: `users/{user}/images/{image}.png` for generated
     /// originals (`extension` for uploads), `users/{user}/thumbnails/{image}.webp` for thumbnails.
     #[must_use]
-    pub fn key(user: UserId, image: uuid::Uuid, kind: FileKind, extension: &str) -> String {
+    pub fn key(user: UserId, image: ImageId, kind: FileKind, extension: &str) -> String {
         match kind {
             FileKind::Original => format!("users/{user}/images/{image}.{extension}"),
             FileKind::Thumbnail => format!("users/{user}/thumbnails/{image}.webp"),
@@ -176,7 +176,7 @@ mod tests {
     #[test]
     fn keys_live_under_their_owners_prefix() {
         let user = UserId(uuid::Uuid::nil());
-        let image = uuid::Uuid::from_u128(1);
+        let image = ImageId(uuid::Uuid::from_u128(1));
         assert_eq!(
             ImageStore::key(user, image, FileKind::Original, "png"),
             "users/00000000-0000-0000-0000-000000000000/images/00000000-0000-0000-0000-000000000001.png"

@@ -105,6 +105,26 @@ impl TenantDb {
     }
 }
 
+/// A transaction that may touch generation jobs: their owner's ([`TenantTx`]) or a background
+/// task's ([`BackgroundTx`]). Only those two implement it, so functions over jobs taking it cannot
+/// be handed a bare connection.
+pub(crate) trait JobsTx {
+    /// The connection, for the queries of this transaction.
+    fn conn(&mut self) -> &mut PgConnection;
+}
+
+impl JobsTx for TenantTx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}
+
+impl JobsTx for BackgroundTx {
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+}
+
 /// A transaction of a background task (see [`TenantDb::begin_background`]).
 #[derive(Debug)]
 pub struct BackgroundTx {
@@ -112,8 +132,16 @@ pub struct BackgroundTx {
 }
 
 impl BackgroundTx {
-    /// The connection, for the queries of this transaction.
-    pub fn conn(&mut self) -> &mut PgConnection {
+    /// The connection, for the queries of this transaction: only the core's repositories
+    /// reach it.
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// The connection, for tests of the background policies themselves; absent from the
+    /// product's build.
+    #[cfg(feature = "test-support")]
+    pub fn conn_for_tests(&mut self) -> &mut PgConnection {
         &mut self.tx
     }
 
@@ -159,8 +187,16 @@ impl TenantTx {
         self.user
     }
 
-    /// The connection, for the queries of this transaction.
-    pub fn conn(&mut self) -> &mut PgConnection {
+    /// The connection, for the queries of this transaction: only the core's repositories reach
+    /// it, so code outside the core touches tenant rows only through their functions.
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
+    /// The connection, for tests of the row-level security itself (which must run raw SQL in
+    /// a tenant transaction); absent from the product's build.
+    #[cfg(feature = "test-support")]
+    pub fn conn_for_tests(&mut self) -> &mut PgConnection {
         &mut self.tx
     }
 

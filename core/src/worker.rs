@@ -33,7 +33,7 @@ use crate::{
     storage::{FileKind, ImageStore, StorageError},
     tenancy::TenantDb,
 };
-use contract::ids::{ImageId, JobId};
+use contract::ids::{ImageId, JobId, ModelName, WorkerId};
 
 /// How often progress is written at most (each write wakes every event stream of the job).
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(150);
@@ -57,7 +57,7 @@ pub enum WorkerError {
     Panicked(String),
     /// The request names a model this worker's catalog lacks.
     #[error("The model {0} is not installed on this server.")]
-    UnknownModel(String),
+    UnknownModel(ModelName),
     /// The worker is shutting down and stopped the job between steps.
     #[error("the worker is shutting down")]
     ShuttingDown,
@@ -90,8 +90,8 @@ pub struct Worker {
     store: ImageStore,
     catalog: Vec<CatalogEntry>,
     settings: WorkerSettings,
-    id: String,
-    models: HashMap<String, StableDiffusion>,
+    id: WorkerId,
+    models: HashMap<ModelName, StableDiffusion>,
     /// Turns true when [`Worker::run`] is told to stop.
     shutdown: Option<watch::Receiver<bool>>,
 }
@@ -108,8 +108,8 @@ impl std::fmt::Debug for Worker {
 /// The id of image `index` of `job`: the same on every attempt, so a retry overwrites, never
 /// duplicates, what a dead worker stored.
 #[must_use]
-pub fn image_id(job: Uuid, index: u32) -> Uuid {
-    Uuid::new_v5(&job, &index.to_be_bytes())
+pub fn image_id(job: JobId, index: u32) -> ImageId {
+    ImageId(Uuid::new_v5(&job.0, &index.to_be_bytes()))
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -147,7 +147,7 @@ impl Worker {
     ) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
         let suffix = crate::secrets::random_hex(4).unwrap_or_default();
-        let id = format!("{host}-{}-{suffix}", std::process::id());
+        let id = WorkerId(format!("{host}-{}-{suffix}", std::process::id()));
         Self { db, store, catalog, settings, id, models: HashMap::new(), shutdown: None }
     }
 
@@ -157,21 +157,21 @@ impl Worker {
 
     /// This worker's name in the jobs it holds.
     #[must_use]
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &WorkerId {
         &self.id
     }
 
     /// Loads `name` if it is not loaded yet and lends it out (it comes back with
     /// [`Worker::give_back`]).
-    async fn take_model(&mut self, name: &str) -> Result<StableDiffusion, WorkerError> {
+    async fn take_model(&mut self, name: &ModelName) -> Result<StableDiffusion, WorkerError> {
         if let Some(model) = self.models.remove(name) {
             return Ok(model);
         }
         let entry = self
             .catalog
             .iter()
-            .find(|e| e.info.name == name)
-            .ok_or_else(|| WorkerError::UnknownModel(name.to_owned()))?;
+            .find(|e| e.info.name == *name)
+            .ok_or_else(|| WorkerError::UnknownModel(name.clone()))?;
         let (dir, choice) = (entry.path.clone(), self.settings.device);
         let started = Instant::now();
         let model = blocking(move || {
@@ -179,12 +179,12 @@ impl Worker {
             StableDiffusion::load_with(&dir, &device, choice.precision(&device))
         })
         .await??;
-        tracing::info!(model = name, device = %choice, ms = millis(started.elapsed()), "model loaded");
+        tracing::info!(model = %name, device = %choice, ms = millis(started.elapsed()), "model loaded");
         Ok(model)
     }
 
-    fn give_back(&mut self, name: &str, model: StableDiffusion) {
-        self.models.insert(name.to_owned(), model);
+    fn give_back(&mut self, name: &ModelName, model: StableDiffusion) {
+        self.models.insert(name.clone(), model);
     }
 
     /// Loads the default model and runs it once, so its kernels are compiled (on GPUs also
@@ -432,10 +432,8 @@ impl Worker {
     /// worker, if the job has finished (cancelled, failed): nobody will record them now. A job
     /// queued again keeps them, since its next worker writes the same keys.
     async fn discard_if_orphaned(&self, job: &ClaimedJob, record: &NewImage) {
-        match jobs::get(&self.db, job.user_id, JobId(job.job_id)).await {
-            Ok(current)
-                if current.status.is_finished() && !current.image_ids.contains(&ImageId(record.image_id)) =>
-            {
+        match jobs::get(&self.db, job.user_id, job.job_id).await {
+            Ok(current) if current.status.is_finished() && !current.image_ids.contains(&record.image_id) => {
                 for key in [&record.storage_key, &record.thumbnail_key] {
                     if let Err(e) = self.store.delete(key).await {
                         tracing::warn!(key, error = %e, "orphaned image file not deleted");

@@ -10,6 +10,7 @@
 
 use std::{collections::HashSet, time::Duration, time::Instant};
 
+use contract::ids::WorkerId;
 use pingvas_core::{
     db::{self, roles},
     queue, secrets,
@@ -76,7 +77,7 @@ async fn main() {
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 while let Some(job) =
-                    queue::claim(&db, &format!("bench-{w}"), Duration::from_secs(30)).await.unwrap()
+                    queue::claim(&db, &WorkerId(format!("bench-{w}")), Duration::from_secs(30)).await.unwrap()
                 {
                     mine.push(job.job_id);
                 }

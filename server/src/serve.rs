@@ -62,6 +62,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let mail_sender = MailSender::new(pool.clone(), &config.mail)?;
     let state = AppState::new(pool.clone(), leptos_options, config)?;
     spawn_housekeeping(&state);
+    spawn_billing_sweep(&state);
     let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
     let mail = tokio::spawn(mail_sender.run(mail_stopped));
     let (stop_worker, worker_stopped) = tokio::sync::watch::channel(false);
@@ -167,6 +168,30 @@ fn spawn_housekeeping(state: &AppState) {
                 }
                 if let Err(e) = pingvas_core::mail::sender::delete_old(&db).await {
                     tracing::warn!(error = %e, "could not delete old mail");
+                }
+            }
+        }
+    });
+}
+
+/// Where billing is on, every `BILLING_SWEEP_SECONDS` applies what time alone changes: periods
+/// set to cancel that ended, downgrades due, grace periods run out (SECURITY.md 50).
+fn spawn_billing_sweep(state: &AppState) {
+    let Some(every) = state.config.billing.as_ref().map(|b| b.sweep_every) else { return };
+    let core = state.core.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            // Batches, so a backlog (after downtime) is worked off in one tick.
+            loop {
+                match pingvas_core::billing::sweep(&core, 500).await {
+                    Ok(0) => break,
+                    Ok(changed) => tracing::info!(changed, "billing periods applied"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "billing sweep failed");
+                        break;
+                    }
                 }
             }
         }

@@ -253,7 +253,7 @@ pub async fn ui_delete_account(
             call.check_origin()?;
             let user = call.user(&access_token).await?;
             let current_password = current_password.filter(|p| !p.is_empty());
-            account_data::erase(&call.core.accounts, &call.core.store, &user, current_password).await?;
+            account_data::erase(&call.core, &user, current_password).await?;
             call.sign_out();
             Ok(())
         }

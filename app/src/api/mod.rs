@@ -2,6 +2,7 @@
 //! on the server each calls the core (`pingvas_core`) through [`call`], as the REST API does.
 
 pub mod account_fns;
+pub mod billing_fns;
 #[cfg(feature = "ssr")]
 pub mod call;
 pub mod gallery_fns;

@@ -2,11 +2,13 @@
 
 mod board_row;
 pub mod job_watch;
+mod payment_banner;
 mod quota_meter;
 mod site_header;
 pub mod upload;
 mod verify_banner;
 
 pub use self::{
-    board_row::BoardRow, quota_meter::QuotaMeter, site_header::SiteHeader, verify_banner::VerifyEmailBanner,
+    board_row::BoardRow, payment_banner::PaymentBanner, quota_meter::QuotaMeter, site_header::SiteHeader,
+    verify_banner::VerifyEmailBanner,
 };

@@ -43,6 +43,7 @@ pub fn SiteHeader() -> impl IntoView {
                         view! {
                             <a href="/generate" class="nav-link" data-testid="nav-generate">"Generate"</a>
                             <a href="/gallery" class="nav-link" data-testid="nav-gallery">"Gallery"</a>
+                            <a href="/billing" class="nav-link" data-testid="nav-billing">"Billing"</a>
                             <QuotaMeter/>
                             <a href="/account" class="user-chip" data-testid="user-menu">
                                 {avatar}

@@ -69,7 +69,7 @@ fn AdminPanel() -> impl IntoView {
                 <p class="muted" data-testid="admin-total">{format!("{} users", page.total)}</p>
                 <table class="admin-users" data-testid="admin-users">
                     <thead><tr>
-                        <th>"User"</th><th>"Plan"</th><th>"Quota"</th><th>"Used"</th>
+                        <th>"User"</th><th>"Plan"</th><th>"Subscription"</th><th>"Quota"</th><th>"Used"</th>
                         <th>"Active"</th><th>"Staff"</th><th></th>
                     </tr></thead>
                     <tbody>
@@ -79,6 +79,25 @@ fn AdminPanel() -> impl IntoView {
             }.into_any(),
         }}
     }
+}
+
+/// A subscriber's standing in a few words: "active, renews 2027-01-04 (sub_…)".
+fn subscription_summary(user: &AdminUser) -> String {
+    if user.billing_status == "none" {
+        return "—".to_owned();
+    }
+    let day = user
+        .billing_period_end
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| t.get(..10).map(str::to_owned))
+        .unwrap_or_default();
+    let when = match (user.billing_status.as_str(), user.billing_cancel_at_period_end) {
+        ("active", true) => format!(", ends {day}"),
+        ("active", false) => format!(", renews {day}"),
+        _ => String::new(),
+    };
+    let id = user.billing_subscription_id.as_deref().map(|id| format!(" ({id})")).unwrap_or_default();
+    format!("{}{when}{id}", user.billing_status.replace('_', " "))
 }
 
 /// The edit the row's controls describe, relative to `user`.
@@ -153,6 +172,7 @@ fn AdminUserRow(user: AdminUser) -> impl IntoView {
                     {Plan::ALL.into_iter().map(|p| view! { <option value=p.as_str()>{p.display_name()}</option> }).collect_view()}
                 </select>
             </td>
+            <td data-testid="admin-subscription">{move || subscription_summary(&current.get())}</td>
             <td><input type="text" inputmode="numeric" size="7" aria-label="Monthly quota" placeholder="unlimited"
                 bind:value=quota data-testid="admin-quota"/></td>
             <td data-testid="admin-used">{move || current.get().monthly_images_generated}</td>

@@ -126,7 +126,7 @@ fn GenerateForm() -> impl IntoView {
             if let Ok(list) = auth.call(ui_models).await {
                 let plan = current_plan(auth);
                 if let Some(first) = list.iter().find(|m| m.open_to(plan)) {
-                    model.set(first.name.clone());
+                    model.set(first.name.0.clone());
                     width.set(first.default_side.to_string());
                     height.set(first.default_side.to_string());
                 }
@@ -327,7 +327,7 @@ fn GenerateForm() -> impl IntoView {
                     {move || models.get().into_iter().map(|m| {
                         let locked = !m.open_to(plan());
                         let label = if locked { format!("{} (needs {})", m.title, m.min_plan.display_name()) } else { m.title.clone() };
-                        view! { <option value=m.name.clone() disabled=locked>{label}</option> }
+                        view! { <option value=m.name.0.clone() disabled=locked>{label}</option> }
                     }).collect_view()}
                 </select>
                 {field_error("model")}

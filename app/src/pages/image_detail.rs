@@ -75,7 +75,7 @@ fn ImageView(info: ImageInfo) -> impl IntoView {
             ("Guidance (CFG)", p.cfg_scale.to_string()),
             ("Scheduler", p.scheduler.display_name().to_owned()),
             ("Size", format!("{} × {}", p.width, p.height)),
-            ("Model", p.model.clone()),
+            ("Model", p.model.0.clone()),
         ]
     });
     let generated = info.params.is_some();

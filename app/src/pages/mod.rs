@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod auth_complete;
+mod billing;
 mod email_links;
 mod gallery;
 mod generate;
@@ -21,6 +22,7 @@ pub use self::{
     account::AccountPage,
     admin::AdminPage,
     auth_complete::AuthCompletePage,
+    billing::BillingPage,
     email_links::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     gallery::GalleryPage,
     generate::GeneratePage,

@@ -32,7 +32,7 @@ pub fn ModelsPage() -> impl IntoView {
                                 view! {
                                     <tr>
                                         <td>{m.title}</td>
-                                        <td><code>{m.name}</code></td>
+                                        <td><code>{m.name.0}</code></td>
                                         <td>{m.min_plan.display_name()}</td>
                                         <td>{availability}</td>
                                     </tr>

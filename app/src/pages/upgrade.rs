@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::auth::Auth;
+use crate::{api::billing_fns::ui_billing, auth::Auth};
 use contract::plans::{Plan, PlanLimits};
 
 /// One row of the comparison: a label and how to show a plan's value.
@@ -90,6 +90,40 @@ pub fn UpgradePage() -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-        <p class="muted">"To change plan, contact billing@pingvas.ai; self-service checkout is coming."</p>
+        <SelfService/>
+    }
+}
+
+/// Where billing is on, a way to each paid plan on offer (the billing page takes the card);
+/// elsewhere, and for Enterprise, whom to contact.
+#[component]
+fn SelfService() -> impl IntoView {
+    let auth = Auth::get();
+    let offers = RwSignal::new(None::<Vec<contract::billing::Offer>>);
+    Effect::new(move |_| {
+        if auth.user().is_some() {
+            leptos::task::spawn_local(async move {
+                offers.set(auth.call(ui_billing).await.ok().map(|o| o.offers));
+            });
+        }
+    });
+    move || match offers.get().filter(|o| !o.is_empty()) {
+        Some(offers) => view! {
+            <div class="button-row" data-testid="self-service">
+                {offers.into_iter().filter(|o| o.interval == "month").map(|offer| view! {
+                    <a class="button primary" href=format!("/billing?plan={}", offer.plan.as_str())
+                        data-testid=format!("choose-{}", offer.plan.as_str())>
+                        {format!("Choose {}", offer.plan.display_name())}
+                    </a>
+                }).collect_view()}
+                <a class="button" href="/billing">"Manage billing"</a>
+            </div>
+            <p class="muted">"Enterprise: contact billing@pingvas.ai."</p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="muted">"To change plan, sign in, or contact billing@pingvas.ai."</p>
+        }
+        .into_any(),
     }
 }

@@ -25,6 +25,7 @@ struct ProfileRow {
     locale: String,
     timezone: String,
     subscription_plan: String,
+    billing_status: String,
     monthly_image_quota: Option<i32>,
     monthly_images_generated: i32,
     quota_reset_date: OffsetDateTime,
@@ -49,6 +50,7 @@ impl From<ProfileRow> for UserProfile {
             locale: row.locale,
             timezone: row.timezone,
             subscription_plan: row.subscription_plan,
+            billing_status: row.billing_status,
             quota: Quota {
                 limit: row.monthly_image_quota,
                 used: row.monthly_images_generated,
@@ -71,7 +73,7 @@ impl From<ProfileRow> for UserProfile {
 pub async fn load(conn: &mut PgConnection, user: UserId) -> Result<UserProfile, AccountError> {
     let row: Option<ProfileRow> = sqlx::query_as(
         "SELECT u.user_id, u.email, u.email_verified, u.username, u.full_name, u.avatar_url, u.bio,
-                u.locale, u.timezone, u.subscription_plan, u.monthly_image_quota,
+                u.locale, u.timezone, u.subscription_plan, u.billing_status, u.monthly_image_quota,
                 -- A month that is over reads as reset, before anything writes the reset.
                 CASE WHEN u.quota_reset_date <= now() THEN 0 ELSE u.monthly_images_generated END
                     AS monthly_images_generated,

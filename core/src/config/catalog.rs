@@ -41,7 +41,7 @@ pub fn starter_model_dir() -> PathBuf {
 pub fn default_catalog() -> Vec<CatalogEntry> {
     vec![CatalogEntry {
         info: ModelInfo {
-            name: STARTER_MODEL.to_owned(),
+            name: STARTER_MODEL.into(),
             title: "Starter model: emoji, 64 px".to_owned(),
             min_plan: Plan::Free,
             // Trained on 64-pixel images only.
@@ -61,13 +61,13 @@ pub fn parse_catalog(raw: &str) -> Result<Vec<CatalogEntry>, String> {
         return Err("the catalog is empty".into());
     }
     for (i, model) in models.iter().enumerate() {
-        let name = &model.info.name;
+        let name = model.info.name.as_str();
         let valid = (1..=64).contains(&name.len())
             && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".-_".contains(&b));
         if !valid {
             return Err(format!("model name {name:?} is not 1-64 characters of a-z, 0-9, '.', '-', '_'"));
         }
-        if models[..i].iter().any(|other| other.info.name == *name) {
+        if models[..i].iter().any(|other| other.info.name.as_str() == name) {
             return Err(format!("model name {name:?} appears twice"));
         }
         if model.info.default_side < 64 || model.info.default_side % 8 != 0 {

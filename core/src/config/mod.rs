@@ -4,6 +4,7 @@
 //! tested without touching the process environment. The only I/O, creating a development JWT
 //! secret, is passed in by the caller.
 
+mod billing;
 mod catalog;
 mod keys;
 mod limits;
@@ -16,6 +17,8 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub(crate) use self::billing::is_provider_id;
+pub use self::billing::{BillingSettings, Interval, Price};
 pub use self::catalog::{CatalogEntry, STARTER_MODEL, default_catalog, starter_model_dir};
 pub use self::limits::Limits;
 pub use self::mail::{MailSettings, MailTransport};
@@ -80,6 +83,8 @@ pub struct Config {
     pub limits: Limits,
     /// `SMTP_URL` and `MAIL_FROM`: where verification and reset mail goes.
     pub mail: MailSettings,
+    /// `STRIPE_*` and `BILLING_*`: subscriptions, when configured (`None`: billing is hidden).
+    pub billing: Option<BillingSettings>,
     /// Things worth a warning once logging is up (e.g. a generated secret).
     pub warnings: Vec<String>,
 }
@@ -320,6 +325,7 @@ impl Config {
         let worker = WorkerSettings::parse(&var)?;
         let limits = Limits::parse(&var)?;
         let mail = MailSettings::parse(&var, environment.is_development(), &data_dir)?;
+        let billing = BillingSettings::parse(&var)?;
 
         Ok(Self {
             oauth,
@@ -329,6 +335,7 @@ impl Config {
             worker,
             limits,
             mail,
+            billing,
             environment,
             data_dir,
             public_url,
@@ -394,7 +401,7 @@ mod tests {
 
     #[test]
     fn the_model_catalog_defaults_to_the_starter_model_and_bad_catalogs_are_refused() {
-        assert_eq!(parse(&[]).unwrap().models[0].name, STARTER_MODEL);
+        assert_eq!(parse(&[]).unwrap().models[0].name.as_str(), STARTER_MODEL);
         let err = parse(&[("MODEL_CATALOG", "[]")]).unwrap_err();
         assert!(err.to_string().starts_with("MODEL_CATALOG is not valid: the catalog is empty"), "{err}");
     }

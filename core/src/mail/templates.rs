@@ -117,6 +117,22 @@ pub fn email_change_requested(to: &str, new_email: &str) -> Mail {
     })
 }
 
+/// Tells a subscriber that a renewal failed and until when they keep their plan.
+#[must_use]
+pub fn payment_failed(to: &str, link: &str, plan: &str, grace_until: &str) -> Mail {
+    let keeping = format!(
+        "The payment for your PingvasAI {plan} subscription did not go through. You keep {plan} until \
+         {grace_until} while the payment is retried; after that your plan becomes Free."
+    );
+    render(&Message {
+        to,
+        subject: "Your PingvasAI payment failed",
+        before: &[&keeping],
+        action: Some(("Update your card", link)),
+        after: &["If you meant to stop your subscription, you need not do anything."],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

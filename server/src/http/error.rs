@@ -17,6 +17,8 @@ use utoipa::ToSchema;
 use pingvas_core::{
     accounts::AccountError,
     admin::AdminError,
+    billing::{BillingError, webhook::WebhookError},
+    gallery::UploadError,
     generation::GenerationError,
     job_events::WatchError,
     quota::QuotaError,
@@ -96,7 +98,10 @@ answered_from_the_refusal_table!(
     AdminError,
     QuotaError,
     GenerationError,
-    WatchError
+    WatchError,
+    UploadError,
+    BillingError,
+    WebhookError
 );
 
 /// The JSON body of every API error.
@@ -147,7 +152,9 @@ mod tests {
     use contract::{error::UiError, generation::GenerationRefusal, plans::Plan};
 
     use super::*;
-    use pingvas_core::accounts::linking::LinkRefusal;
+    use pingvas_core::{
+        accounts::linking::LinkRefusal, billing::provider::ProviderError, imaging::ImagingError,
+    };
 
     /// Every core error, made twice (they hold a database error, which cannot be cloned): once for
     /// REST and once for the UI.
@@ -218,6 +225,24 @@ mod tests {
             both(|| GenerationError::Tenant(tenant_invalid())),
             both(|| WatchError::TooManyStreams(8)),
             both(|| WatchError::Tenant(TenantError::NotFound)),
+            both(|| UploadError::Image(ImagingError::NotAnImage)),
+            both(|| UploadError::Image(ImagingError::TooLarge)),
+            both(|| UploadError::Image(ImagingError::TooManyPixels { width: 9, height: 9, max_pixels: 80 })),
+            both(|| UploadError::Image(ImagingError::DeepColour)),
+            both(|| UploadError::Image(ImagingError::Encode("webp".into()))),
+            both(|| {
+                UploadError::Tenant(TenantError::StorageFull(pingvas_core::storage_budget::StorageFull(
+                    "Full.".into(),
+                )))
+            }),
+            both(|| UploadError::Stopped("cancelled".into())),
+            both(|| BillingError::Disabled),
+            both(|| BillingError::Invalid { field: "plan", message: "Choose pro or studio.".into() }),
+            both(|| BillingError::AlreadySubscribed),
+            both(|| BillingError::NotSubscribed),
+            both(|| BillingError::Declined("Your card was declined.".into())),
+            both(|| BillingError::Provider(ProviderError::Unreachable("timeout".into()))),
+            both(|| BillingError::Database(database())),
         ]
     }
 

@@ -16,8 +16,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::http::{
     AppState,
     rest::{
-        account_data, admin, auth, boards, email, gallery, generation, health, job_events, oauth, users,
-        workflows,
+        account_data, admin, auth, billing, boards, email, gallery, generation, health, job_events, oauth,
+        users, workflows,
     },
 };
 
@@ -39,6 +39,7 @@ use crate::http::{
         (name = "generation", description = "Generation requests, jobs and models (quota-checked)"),
         (name = "images", description = "The signed-in user's gallery (row-level security)"),
         (name = "workflows", description = "Saved generation presets (Pro and up)"),
+        (name = "billing", description = "Subscriptions, cards, invoices and the provider's webhook (404 where billing is not configured)"),
         (name = "admin", description = "User administration (superusers only)"),
         (name = "operations", description = "Probes and monitoring"),
     )
@@ -138,6 +139,14 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(gallery::image_file))
         .routes(routes!(gallery::image_thumbnail))
         .routes(routes!(generation::list_models))
+        .routes(routes!(billing::overview))
+        .routes(routes!(billing::card_setup))
+        .routes(routes!(billing::subscribe, billing::change_plan))
+        .routes(routes!(billing::cancel))
+        .routes(routes!(billing::resume))
+        .routes(routes!(billing::update_payment_method))
+        .routes(routes!(billing::invoices))
+        .routes(routes!(billing::receive_webhook))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::update_user))
 }

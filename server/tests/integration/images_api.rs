@@ -441,7 +441,7 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
     // The hub itself: eight streams of one job, one reader; it goes when they do.
     let hub = pingvas_core::job_events::JobEventHub::new(TenantDb::new(g.pool.clone()), 8);
     let user = contract::ids::UserId(ada.user_id.parse().unwrap());
-    let job: uuid::Uuid = job.parse().unwrap();
+    let job: contract::ids::JobId = job.parse().unwrap();
     let mut watches = Vec::new();
     for _ in 0..8 {
         watches.push(hub.watch(user, job).await.unwrap());

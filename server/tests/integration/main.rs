@@ -10,6 +10,7 @@ mod account_data;
 mod admin;
 mod auth_passwords;
 mod auth_tokens;
+mod billing;
 mod common;
 mod cors;
 mod database_roles;

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use common::{
     SignedIn, TestDatabase, app, body_json, generate, post_as, quota_row, register_verified, set_plan,
 };
-use contract::ids::UserId;
+use contract::ids::{ImageId, JobId, UserId, WorkerId};
 use contract::plans::Plan;
 use pingvas_core::{
     config::{WorkerSettings, default_catalog},
@@ -27,7 +27,7 @@ use pingvas_core::{
 use serde_json::json;
 use uuid::Uuid;
 
-async fn queue_job(app: &axum::Router, user: &SignedIn, body: serde_json::Value) -> Uuid {
+async fn queue_job(app: &axum::Router, user: &SignedIn, body: serde_json::Value) -> JobId {
     let response = generate(app, user, body).await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     body_json(response).await["job"]["job_id"].as_str().unwrap().parse().unwrap()
@@ -35,6 +35,10 @@ async fn queue_job(app: &axum::Router, user: &SignedIn, body: serde_json::Value)
 
 fn user_id(user: &SignedIn) -> UserId {
     UserId(user.user_id.parse().unwrap())
+}
+
+fn worker(name: &str) -> WorkerId {
+    WorkerId(name.to_owned())
 }
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -64,7 +68,7 @@ async fn within_a_priority_users_take_turns_and_higher_plans_go_first() {
     assert_eq!(positions, vec![0, 1, 2, 3, 4]);
 
     let mut order = Vec::new();
-    while let Some(job) = queue::claim(&db, "w1", LEASE).await.unwrap() {
+    while let Some(job) = queue::claim(&db, &worker("w1"), LEASE).await.unwrap() {
         order.push(job.user_id);
     }
     let (a, b, c) = (user_id(&ada), user_id(&bob), user_id(&cy));
@@ -78,9 +82,9 @@ async fn within_a_priority_users_take_turns_and_higher_plans_go_first() {
     let pro_job = queue_job(&app, &pro, json!({"prompt": "pro"})).await;
     assert_eq!(queue::position(&db, pro_job).await.unwrap(), Some(0));
     assert_eq!(queue::position(&db, ada_again).await.unwrap(), Some(1), "behind the higher plan's job");
-    let first = queue::claim(&db, "w1", LEASE).await.unwrap().unwrap();
+    let first = queue::claim(&db, &worker("w1"), LEASE).await.unwrap().unwrap();
     assert_eq!((first.job_id, first.user_id), (pro_job, user_id(&pro)));
-    assert_eq!(queue::claim(&db, "w1", LEASE).await.unwrap().unwrap().user_id, a);
+    assert_eq!(queue::claim(&db, &worker("w1"), LEASE).await.unwrap().unwrap().user_id, a);
 }
 
 #[tokio::test]
@@ -94,7 +98,7 @@ async fn an_expired_lease_is_queued_again_and_fails_with_a_refund_after_the_last
 
     let short = Duration::from_millis(300);
     for attempt in 1..=2 {
-        let claimed = queue::claim(&db, "dying", short).await.unwrap().unwrap();
+        let claimed = queue::claim(&db, &worker("dying"), short).await.unwrap().unwrap();
         assert_eq!((claimed.job_id, claimed.attempt), (job, attempt));
         // A live lease is left alone.
         assert_eq!(queue::recover_expired(&db, 2).await.unwrap(), Recovered::default());
@@ -104,7 +108,7 @@ async fn an_expired_lease_is_queued_again_and_fails_with_a_refund_after_the_last
         if attempt == 1 {
             assert_eq!(recovered, Recovered { requeued: 1, failed: 0 });
             assert!(matches!(
-                queue::heartbeat(&db, job, "dying", short, None).await,
+                queue::heartbeat(&db, job, &worker("dying"), short, None).await,
                 Err(queue::QueueError::Lost)
             ));
         } else {
@@ -116,7 +120,7 @@ async fn an_expired_lease_is_queued_again_and_fails_with_a_refund_after_the_last
     assert_eq!(body["status"], "failed");
     assert!(body["error"].as_str().unwrap().contains("stopped responding 2 times"), "{body}");
     assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 0);
-    assert!(queue::claim(&db, "w2", LEASE).await.unwrap().is_none());
+    assert!(queue::claim(&db, &worker("w2"), LEASE).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -128,7 +132,7 @@ async fn cancelling_a_running_job_charges_the_image_in_progress_refunds_the_rest
     let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
     set_plan(&test_db.owner_pool, &ada, Plan::Pro).await;
     let job = queue_job(&app, &ada, json!({"prompt": "penguins", "batch_size": 2})).await;
-    queue::claim(&db, "w1", LEASE).await.unwrap().unwrap();
+    queue::claim(&db, &worker("w1"), LEASE).await.unwrap().unwrap();
     assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 2);
 
     let response = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
@@ -141,7 +145,7 @@ async fn cancelling_a_running_job_charges_the_image_in_progress_refunds_the_rest
     );
     assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1);
     assert!(matches!(
-        queue::heartbeat(&db, job, "w1", LEASE, Some((3, None))).await,
+        queue::heartbeat(&db, job, &worker("w1"), LEASE, Some((3, None))).await,
         Err(queue::QueueError::Lost)
     ));
     let again = post_as(&app, &format!("/api/v1/jobs/{job}/cancel"), &ada).await;
@@ -174,7 +178,7 @@ async fn concurrent_workers_never_claim_one_job_twice() {
         let db = TenantDb::new(test_db.pool.clone());
         tokio::spawn(async move {
             let mut mine = Vec::new();
-            while let Some(job) = queue::claim(&db, &format!("w{w}"), LEASE).await.unwrap() {
+            while let Some(job) = queue::claim(&db, &WorkerId(format!("w{w}")), LEASE).await.unwrap() {
                 mine.push(job.job_id);
             }
             mine
@@ -184,7 +188,7 @@ async fn concurrent_workers_never_claim_one_job_twice() {
     for worker in workers {
         claimed.extend(worker.await.unwrap());
     }
-    let distinct: HashSet<Uuid> = claimed.iter().copied().collect();
+    let distinct: HashSet<JobId> = claimed.iter().copied().collect();
     assert_eq!(claimed.len(), 40, "every job claimed once: {claimed:?}");
     assert_eq!(distinct, queued);
 }
@@ -291,9 +295,9 @@ async fn a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_exactly_
 
     let body = body_json(common::get_as(&app, &format!("/api/v1/jobs/{job}"), &ada.bearer()).await).await;
     assert_eq!(body["status"], "completed");
-    let ids: Vec<Uuid> =
+    let ids: Vec<ImageId> =
         body["image_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().parse().unwrap()).collect();
-    let expected: HashSet<Uuid> = [image_id(job, 0), image_id(job, 1)].into();
+    let expected: HashSet<ImageId> = [image_id(job, 0), image_id(job, 1)].into();
     assert_eq!(ids.iter().copied().collect::<HashSet<_>>(), expected);
     assert_eq!(ids.len(), 2);
     assert_eq!(
@@ -318,7 +322,7 @@ async fn a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_exactly_
 }
 
 /// Waits until a worker has reported a step of `job`.
-async fn wait_for_progress(owner_pool: &sqlx::PgPool, job: Uuid) {
+async fn wait_for_progress(owner_pool: &sqlx::PgPool, job: JobId) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let step: i32 = sqlx::query_scalar("SELECT progress_step FROM generation_jobs WHERE job_id = $1")

@@ -137,7 +137,8 @@ async fn s34_a_cancelled_or_failed_job_refunds_what_it_did_not_produce_once() {
 
     // A job that made one image of three before its worker gave up refunds two.
     let response = generate(&app, &ada, json!({"prompt": "three penguins", "batch_size": 3})).await;
-    let job_id: uuid::Uuid = body_json(response).await["job"]["job_id"].as_str().unwrap().parse().unwrap();
+    let job_id: contract::ids::JobId =
+        body_json(response).await["job"]["job_id"].as_str().unwrap().parse().unwrap();
     sqlx::query("UPDATE generation_jobs SET status = 'running', images_produced = 1 WHERE job_id = $1")
         .bind(job_id)
         .execute(&test_db.owner_pool)

@@ -7,13 +7,13 @@
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
-use contract::ids::UserId;
+use contract::ids::{ImageId, UserId};
 use pingvas_core::storage::{FileKind, ImageStore, StorageError};
 use uuid::Uuid;
 
 /// Stores, reads, replaces and deletes one image's files, as the worker and the gallery do.
 async fn round_trip(store: &ImageStore) {
-    let (user, image) = (UserId(Uuid::new_v4()), Uuid::new_v4());
+    let (user, image) = (UserId(Uuid::new_v4()), ImageId(Uuid::new_v4()));
     let key = ImageStore::key(user, image, FileKind::Original, "png");
     let thumbnail = ImageStore::key(user, image, FileKind::Thumbnail, "webp");
     assert!(matches!(store.get(&key).await, Err(StorageError::NotFound(_))));
@@ -34,7 +34,7 @@ async fn the_local_store_keeps_files_under_each_users_prefix() {
     let dir = std::env::temp_dir().join(format!("pingvas-storage-{}", Uuid::new_v4().simple()));
     let store = ImageStore::from_url(None, &dir).unwrap();
     round_trip(&store).await;
-    let (user, image) = (UserId(Uuid::new_v4()), Uuid::new_v4());
+    let (user, image) = (UserId(Uuid::new_v4()), ImageId(Uuid::new_v4()));
     store.put(&ImageStore::key(user, image, FileKind::Original, "png"), vec![1, 2, 3]).await.unwrap();
     let on_disk = dir.join(format!("users/{user}/images/{image}.png"));
     assert_eq!(std::fs::read(on_disk).unwrap(), vec![1, 2, 3]);

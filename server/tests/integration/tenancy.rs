@@ -15,7 +15,11 @@ use sqlx::PgPool;
 
 /// Tables that hold `user_id` but belong to sign-in itself, read before any user is known
 /// (by email, by refresh-token or emailed-token digest) or by the mail sender; every other table with `user_id` is a tenant table.
-const ACCOUNT_TABLES: [&str; 4] = ["user_identities", "user_sessions", "email_tokens", "mail_outbox"];
+/// Tables about an account that only the account services read and write (never a request's
+/// tenant queries): like `users` itself, they are guarded by the code that owns them. Billing
+/// events are written by the provider's webhook, which acts for no signed-in user.
+const ACCOUNT_TABLES: [&str; 5] =
+    ["user_identities", "user_sessions", "email_tokens", "mail_outbox", "billing_events"];
 
 async fn create_board(app: &Router, user: &SignedIn, name: &str) -> Value {
     let response = send_as(app, "POST", "/api/v1/boards", user, Some(json!({"name": name}))).await;
@@ -98,8 +102,9 @@ async fn s08_without_tenant_context_a_query_sees_nothing_even_on_a_reused_connec
     let tenants = TenantDb::new(pool.clone());
     let user = UserId(ada.user_id.parse().unwrap());
     let mut tx = tenants.begin(user).await.unwrap();
-    sqlx::query("INSERT INTO boards (name) VALUES ('mine')").execute(tx.conn()).await.unwrap();
-    let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM boards").fetch_one(tx.conn()).await.unwrap();
+    sqlx::query("INSERT INTO boards (name) VALUES ('mine')").execute(tx.conn_for_tests()).await.unwrap();
+    let seen: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM boards").fetch_one(tx.conn_for_tests()).await.unwrap();
     assert_eq!(seen, 1);
     tx.commit().await.unwrap();
 
@@ -150,7 +155,7 @@ async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
     };
     let count = async |tx: &mut pingvas_core::tenancy::TenantTx, table: &str| -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
-            .fetch_one(tx.conn())
+            .fetch_one(tx.conn_for_tests())
             .await
             .unwrap()
     };
@@ -165,17 +170,19 @@ async fn staff_read_everyone_read_only_and_background_work_sees_only_jobs() {
     ));
     let mut staff = tenants.begin_staff_read(&current(&alice, true), "test").await.unwrap();
     assert_eq!((count(&mut staff, "boards").await, count(&mut staff, "generation_jobs").await), (2, 2));
-    let write = sqlx::query("DELETE FROM boards").execute(staff.conn()).await;
+    let write = sqlx::query("DELETE FROM boards").execute(staff.conn_for_tests()).await;
     assert!(write.is_err(), "the staff path is read-only");
     drop(staff);
 
     let mut background = tenants.begin_background("test").await.unwrap();
     let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM generation_jobs")
-        .fetch_one(background.conn())
+        .fetch_one(background.conn_for_tests())
         .await
         .unwrap();
-    let boards: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM boards").fetch_one(background.conn()).await.unwrap();
+    let boards: i64 = sqlx::query_scalar("SELECT count(*) FROM boards")
+        .fetch_one(background.conn_for_tests())
+        .await
+        .unwrap();
     assert_eq!((jobs, boards), (2, 0));
 }
 
@@ -269,8 +276,10 @@ async fn s03_s04_a_create_or_update_cannot_choose_another_owner() {
     // Even a direct UPDATE in Ada's transaction cannot hand the row to Bob: WITH CHECK refuses.
     let tenants = TenantDb::new(test_db.pool.clone());
     let mut tx = tenants.begin(UserId(ada.user_id.parse().unwrap())).await.unwrap();
-    let moved =
-        sqlx::query("UPDATE boards SET user_id = $1::uuid").bind(&bob.user_id).execute(tx.conn()).await;
+    let moved = sqlx::query("UPDATE boards SET user_id = $1::uuid")
+        .bind(&bob.user_id)
+        .execute(tx.conn_for_tests())
+        .await;
     assert!(moved.is_err(), "the policy's WITH CHECK refuses a change of owner");
 }
 

@@ -1,5 +1,7 @@
 //! 100 requests per minute per client IP on the API (`/api/…`), answered 429 with `Retry-After`
-//! beyond that (SECURITY.md 33). Pages, static files and probes are not counted.
+//! beyond that (SECURITY.md 33). Pages, static files and probes are not counted, nor the billing
+//! webhook: the provider delivers every customer's events from a few addresses, each checked by
+//! its signature before any work is done.
 
 use std::{
     net::IpAddr,
@@ -16,6 +18,8 @@ use axum::{
 use crate::http::{AppState, error::ApiError, extractors::client_context::client_ip};
 use pingvas_core::rate_limit::{Decision, RateLimiter, client_key};
 
+const BILLING_WEBHOOK: &str = "/api/v1/billing/webhook";
+
 /// The limiter for the API, shared by every request: `per_minute` requests per client key
 /// ([`client_key`]), tracking at most `max_keys` clients.
 #[must_use]
@@ -25,7 +29,8 @@ pub fn api_limiter(per_minute: u32, max_keys: usize) -> RateLimiter<IpAddr> {
 
 /// Middleware: counts `/api/…` requests per client IP and refuses those over the limit.
 pub async fn limit_api_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/api/") {
+    let path = request.uri().path();
+    if !path.starts_with("/api/") || path == BILLING_WEBHOOK {
         return next.run(request).await;
     }
     let ip = client_ip(&state, request.extensions(), request.headers());

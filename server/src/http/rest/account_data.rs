@@ -73,6 +73,6 @@ pub async fn delete_account(
     user: CurrentUser,
     ApiJson(request): ApiJson<DeleteAccountRequest>,
 ) -> Result<Response, ApiError> {
-    account_data::erase(&state.accounts, &state.store, &user, request.current_password).await?;
+    account_data::erase(&state, &user, request.current_password).await?;
     Ok(clearing_cookie(&state, StatusCode::NO_CONTENT.into_response()))
 }

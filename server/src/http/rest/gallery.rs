@@ -2,8 +2,6 @@
 //! delete) and the image's `file` and `thumbnail`, which also open by a signed link, since the
 //! browser's `<img>` sends no bearer token; `/api/v1/images/upload` adds an image of one's own.
 
-use std::sync::Arc;
-
 use axum::{
     Json,
     extract::{Path, State},
@@ -24,11 +22,10 @@ use crate::http::{
 use contract::ids::{BoardId, ImageId};
 use pingvas_core::{
     accounts::CurrentUser,
-    gallery,
-    images::{self, NewImage},
-    imaging::{self, ImagingError},
+    gallery, images,
+    imaging::ImagingError,
     links::{LinkOwner, LinkPurpose, SignedQuery},
-    storage::{FileKind, ImageStore, StorageError},
+    storage::StorageError,
     tenancy::TenantError,
 };
 
@@ -294,7 +291,7 @@ pub async fn upload_image(
             Some("board_id") => {
                 let text = field.text().await.map_err(multipart_error)?;
                 if !text.trim().is_empty() {
-                    board_id = Some(text.trim().parse::<Uuid>().map_err(|_| {
+                    board_id = Some(text.trim().parse::<BoardId>().map_err(|_| {
                         TenantError::invalid("unknown_board", "board_id", "You have no board with this id.")
                     })?);
                 }
@@ -303,55 +300,5 @@ pub async fn upload_image(
         }
     }
     let file = file.ok_or_else(|| invalid("file", "Choose an image file to upload (the `file` part)."))?;
-    images::check_room(&state.tenants, user.user_id, user.plan, file.len()).await?;
-    // One turn per decode: the turn goes with the work to its thread, so memory stays bounded
-    // even when a client disconnects mid-decode.
-    let turn = Arc::clone(&state.upload_decodes).acquire_owned().await.map_err(|e| ApiError::internal(&e))?;
-    let limits = imaging::UploadLimits { max_pixels: state.config.limits.upload_max_pixels };
-    let checked = tokio::task::spawn_blocking({
-        let file = file.clone();
-        move || {
-            let checked = imaging::check_upload(&file, limits);
-            drop(turn);
-            checked
-        }
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
-    .map_err(|e| match e {
-        ImagingError::NotAnImage => {
-            ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_an_image", e.to_string())
-        }
-        ImagingError::TooLarge | ImagingError::TooManyPixels { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e.to_string())
-        }
-        ImagingError::DeepColour => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_image", e.to_string())
-                .with_field("file")
-        }
-        ImagingError::Encode(_) => ApiError::internal(&e),
-    })?;
-    let image_id = Uuid::new_v4();
-    let record = NewImage {
-        image_id,
-        board_id,
-        storage_key: ImageStore::key(user.user_id, image_id, FileKind::Original, checked.extension),
-        thumbnail_key: ImageStore::key(user.user_id, image_id, FileKind::Thumbnail, "webp"),
-        content_type: checked.content_type,
-        width: checked.width,
-        height: checked.height,
-        byte_size: file.len(),
-    };
-    let store_error = |e: StorageError| ApiError::internal(&e);
-    state.store.put(&record.storage_key, file.to_vec()).await.map_err(store_error)?;
-    state.store.put(&record.thumbnail_key, checked.thumbnail).await.map_err(store_error)?;
-    match images::insert_upload(&state.tenants, user.user_id, user.plan, &record).await {
-        Ok(row) => Ok((StatusCode::CREATED, Json(gallery::signed_now(&state, &user, &row)?))),
-        Err(e) => {
-            for key in [&record.storage_key, &record.thumbnail_key] {
-                let _ = state.store.delete(key).await;
-            }
-            Err(e.into())
-        }
-    }
+    Ok((StatusCode::CREATED, Json(gallery::upload(&state, &user, board_id, file).await?)))
 }

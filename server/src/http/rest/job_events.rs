@@ -11,7 +11,7 @@ use axum::{
     http::HeaderMap,
     response::sse::{Event, KeepAlive, Sse},
 };
-use contract::images::JobEvent;
+use contract::{ids::JobId, images::JobEvent};
 use futures::{Stream, stream};
 use tokio::time::Instant;
 
@@ -98,7 +98,7 @@ pub async fn job_events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let job = parse_id(&id)?;
     let owner = bearer_or_link(&state, &headers, LinkPurpose::Events, job, &query).await?;
-    let mut watch = state.job_events.watch(owner.user, job).await?;
+    let mut watch = state.job_events.watch(owner.user, JobId(job)).await?;
     let first = watch.events.borrow_and_update().clone();
     let open = Open {
         watch,

@@ -4,6 +4,7 @@
 pub mod account_data;
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod boards;
 pub mod email;
 pub mod gallery;

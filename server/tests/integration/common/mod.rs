@@ -8,6 +8,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod mail_server;
+pub mod stripe_server;
 
 use std::{collections::HashMap, path::PathBuf, str::FromStr};
 
