@@ -18,6 +18,8 @@ const mailWebPort = Number(process.env.MAILDEV_WEB_PORT ?? 3021);
 export const localStripe = `http://127.0.0.1:${Number(process.env.LOCALSTRIPE_PORT ?? 3022)}`;
 const localStripeBin =
   process.env.PINGVAS_LOCALSTRIPE ?? path.join(process.env.HOME ?? "", ".cache/pingvas-localstripe/bin/localstripe");
+// Its card-form script as the browser loads it, wrapped the way Stripe.js is (localstripe-proxy.mjs).
+const cardFormProxy = `http://127.0.0.1:${Number(process.env.LOCALSTRIPE_PROXY_PORT ?? 3023)}`;
 /** The secret the billing webhook is signed with (billing.spec.ts registers it with localstripe). */
 export const webhookSecret = "whsec_pingvas_e2e";
 if (!binary) throw new Error("PINGVAS_BINARY must name the release server binary (run ./scripts/test)");
@@ -78,6 +80,16 @@ export default defineConfig({
     stderr: "pipe",
   },
   {
+    command: "node localstripe-proxy.mjs",
+    cwd: __dirname,
+    url: `${cardFormProxy}/js.stripe.com/v3/`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { LOCALSTRIPE_URL: localStripe, PROXY_PORT: new URL(cardFormProxy).port },
+  },
+  {
     command: "node oauth-providers.mjs",
     cwd: __dirname,
     url: `${mockGoogle}/.well-known/openid-configuration`,
@@ -126,7 +138,7 @@ export default defineConfig({
       STRIPE_PUBLISHABLE_KEY: "pk_test_pingvas_e2e",
       STRIPE_WEBHOOK_SECRET: webhookSecret,
       STRIPE_API_BASE: localStripe,
-      STRIPE_JS_URL: `${localStripe}/js.stripe.com/v3/`,
+      STRIPE_JS_URL: `${cardFormProxy}/js.stripe.com/v3/`,
       STRIPE_PRICE_PRO_MONTHLY: "pingvas_pro_monthly",
       STRIPE_PRICE_STUDIO_MONTHLY: "pingvas_studio_monthly",
       // The test moves a period's end into the past; the sweep applies it within a second.

@@ -80,7 +80,16 @@ impl Auth {
     pub fn signed_in(&self, session: SignedIn) {
         self.token.set(Some(session.access_token));
         self.user.set(Some(session.user));
-        self.status.set(AuthStatus::SignedIn);
+        self.set_status(AuthStatus::SignedIn);
+    }
+
+    /// Sets the status only when it changes: a silent refresh must not tell pages gated on
+    /// it ([`RequireAuth`]) that something changed, or they would build themselves again and
+    /// lose what the user was doing (a half-typed card, an error being shown).
+    fn set_status(&self, status: AuthStatus) {
+        if self.status.get_untracked() != status {
+            self.status.set(status);
+        }
     }
 
     /// Replaces the profile after an edit.
@@ -92,7 +101,7 @@ impl Auth {
     pub fn signed_out(&self) {
         self.token.set(None);
         self.user.set(None);
-        self.status.set(AuthStatus::SignedOut);
+        self.set_status(AuthStatus::SignedOut);
     }
 
     /// The token in memory, if any (not reactive).
@@ -288,11 +297,13 @@ pub fn RequirePlan(min: contract::plans::Plan, children: ChildrenFn) -> impl Int
     let auth = Auth::get();
     let navigate = use_navigate();
     let location = use_location();
-    let allowed = move || {
+    // A memo: a refreshed profile with the same plan must not build the page again.
+    let allowed = Memo::new(move |_| {
         auth.user()
             .and_then(|u| contract::plans::Plan::parse(&u.subscription_plan))
             .is_some_and(|plan| plan >= min)
-    };
+    });
+    let allowed = move || allowed.get();
     Effect::new(move |_| {
         if auth.status() == AuthStatus::SignedIn && !allowed() {
             let from = encode_query_value(&location.pathname.get_untracked());

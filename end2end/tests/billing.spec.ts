@@ -5,7 +5,8 @@ import { hydrated, register, uniqueEmail } from "./helpers";
 
 const stripeKey = { Authorization: "Bearer sk_test_pingvas_e2e" };
 
-/** What billing.spec needs at the provider: the prices on offer and our webhook. */
+/** What billing.spec needs at the provider: the prices on offer and our webhook (each worker
+ * runs this; registering the same webhook name again replaces it). */
 test.beforeAll(async ({ request }) => {
   for (const [id, name, amount] of [
     ["pingvas_pro_monthly", "Pro", "1200"],
@@ -17,7 +18,9 @@ test.beforeAll(async ({ request }) => {
       headers: stripeKey,
       form: { id, product: (await product.json()).id, amount, currency: "usd", interval: "month" },
     });
-    expect(plan.status()).toBe(200);
+    // Each worker runs this; another may have made it meanwhile.
+    const made = plan.status() === 200 || (await request.get(`${localStripe}/v1/plans/${id}`, { headers: stripeKey })).status() === 200;
+    expect(made).toBeTruthy();
   }
   const hook = await request.post(`${localStripe}/_config/webhooks/pingvas`, {
     form: { url: `${baseURL}/api/v1/billing/webhook`, secret: webhookSecret },

@@ -106,7 +106,8 @@ fn BillingPanel() -> impl IntoView {
     let activity = Activity { busy: RwSignal::new(false), problem: RwSignal::new(None::<String>) };
     let problem = activity.problem;
 
-    let reload = move || read_billing(overview, invoices);
+    let auth = Auth::get();
+    let reload = move || read_billing(auth, overview, invoices);
     Effect::new(move |_| reload());
 
     view! {
@@ -119,31 +120,41 @@ fn BillingPanel() -> impl IntoView {
                 </p>
             }.into_any(),
             Some(Err(e)) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-            Some(Ok(o)) => view! {
-                <section class="panel" data-testid="billing-status">
-                    <h2>"Your plan: " <span data-testid="billing-plan">{o.plan.display_name()}</span></h2>
-                    <p class=if o.status == "past_due" { "notice warning" } else { "muted" }
-                       data-testid=format!("billing-{}", o.status)>{standing_sentence(&o)}</p>
-                </section>
-                {if o.subscribed() {
+            Some(Ok(o)) => {
+                // Each part's view type is erased: nested together they are too deep a type for
+                // the compiler's hydration code.
+                let status = status_section(&o);
+                let actions = if o.subscribed() {
                     view! { <ManageSubscription overview=o.clone() activity on_change=reload/> }.into_any()
                 } else {
                     view! { <Checkout overview=o.clone() activity on_change=reload/> }.into_any()
-                }}
-                <Invoices invoices/>
-            }.into_any(),
+                };
+                let invoices = view! { <Invoices invoices/> }.into_any();
+                view! { {status} {actions} {invoices} }.into_any()
+            }
         }}
     }
+}
+
+fn status_section(o: &BillingOverview) -> AnyView {
+    view! {
+        <section class="panel" data-testid="billing-status">
+            <h2>"Your plan: " <span data-testid="billing-plan">{o.plan.display_name()}</span></h2>
+            <p class=if o.status == "past_due" { "notice warning" } else { "muted" }
+               data-testid=format!("billing-{}", o.status)>{standing_sentence(o)}</p>
+        </section>
+    }
+    .into_any()
 }
 
 /// Reads where billing stands into `overview` (and the invoices); while the provider is still
 /// confirming a payment, reads again shortly. When the plan changed, the header's profile (plan,
 /// quota meter) is read again too.
 fn read_billing(
+    auth: Auth,
     overview: RwSignal<Option<Result<BillingOverview, UiError>>>,
     invoices: RwSignal<Option<InvoiceList>>,
 ) {
-    let auth = Auth::get();
     spawn_local(async move {
         let read = auth.call(ui_billing).await;
         if let Ok(o) = &read {
@@ -154,7 +165,7 @@ fn read_billing(
                 auth.set_user(profile);
             }
             if o.status == "pending" {
-                set_timeout(move || read_billing(overview, invoices), std::time::Duration::from_millis(1500));
+                set_timeout(move || read_billing(auth, overview, invoices), std::time::Duration::from_millis(1500));
             }
             invoices.set(auth.call(ui_invoices).await.ok());
         }
@@ -176,8 +187,8 @@ fn mount_card_field(o: &BillingOverview, problem: RwSignal<Option<String>>) {
 }
 
 /// Saves the typed card with a fresh card setup; its payment method.
-async fn save_typed_card() -> Result<String, String> {
-    let auth = Auth::get();
+/// (`auth` is passed in: a task spawned from an event handler has no context to find it in.)
+async fn save_typed_card(auth: Auth) -> Result<String, String> {
     let setup = auth.call(ui_card_setup).await.map_err(|e| e.to_string())?;
     card_form::save_card(&setup.client_secret).await
 }
@@ -203,7 +214,7 @@ fn Checkout(
         let Some((plan, interval)) = chosen.get_untracked() else { return };
         activity.run(
             async move {
-                let method = save_typed_card().await?;
+                let method = save_typed_card(auth).await?;
                 let started = auth
                     .call(|token| {
                         ui_subscribe(token, plan.as_str().to_owned(), interval.clone(), method.clone())
@@ -267,7 +278,7 @@ fn ManageSubscription(
         ev.prevent_default();
         activity.run(
             async move {
-                let method = save_typed_card().await?;
+                let method = save_typed_card(auth).await?;
                 auth.call(|token| ui_update_payment_method(token, method.clone()))
                     .await
                     .map_err(|e| e.to_string())
@@ -366,6 +377,7 @@ fn Invoices(invoices: RwSignal<Option<InvoiceList>>) -> impl IntoView {
                     </table>
                 </section>
             }
+            .into_any()
         })
     }
 }
