@@ -165,7 +165,10 @@ fn read_billing(
                 auth.set_user(profile);
             }
             if o.status == "pending" {
-                set_timeout(move || read_billing(auth, overview, invoices), std::time::Duration::from_millis(1500));
+                set_timeout(
+                    move || read_billing(auth, overview, invoices),
+                    std::time::Duration::from_millis(1500),
+                );
             }
             invoices.set(auth.call(ui_invoices).await.ok());
         }
