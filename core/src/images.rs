@@ -130,7 +130,7 @@ pub async fn list(
         }
     };
     let rows = rows.into_iter().map(|counted| counted.record).collect();
-    tx.commit().await?;
+    tx.finish_read();
     Ok((rows, total))
 }
 

@@ -207,6 +207,14 @@ impl TenantTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
     }
+
+    /// Ends a transaction that only read, without waiting for the database: for a read, ending by
+    /// rollback is the same as committing, and sqlx sends the rollback with the connection's next
+    /// message (the check it makes when the connection goes back to the pool), so the request
+    /// saves a round trip.
+    pub fn finish_read(self) {
+        drop(self.tx);
+    }
 }
 
 /// Why an operation on a tenant's rows did not happen.
