@@ -96,18 +96,6 @@ impl Billing {
         })
     }
 
-    /// The settings.
-    #[must_use]
-    pub fn settings(&self) -> &BillingSettings {
-        &self.settings
-    }
-
-    /// The provider's client.
-    #[must_use]
-    pub fn provider(&self) -> &Provider {
-        &self.provider
-    }
-
     /// The offer, with each price's amount as the provider states it (read once; a provider
     /// that cannot be reached leaves the amounts out this time).
     async fn offers(&self) -> Vec<Offer> {
