@@ -9,7 +9,10 @@ use contract::{
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::accounts::{CurrentUser, sessions};
+use crate::{
+    accounts::{CurrentUser, sessions},
+    services::Core,
+};
 use contract::ids::UserId;
 
 /// Largest page of users.
@@ -132,11 +135,10 @@ pub async fn list_users(
 /// # Errors
 /// 403 for non-superusers, 404 for an unknown user, 422 for an unknown plan or negative quota.
 pub async fn update_user(
-    db: &sqlx::PgPool,
+    core: &Core,
     caller: &CurrentUser,
     target: UserId,
     changes: &AdminUserUpdate,
-    access_token_seconds: i64,
 ) -> Result<AdminUser, AdminError> {
     require_superuser(caller)?;
     let plan = changes
@@ -158,7 +160,7 @@ pub async fn update_user(
     // A new plan brings its own quota unless one is given explicitly.
     let quota = changes.monthly_image_quota.or_else(|| plan.map(|p| p.limits().monthly_images));
 
-    let mut tx = db.begin().await?;
+    let mut tx = core.db.begin().await?;
     let row: Option<AdminUserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE users SET
              subscription_plan   = COALESCE($2, subscription_plan),
@@ -177,7 +179,7 @@ pub async fn update_user(
     .await?;
     let row = row.ok_or(AdminError::NotFound)?;
     if changes.is_active == Some(false) {
-        sessions::revoke(&mut tx, target, sessions::Revoke::All, access_token_seconds).await?;
+        sessions::revoke(&mut tx, target, sessions::Revoke::All, core.config.access_token_seconds).await?;
     }
     let recorded = json!({
         "subscription_plan": plan.map(Plan::as_str),
@@ -192,6 +194,7 @@ pub async fn update_user(
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
+    core.accounts.forget_checks_of(target);
     tracing::info!(actor = %caller.user_id, target = %target, changes = %recorded, "administrator changed a user");
     Ok(row.into())
 }

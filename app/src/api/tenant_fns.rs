@@ -96,8 +96,5 @@ pub async fn ui_admin_update_user(
     id: UserId,
     changes: AdminUserUpdate,
 ) -> Result<AdminUser, UiError> {
-    as_user(&access_token, async |core, user| {
-        admin::update_user(&core.db, &user, id, &changes, core.config.access_token_seconds).await
-    })
-    .await
+    as_user(&access_token, async |core, user| admin::update_user(core, &user, id, &changes).await).await
 }

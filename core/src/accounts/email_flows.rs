@@ -125,6 +125,7 @@ impl Accounts {
             }
         };
         tx.commit().await?;
+        self.forget_checks_of(redeemed.user);
         Ok(confirmed)
     }
 
@@ -196,6 +197,7 @@ impl Accounts {
         let ended =
             sessions::revoke(&mut tx, redeemed.user, Revoke::All, self.keys.lifetime_seconds()).await?;
         tx.commit().await?;
+        self.forget_checks_of(redeemed.user);
         tracing::info!(user = %redeemed.user, sessions_ended = ended, "password reset");
         Ok(())
     }

@@ -228,6 +228,8 @@ impl Accounts {
         let tokens = self.start_session(&mut tx, user, &email, client).await?;
         let profile = super::profile::load(&mut tx, user).await?;
         tx.commit().await?;
+        // Linking may have verified the address or ended the sessions of a claimed account.
+        self.forget_checks_of(user);
         tracing::info!(%user, provider, "signed in with a provider");
         Ok(SignedInSession { tokens, user: profile })
     }

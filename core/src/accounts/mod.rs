@@ -13,6 +13,7 @@ pub mod error;
 pub mod linking;
 mod passwords;
 pub mod profile;
+pub mod recent_checks;
 pub mod sessions;
 
 use std::{net::IpAddr, sync::Arc, time::Duration};
@@ -25,8 +26,11 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use self::sessions::{PresentedToken, Revoke, TokenRow};
 pub use self::{error::AccountError, sessions::ClientContext};
+use self::{
+    recent_checks::RecentChecks,
+    sessions::{PresentedToken, Revoke, TokenRow},
+};
 use crate::{
     auth::{
         email::Email, password_hash::PasswordHasher, password_policy::check_new_password,
@@ -114,6 +118,8 @@ pub struct Accounts {
     ipv6_prefix: u8,
     hasher: PasswordHasher,
     public_url: PublicUrl,
+    /// Access tokens checked a moment ago (see [`recent_checks`]).
+    recent: Arc<RecentChecks>,
 }
 
 impl std::fmt::Debug for Accounts {
@@ -155,7 +161,20 @@ impl Accounts {
                 Duration::from_secs(config.limits.password_hash_wait_seconds),
             ),
             public_url: config.public_url.clone(),
+            recent: Arc::new(RecentChecks::new(Duration::from_secs(config.auth_check_cache_seconds))),
         }
+    }
+
+    /// The access tokens checked a moment ago.
+    #[must_use]
+    pub fn recent_checks(&self) -> &RecentChecks {
+        &self.recent
+    }
+
+    /// Forgets `user`'s recently checked tokens: called right after this instance commits a
+    /// change to their account or sessions, so the next request is checked against it.
+    pub fn forget_checks_of(&self, user: UserId) {
+        self.recent.forget_user(user);
     }
 
     /// The access-token keys (tests forge tokens with them).
@@ -261,6 +280,7 @@ impl Accounts {
             )
             .await?;
             tx.commit().await?;
+            self.forget_checks_of(presented.user_id);
             return Err(AccountError::Unauthenticated);
         }
         if !is_usable(&presented) {
@@ -297,22 +317,29 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let ttl = self.keys.lifetime_seconds();
         let mut tx = self.db.begin().await?;
+        let mut signed_out = Vec::new();
         if let Some(token) = refresh
             && let Some(presented) = sessions::find_for_update(&mut tx, token).await?
         {
             sessions::revoke(&mut tx, presented.user_id, Revoke::Only(presented.family_id), ttl).await?;
+            signed_out.push(presented.user_id);
         }
         if let Some(claims) = bearer.and_then(|token| self.keys.verify_access(token).ok()) {
             let expires_at = OffsetDateTime::from_unix_timestamp(claims.exp).map_err(internal)?;
             sessions::revoke_access_token(&mut tx, claims.jti, expires_at).await?;
             sessions::revoke(&mut tx, claims.sub, Revoke::Only(claims.sid), ttl).await?;
+            signed_out.push(claims.sub);
         }
         tx.commit().await?;
+        for user in signed_out {
+            self.forget_checks_of(user);
+        }
         Ok(())
     }
 
     /// Checks a bearer access token: signature and claims, then that its id is not revoked, its
-    /// session is alive and its user active.
+    /// session is alive and its user active. The database answer is kept a few seconds (see
+    /// [`recent_checks`]), so a client's next requests skip that round trip.
     ///
     /// # Errors
     /// 401 for anything else.
@@ -321,33 +348,45 @@ impl Accounts {
             tracing::debug!(error = %e, "access token refused");
             AccountError::Unauthenticated
         })?;
-        let row: Option<(String, bool, bool, String, bool)> = sqlx::query_as(
-            "SELECT u.email, u.is_staff, u.is_superuser, u.subscription_plan, u.email_verified FROM users u
-             WHERE u.user_id = $1 AND u.is_active
-               AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2)
-               AND EXISTS (SELECT 1 FROM user_sessions s
-                           WHERE s.family_id = $3 AND s.user_id = u.user_id
-                             AND s.revoked_at IS NULL AND s.expires_at > now())",
+        self.recent.start(&self.db);
+        let now = std::time::Instant::now();
+        if let Some(user) = self.recent.get(claims.jti, claims.sub, claims.sid, now) {
+            return Ok(user);
+        }
+        let ticket = self.recent.ticket();
+        let row: Option<(String, bool, bool, String, bool, OffsetDateTime)> = sqlx::query_as(
+            "SELECT u.email, u.is_staff, u.is_superuser, u.subscription_plan, u.email_verified, s.ends
+             FROM users u,
+                  LATERAL (SELECT max(expires_at) AS ends FROM user_sessions
+                           WHERE family_id = $3 AND user_id = u.user_id AND revoked_at IS NULL) s
+             WHERE u.user_id = $1 AND u.is_active AND s.ends > now()
+               AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $2)",
         )
         .bind(claims.sub)
         .bind(claims.jti)
         .bind(claims.sid)
         .fetch_optional(&self.db)
         .await?;
-        let (email, is_staff, is_superuser, plan, email_verified) =
+        let (email, is_staff, is_superuser, plan, email_verified, session_ends) =
             row.ok_or(AccountError::Unauthenticated)?;
-        Ok(CurrentUser {
+        let token_expires_at = OffsetDateTime::from_unix_timestamp(claims.exp).map_err(internal)?;
+        let user = CurrentUser {
             user_id: claims.sub,
             email,
             session: claims.sid,
             jti: claims.jti,
-            token_expires_at: OffsetDateTime::from_unix_timestamp(claims.exp).map_err(internal)?,
+            token_expires_at,
             is_staff,
             is_superuser,
             // The column's CHECK allows only known plans; an unknown one gets the least.
             plan: Plan::parse(&plan).unwrap_or(Plan::Free),
             email_verified,
-        })
+        };
+        let left = token_expires_at.min(session_ends) - OffsetDateTime::now_utc();
+        if let Ok(left) = Duration::try_from(left) {
+            self.recent.keep(ticket, user.clone(), now, now + left);
+        }
+        Ok(user)
     }
 
     /// Whether `owner`'s session still lives: not signed out, revoked or expired, and its user
@@ -416,6 +455,7 @@ impl Accounts {
             return Err(AccountError::NotFound);
         }
         tx.commit().await?;
+        self.forget_checks_of(user.user_id);
         Ok(())
     }
 
@@ -426,6 +466,7 @@ impl Accounts {
     /// The database failed.
     pub async fn delete_user(&self, user: UserId) -> Result<(), AccountError> {
         sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user).execute(&self.db).await?;
+        self.forget_checks_of(user);
         Ok(())
     }
 

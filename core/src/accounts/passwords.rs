@@ -129,6 +129,7 @@ impl Accounts {
         )
         .await?;
         tx.commit().await?;
+        self.forget_checks_of(user.user_id);
         tracing::info!(user = %user.user_id, other_sessions_ended = ended, "password changed");
         Ok(())
     }
@@ -153,6 +154,7 @@ impl Accounts {
         .fetch_optional(&self.db)
         .await?;
         if let Some(user) = promoted {
+            self.forget_checks_of(user);
             return Ok((user, false));
         }
         let Some(password) = password else { return Err(AccountError::NotFound) };

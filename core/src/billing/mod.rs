@@ -429,8 +429,11 @@ async fn apply(
     cause: &Cause,
 ) -> Result<(), BillingError> {
     let mut tx = core.db.begin().await?;
-    apply_in(&mut tx, billing, subscription, cause).await?;
+    let applied = apply_in(&mut tx, billing, subscription, cause).await?;
     tx.commit().await?;
+    if let Some((user, _)) = applied {
+        core.accounts.forget_checks_of(user);
+    }
     Ok(())
 }
 
@@ -486,17 +489,20 @@ pub async fn sweep(core: &Core, limit: i64) -> Result<usize, BillingError> {
     }
     let now = now();
     let mut tx = core.db.begin().await?;
-    let mut changed = 0;
+    let mut changed = Vec::new();
     for row in store::due(&mut tx, now, limit).await? {
         let before = row.standing();
         let after = lifecycle::after_time(&before, now);
         if after != before {
             store::store(&mut tx, &row, &after, None, &Cause::Sweep, now).await?;
-            changed += 1;
+            changed.push(row.user_id);
         }
     }
     tx.commit().await?;
-    Ok(changed)
+    for &user in &changed {
+        core.accounts.forget_checks_of(user);
+    }
+    Ok(changed.len())
 }
 
 /// Ends `user`'s subscription at the provider now, if they have one running: their account is

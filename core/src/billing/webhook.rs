@@ -168,6 +168,9 @@ pub async fn receive(core: &Core, body: &[u8], signature: Option<&str>) -> Resul
         return Ok(Delivery::Duplicate);
     }
     tx.commit().await?;
+    if let Some(user) = user {
+        core.accounts.forget_checks_of(user);
+    }
     tracing::info!(event = %event.id, kind = %event.kind, %outcome, "billing event applied");
     if let Some(subscription) = to_cancel {
         // Stop future charges of a revoked subscription; the plan is already Free either way.

@@ -50,6 +50,11 @@ pub struct Config {
     /// `ACCESS_TOKEN_TTL_SECONDS`: lifetime of access tokens, 10–3600, default 900 (15 minutes).
     /// Tests shorten it to exercise silent refresh.
     pub access_token_seconds: i64,
+    /// `AUTH_CHECK_CACHE_SECONDS`: how long an instance may answer for an access token it checked
+    /// against the database without checking again, 0–60, default 30; 0 checks every request.
+    /// Revocations reach every instance at once through `pingvas_auth` notifications; this is
+    /// the bound on one that was lost.
+    pub auth_check_cache_seconds: u64,
     /// `AUTH_RATE_LIMIT_PER_MINUTE`: login or register attempts per client IP and per email per
     /// minute, default 5.
     pub auth_attempts_per_minute: u32,
@@ -246,6 +251,13 @@ impl Config {
             10..=3600,
             "a whole number of seconds from 10 to 3600",
         )?;
+        let auth_check_cache_seconds = bounded_number(
+            &var,
+            "AUTH_CHECK_CACHE_SECONDS",
+            30,
+            0..=60,
+            "a whole number of seconds from 0 to 60",
+        )?;
         let auth_attempts_per_minute = bounded_number(
             &var,
             "AUTH_RATE_LIMIT_PER_MINUTE",
@@ -343,6 +355,7 @@ impl Config {
             app_database,
             database_max_connections,
             access_token_seconds,
+            auth_check_cache_seconds,
             auth_attempts_per_minute,
             api_requests_per_minute,
             cors_allowed_origins,
@@ -438,6 +451,8 @@ mod tests {
             (config.access_token_seconds, config.auth_attempts_per_minute, config.api_requests_per_minute),
             (900, 5, 100)
         );
+        assert_eq!(config.auth_check_cache_seconds, 30);
+        assert_eq!(parse(&[("AUTH_CHECK_CACHE_SECONDS", "0")]).unwrap().auth_check_cache_seconds, 0);
         let config = parse(&[
             ("ACCESS_TOKEN_TTL_SECONDS", "20"),
             ("AUTH_RATE_LIMIT_PER_MINUTE", "1000"),
@@ -452,6 +467,8 @@ mod tests {
             ("ACCESS_TOKEN_TTL_SECONDS", "5"),
             ("ACCESS_TOKEN_TTL_SECONDS", "86400"),
             ("API_RATE_LIMIT_PER_MINUTE", "0"),
+            ("AUTH_CHECK_CACHE_SECONDS", "61"),
+            ("AUTH_CHECK_CACHE_SECONDS", "-1"),
         ] {
             let err = parse(&[(variable, bad)]).unwrap_err();
             assert!(err.to_string().starts_with(variable), "{err}");

@@ -8,6 +8,7 @@
 mod account_api;
 mod account_data;
 mod admin;
+mod auth_checks;
 mod auth_passwords;
 mod auth_tokens;
 mod billing;

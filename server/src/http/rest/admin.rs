@@ -68,7 +68,6 @@ pub async fn update_user(
     // Refuse non-superusers before saying anything about the id.
     admin::require_superuser(&user)?;
     let target = UserId(parse_id(&id)?);
-    let updated =
-        admin::update_user(&state.db, &user, target, &changes, state.config.access_token_seconds).await?;
+    let updated = admin::update_user(&state, &user, target, &changes).await?;
     Ok(Json(updated))
 }

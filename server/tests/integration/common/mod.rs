@@ -176,6 +176,11 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
             .display()
             .to_string()
     });
+    // Tests change accounts in the database directly (plans, deactivation, sessions) and expect
+    // the very next request to see it, so they check every token against the database; the
+    // in-memory checks and their invalidation have their own tests (`auth_checks`), which turn
+    // them on. The browser tests and the fuzzer run the server with its default (on).
+    vars.entry("AUTH_CHECK_CACHE_SECONDS".into()).or_insert_with(|| "0".into());
     // Development secrets are generated per test instead of persisted.
     Config::from_vars(
         |name| vars.get(name).cloned(),
