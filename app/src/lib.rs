@@ -8,12 +8,14 @@ pub mod auth;
 pub mod card_form;
 pub mod components;
 pub mod csp;
+pub mod hydration;
 pub mod pages;
+pub mod routes;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, StaticSegment,
+    Lazy, ParamSegment, StaticSegment,
     components::{Route, Router, Routes},
 };
 
@@ -53,17 +55,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let auth = Auth::provide();
-    // Once the page is live, exchange the refresh cookie (if any) for an access token in memory.
+    // Effects never run during server rendering, so this flips only once the wasm bundle has
+    // hydrated the page, its lazily loaded part included. Browser tests wait on
+    // `data-hydrated="true"` instead of sleeping. Then the refresh cookie (if any) is exchanged
+    // for an access token in memory: signing in earlier would change the page under hydration.
+    let hydrated = RwSignal::new(false);
     Effect::new(move |_| {
         leptos::task::spawn_local(async move {
+            hydration::hydrated().await;
+            hydrated.set(true);
             auth.refresh().await;
         })
     });
-
-    // Effects never run during server rendering, so this flips only once the wasm bundle has
-    // hydrated the page. Browser tests wait on `data-hydrated="true"` instead of sleeping.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/pingvas.css"/>
@@ -74,24 +77,24 @@ pub fn App() -> impl IntoView {
                 <VerifyEmailBanner/>
                 <PaymentBanner/>
                 <Routes fallback=pages::NotFound>
-                    <Route path=StaticSegment("") view=pages::HomePage/>
-                    <Route path=StaticSegment("login") view=pages::LoginPage/>
-                    <Route path=StaticSegment("register") view=pages::RegisterPage/>
-                    <Route path=StaticSegment("verify-email") view=pages::VerifyEmailPage/>
-                    <Route path=StaticSegment("forgot-password") view=pages::ForgotPasswordPage/>
-                    <Route path=StaticSegment("reset-password") view=pages::ResetPasswordPage/>
-                    <Route path=(StaticSegment("auth"), StaticSegment("complete")) view=pages::AuthCompletePage/>
-                    <Route path=StaticSegment("account") view=pages::AccountPage/>
-                    <Route path=StaticSegment("terms") view=pages::TermsPage/>
-                    <Route path=StaticSegment("privacy") view=pages::PrivacyPage/>
-                    <Route path=StaticSegment("upgrade") view=pages::UpgradePage/>
-                    <Route path=StaticSegment("billing") view=pages::BillingPage/>
-                    <Route path=StaticSegment("workflows") view=pages::WorkflowsPage/>
-                    <Route path=StaticSegment("models") view=pages::ModelsPage/>
-                    <Route path=StaticSegment("admin") view=pages::AdminPage/>
-                    <Route path=StaticSegment("generate") view=pages::GeneratePage/>
-                    <Route path=StaticSegment("gallery") view=pages::GalleryPage/>
-                    <Route path=(StaticSegment("gallery"), ParamSegment("id")) view=pages::ImageDetailPage/>
+                    <Route path=StaticSegment("") view={Lazy::<routes::Home>::new()}/>
+                    <Route path=StaticSegment("login") view={Lazy::<routes::Login>::new()}/>
+                    <Route path=StaticSegment("register") view={Lazy::<routes::Register>::new()}/>
+                    <Route path=StaticSegment("verify-email") view={Lazy::<routes::VerifyEmail>::new()}/>
+                    <Route path=StaticSegment("forgot-password") view={Lazy::<routes::ForgotPassword>::new()}/>
+                    <Route path=StaticSegment("reset-password") view={Lazy::<routes::ResetPassword>::new()}/>
+                    <Route path=(StaticSegment("auth"), StaticSegment("complete")) view={Lazy::<routes::AuthComplete>::new()}/>
+                    <Route path=StaticSegment("account") view={Lazy::<routes::Account>::new()}/>
+                    <Route path=StaticSegment("terms") view={Lazy::<routes::Terms>::new()}/>
+                    <Route path=StaticSegment("privacy") view={Lazy::<routes::Privacy>::new()}/>
+                    <Route path=StaticSegment("upgrade") view={Lazy::<routes::Upgrade>::new()}/>
+                    <Route path=StaticSegment("billing") view={Lazy::<routes::Billing>::new()}/>
+                    <Route path=StaticSegment("workflows") view={Lazy::<routes::Workflows>::new()}/>
+                    <Route path=StaticSegment("models") view={Lazy::<routes::Models>::new()}/>
+                    <Route path=StaticSegment("admin") view={Lazy::<routes::Admin>::new()}/>
+                    <Route path=StaticSegment("generate") view={Lazy::<routes::Generate>::new()}/>
+                    <Route path=StaticSegment("gallery") view={Lazy::<routes::Gallery>::new()}/>
+                    <Route path=(StaticSegment("gallery"), ParamSegment("id")) view={Lazy::<routes::ImageDetail>::new()}/>
                 </Routes>
             </main>
         </Router>

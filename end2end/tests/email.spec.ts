@@ -55,7 +55,8 @@ test("a new user verifies their email from the mail, generates, resets a forgott
   await expect(page.getByTestId("header-sign-in")).toBeVisible();
   await hydrated(page);
   await page.getByTestId("forgot-password").click();
-  await hydrated(page);
+  // The page's part of the bundle loads on the way (lazy routes): the login form stays until then.
+  await expect(page.getByTestId("forgot-password-form")).toBeVisible();
   await page.getByTestId("email").fill(email);
   await page.getByTestId("submit").click();
   await expect(page.getByTestId("reset-requested")).toBeVisible();

@@ -28,6 +28,27 @@ test("home page renders on the server and becomes interactive once hydrated", as
   expect(violations).toEqual([]);
 });
 
+test("a page loads the shell and its own part of the bundle; another page's part comes when it is opened", async ({ page }) => {
+  const wasm: string[] = [];
+  page.on("response", (response) => {
+    const name = new URL(response.url()).pathname;
+    if (name.endsWith(".wasm")) wasm.push(name);
+  });
+  const loaded = (page: string) => wasm.some((name) => name.includes(`___${page}_view_`));
+  await page.goto("/");
+  await hydrated(page);
+  expect(wasm).toContain("/pkg/pingvas.wasm");
+  expect(loaded("home")).toBe(true);
+  expect(loaded("login") || loaded("admin") || loaded("generate")).toBe(false);
+
+  // Client-side navigation fetches the next page's part, then shows the page.
+  await page.getByTestId("sign-in-link").click();
+  await expect(page.getByTestId("login-form")).toBeVisible();
+  await expect(page).toHaveURL("/login");
+  expect(loaded("login")).toBe(true);
+  expect(loaded("admin")).toBe(false);
+});
+
 test("the inspire button does nothing without the wasm bundle", async ({ browser }) => {
   // Proves the interaction above comes from hydration, not from server-rendered HTML or a form.
   const context = await browser.newContext({ javaScriptEnabled: false });

@@ -7,9 +7,10 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-/// Called by the generated JS loader once the wasm module is instantiated.
+/// Called by the generated JS loader once the wasm module is instantiated. Every page is a lazy
+/// route (`app::routes`), so hydration waits for the parts of the bundle the page needs.
 #[wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    app::hydration::start();
 }
