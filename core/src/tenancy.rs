@@ -99,9 +99,7 @@ impl TenantDb {
     /// # Errors
     /// The database failed.
     pub async fn listener(&self, channels: &[&str]) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-        listener.listen_all(channels.iter().copied()).await?;
-        Ok(listener)
+        crate::db::listen(&self.pool, channels).await
     }
 }
 

@@ -23,10 +23,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::{
-    PgPool,
-    postgres::{PgListener, PgPoolOptions},
-};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::CurrentUser;
@@ -206,15 +203,8 @@ impl RecentChecks {
 /// Listens for `pingvas_auth` and forgets what each notification names, forever; while the
 /// connection is down the cache is off, and it starts empty after every reconnection.
 pub async fn follow_changes(checks: &RecentChecks, pool: &PgPool) {
-    // A connection of its own, not one of the requests' pool: with a pool of one, holding it
-    // for good would leave requests none.
-    let own = PgPoolOptions::new()
-        .max_connections(1)
-        .max_lifetime(None)
-        .idle_timeout(None)
-        .connect_lazy_with(pool.connect_options().as_ref().clone());
     loop {
-        match listen(&own).await {
+        match crate::db::listen(pool, &[CHANNEL]).await {
             Ok(mut listener) => {
                 checks.set_live(true);
                 loop {
@@ -236,12 +226,6 @@ pub async fn follow_changes(checks: &RecentChecks, pool: &PgPool) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-}
-
-async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
-    Ok(listener)
 }
 
 #[cfg(test)]

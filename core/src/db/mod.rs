@@ -157,6 +157,23 @@ pub fn pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
         .connect_lazy_with(options)
 }
 
+/// A listener on `channels` (`LISTEN`, for notifications sent at commit) over a connection of its
+/// own, made with `pool`'s settings but not taken from it: a listener holds its connection for
+/// good, and one of the requests' connections held so would leave a pool of one with none.
+///
+/// # Errors
+/// The database failed.
+pub async fn listen(pool: &PgPool, channels: &[&str]) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_lazy_with(pool.connect_options().as_ref().clone());
+    let mut listener = sqlx::postgres::PgListener::connect_with(&own).await?;
+    listener.listen_all(channels.iter().copied()).await?;
+    Ok(listener)
+}
+
 /// How long a pooled connection may sit idle before it is pinged on its way out of the pool.
 const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
