@@ -94,12 +94,17 @@ fn begin_as(begin: &'static str, user: UserId, also: &'static str) -> String {
 }
 
 impl TenantDb {
-    /// A connection listening on `channels` (`LISTEN`), for notifications sent at commit.
+    /// A connection listening on `channels` (`LISTEN`), for notifications sent at commit. It is
+    /// one of the pool's, held for good: taken at once from the warm pool, so the job-event hub
+    /// hears changes from its first stream on (a connection of its own, as `db::listen` makes,
+    /// took long enough to connect that the first job's early progress went unheard).
     ///
     /// # Errors
     /// The database failed.
     pub async fn listener(&self, channels: &[&str]) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
-        crate::db::listen(&self.pool, channels).await
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen_all(channels.iter().copied()).await?;
+        Ok(listener)
     }
 }
 
