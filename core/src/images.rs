@@ -100,38 +100,37 @@ pub async fn list(
     user: UserId,
     filter: &ImageFilter,
 ) -> Result<(Vec<ImageRecord>, i64), TenantError> {
-    let mut tx = db.begin(user).await?;
-    let filter_sql = "user_id = $1 AND ($2::uuid IS NULL OR board_id = $2) AND (NOT $3 OR starred)";
-    // The page and the total in one round trip: the uncorrelated count is computed once (an
-    // InitPlan) beside the index's top-N, where a window count would sort every matching row.
-    let rows: Vec<Counted> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, (SELECT count(*) FROM images WHERE {filter_sql}) AS total
-         FROM images WHERE {filter_sql}
-         ORDER BY created_at DESC, image_id DESC OFFSET $4 LIMIT $5"
-    )))
-    .bind(user)
-    .bind(filter.board_id)
-    .bind(filter.starred)
-    .bind(filter.offset)
-    .bind(filter.limit)
-    .fetch_all(tx.conn())
-    .await?;
+    // The page and the total in one statement and one round trip, without an explicit
+    // transaction: the function declares the user itself (migration `image_page`).
+    let read = db.read(user);
+    let rows: Vec<Counted> = sqlx::query_as("SELECT * FROM tenant_image_page($1, $2, $3, $4, $5)")
+        .bind(read.user())
+        .bind(filter.board_id)
+        .bind(filter.starred)
+        .bind(filter.offset)
+        .bind(filter.limit)
+        .fetch_all(read.pool())
+        .await?;
     let total = match rows.first() {
         Some(first) => first.total,
         None if filter.offset == 0 => 0,
         // A page past the end has no row to carry the total.
         None => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM images WHERE {filter_sql}")))
-                .bind(user)
-                .bind(filter.board_id)
-                .bind(filter.starred)
-                .fetch_one(tx.conn())
-                .await?
+            let mut tx = db.begin(user).await?;
+            let total = sqlx::query_scalar(
+                "SELECT count(*) FROM images WHERE user_id = $1 AND ($2::uuid IS NULL OR board_id = $2) \
+                 AND (NOT $3 OR starred)",
+            )
+            .bind(user)
+            .bind(filter.board_id)
+            .bind(filter.starred)
+            .fetch_one(tx.conn())
+            .await?;
+            tx.finish_read();
+            total
         }
     };
-    let rows = rows.into_iter().map(|counted| counted.record).collect();
-    tx.finish_read();
-    Ok((rows, total))
+    Ok((rows.into_iter().map(|counted| counted.record).collect(), total))
 }
 
 /// A row of a page with the number of rows on every page.

@@ -8,6 +8,10 @@
 //! Repositories of tenant tables take a [`TenantTx`], never a pool, so code cannot reach those
 //! tables without naming whose rows it works on.
 //!
+//! A read that is one statement can skip the explicit transaction: [`TenantDb::read`] hands out
+//! the pool beside the user for a SQL function that declares that user itself, first (see
+//! `tenant_image_page` in the migrations).
+//!
 //! Two other paths exist, each named and logged where it is opened: [`TenantDb::begin_staff_read`]
 //! (a staff member reading everyone's rows, read-only) and [`TenantDb::begin_background`] (a
 //! worker or housekeeping task, which sees every user's generation jobs and nothing else).
@@ -44,6 +48,13 @@ impl TenantDb {
     pub async fn begin(&self, user: UserId) -> Result<TenantTx, sqlx::Error> {
         let tx = self.pool.begin_with(sqlx::AssertSqlSafe(begin_as("BEGIN", user, ""))).await?;
         Ok(TenantTx { tx, user })
+    }
+
+    /// `user`'s reads that need no transaction: calls of SQL functions that take the user and
+    /// declare it themselves before reading (one round trip where [`TenantDb::begin`] needs two).
+    #[must_use]
+    pub fn read(&self, user: UserId) -> TenantRead<'_> {
+        TenantRead { pool: &self.pool, user }
     }
 
     /// A read-only transaction in which `staff` sees every user's rows (the staff read policy),
@@ -105,6 +116,28 @@ impl TenantDb {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen_all(channels.iter().copied()).await?;
         Ok(listener)
+    }
+}
+
+/// The pool beside the user whose rows a self-declaring SQL function may read (see
+/// [`TenantDb::read`]). Only such functions run on it: a plain query here would see no rows, as
+/// no user is declared on the connection, so a mistake fails closed.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantRead<'a> {
+    pool: &'a PgPool,
+    user: UserId,
+}
+
+impl TenantRead<'_> {
+    /// Whose rows the function is to read: its user argument.
+    #[must_use]
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// Where the function runs: only the core's repositories reach it.
+    pub(crate) fn pool(&self) -> &PgPool {
+        self.pool
     }
 }
 

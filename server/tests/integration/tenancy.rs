@@ -132,6 +132,61 @@ async fn s08_without_tenant_context_a_query_sees_nothing_even_on_a_reused_connec
     }
 }
 
+/// The list's one-statement read (`tenant_image_page`, no explicit transaction) declares its
+/// user for that statement only: each call sees its own user's images, and the very next query on
+/// the same connection sees none and finds no user declared.
+#[tokio::test]
+async fn the_image_page_function_declares_its_user_for_its_own_statement_only() {
+    let test_db = TestDatabase::migrated().await;
+    let pool = db::pool(test_db.pool.connect_options().as_ref().clone(), 1);
+    let app = app(test_db.pool.clone());
+    let tenants = TenantDb::new(pool.clone());
+    let mut users = Vec::new();
+    for (email, images) in [("ada@example.com", 3), ("bob@example.com", 2)] {
+        let signed_in = register_verified(&app, &test_db.pool, email).await;
+        let user = UserId(signed_in.user_id.parse().unwrap());
+        let mut tx = tenants.begin(user).await.unwrap();
+        for _ in 0..images {
+            sqlx::query(
+                "INSERT INTO images (origin, storage_key, content_type, width, height, byte_size) \
+                 VALUES ('uploaded', gen_random_uuid()::text, 'image/png', 8, 8, 100)",
+            )
+            .execute(tx.conn_for_tests())
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        users.push((user, images));
+    }
+
+    for (user, images) in users.iter().chain(users.iter().rev()) {
+        let page: Vec<(uuid::Uuid, i64)> =
+            sqlx::query_as("SELECT user_id, total FROM tenant_image_page($1, NULL, false, 0, 20)")
+                .bind(user)
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(page.len(), *images, "{user:?}'s page");
+        assert!(page.iter().all(|(owner, total)| *owner == user.0 && *total == *images as i64));
+
+        let seen_after: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM images").fetch_one(&pool).await.unwrap();
+        assert_eq!(seen_after, 0, "the next statement on the connection sees no images");
+        let setting: Option<String> =
+            sqlx::query_scalar("SELECT nullif(current_setting('app.current_user_id', true), '')")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(setting, None, "the user ended with the function's statement");
+    }
+
+    let without_user = sqlx::query("SELECT * FROM tenant_image_page(NULL, NULL, false, 0, 20)")
+        .fetch_all(&pool)
+        .await
+        .unwrap_err();
+    assert!(without_user.to_string().contains("needs a user"), "{without_user}");
+}
+
 /// The seeds' RLS check: Alice sees only Alice's rows; staff (through the named, read-only staff
 /// path) see both; background work sees every job but no other tenant table.
 #[tokio::test]

@@ -1,0 +1,1 @@
+DROP FUNCTION tenant_image_page(uuid, uuid, boolean, bigint, bigint);
