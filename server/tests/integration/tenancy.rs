@@ -46,6 +46,14 @@ async fn board_row(pool: &PgPool, id: &str) -> (String, String) {
         .unwrap()
 }
 
+/// The tenant user declared on `pool`'s connection (a pool of one) outside any transaction, if any.
+async fn declared_user(pool: &PgPool) -> Option<String> {
+    sqlx::query_scalar("SELECT nullif(current_setting('app.current_user_id', true), '')")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn s06_every_tenant_table_has_row_level_security_enabled_and_forced() {
     let test_db = TestDatabase::migrated().await;
@@ -114,12 +122,7 @@ async fn s08_without_tenant_context_a_query_sees_nothing_even_on_a_reused_connec
     let without_context: i64 =
         sqlx::query_scalar("SELECT count(*) FROM boards").fetch_one(&pool).await.unwrap();
     assert_eq!(without_context, 0, "no rows, no error, after commit on the same connection");
-    let setting: Option<String> =
-        sqlx::query_scalar("SELECT nullif(current_setting('app.current_user_id', true), '')")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(setting, None, "the setting ended with the transaction");
+    assert_eq!(declared_user(&pool).await, None, "the setting ended with the transaction");
 
     // Every tenant table, with rows in it, looks empty without a tenant.
     queue_job(&app, &ada).await;
@@ -172,12 +175,7 @@ async fn the_image_page_function_declares_its_user_for_its_own_statement_only() 
         let seen_after: i64 =
             sqlx::query_scalar("SELECT count(*) FROM images").fetch_one(&pool).await.unwrap();
         assert_eq!(seen_after, 0, "the next statement on the connection sees no images");
-        let setting: Option<String> =
-            sqlx::query_scalar("SELECT nullif(current_setting('app.current_user_id', true), '')")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        assert_eq!(setting, None, "the user ended with the function's statement");
+        assert_eq!(declared_user(&pool).await, None, "the user ended with the function's statement");
     }
 
     let without_user = sqlx::query("SELECT * FROM tenant_image_page(NULL, NULL, false, 0, 20)")
