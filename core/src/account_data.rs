@@ -32,7 +32,7 @@ fn internal(error: impl std::fmt::Display) -> AccountError {
 #[must_use]
 pub fn export_link(links: &LinkSigner, user: &CurrentUser, now: OffsetDateTime) -> String {
     let owner = LinkOwner { user: user.user_id, session: user.session };
-    links.link("/api/v1/users/me/export", LinkPurpose::Export, owner, user.user_id.0, now.unix_timestamp())
+    links.link(&["/api/v1/users/me/export"], LinkPurpose::Export, owner, user.user_id.0, now.unix_timestamp())
 }
 
 /// One file of the archive.

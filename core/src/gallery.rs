@@ -27,7 +27,8 @@ pub async fn page(core: &Core, user: &CurrentUser, filter: ImageFilter) -> Resul
     let filter = filter.within_bounds();
     let (rows, total) = images::list(&core.tenants, user.user_id, &filter).await?;
     let now = now();
-    let items = rows.iter().map(|r| r.to_info(&core.links, user.session, now)).collect::<Result<_, _>>()?;
+    let items =
+        rows.into_iter().map(|r| r.into_info(&core.links, user.session, now)).collect::<Result<_, _>>()?;
     Ok(ImagePage { items, total, offset: filter.offset, limit: filter.limit })
 }
 
@@ -35,8 +36,8 @@ pub async fn page(core: &Core, user: &CurrentUser, filter: ImageFilter) -> Resul
 ///
 /// # Errors
 /// Stored parameters that do not decode.
-pub fn signed_now(core: &Core, user: &CurrentUser, record: &ImageRecord) -> Result<ImageInfo, TenantError> {
-    record.to_info(&core.links, user.session, now())
+pub fn signed_now(core: &Core, user: &CurrentUser, record: ImageRecord) -> Result<ImageInfo, TenantError> {
+    record.into_info(&core.links, user.session, now())
 }
 
 /// One of `user`'s images.
@@ -44,7 +45,7 @@ pub fn signed_now(core: &Core, user: &CurrentUser, record: &ImageRecord) -> Resu
 /// # Errors
 /// 404 if it is not theirs.
 pub async fn image(core: &Core, user: &CurrentUser, id: ImageId) -> Result<ImageInfo, TenantError> {
-    signed_now(core, user, &images::get(&core.tenants, user.user_id, id).await?)
+    signed_now(core, user, images::get(&core.tenants, user.user_id, id).await?)
 }
 
 /// Stars, unstars or moves one of `user`'s images.
@@ -57,7 +58,7 @@ pub async fn update(
     id: ImageId,
     edit: &UpdateImage,
 ) -> Result<ImageInfo, TenantError> {
-    signed_now(core, user, &images::update(&core.tenants, user.user_id, id, edit).await?)
+    signed_now(core, user, images::update(&core.tenants, user.user_id, id, edit).await?)
 }
 
 /// Deletes one of `user`'s images and its files.
@@ -139,7 +140,7 @@ pub async fn upload(
         Ok::<_, UploadError>(images::insert_upload(&core.tenants, user.user_id, user.plan, &record).await?)
     };
     match stored.await {
-        Ok(row) => Ok(signed_now(core, user, &row)?),
+        Ok(row) => Ok(signed_now(core, user, row)?),
         Err(e) => {
             for key in [&record.storage_key, &record.thumbnail_key] {
                 let _ = core.store.delete(key).await;

@@ -84,8 +84,9 @@ pub async fn submit(
 /// sends no bearer token).
 #[must_use]
 pub fn events_link(links: &LinkSigner, user: &CurrentUser, id: JobId) -> String {
+    let mut buffer = uuid::Uuid::encode_buffer();
     links.link(
-        &format!("/api/v1/jobs/{id}/events"),
+        &["/api/v1/jobs/", id.0.hyphenated().encode_lower(&mut buffer), "/events"],
         LinkPurpose::Events,
         LinkOwner { user: user.user_id, session: user.session },
         id.0,

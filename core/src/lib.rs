@@ -38,4 +38,4 @@ pub mod tenancy;
 pub mod worker;
 pub mod workflows;
 
-pub use services::{Core, CoreError};
+pub use services::{Core, CoreError, Services};

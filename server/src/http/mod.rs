@@ -36,8 +36,9 @@ use pingvas_core::{
 pub struct AppState {
     /// Accounts, tenancy, storage, configuration…: the same services the UI's server functions use.
     pub core: Core,
-    /// Where the site's files are and how the wasm bundle is named.
-    pub leptos_options: LeptosOptions,
+    /// Where the site's files are and how the wasm bundle is named (shared: the state is cloned
+    /// for every request).
+    pub leptos_options: Arc<LeptosOptions>,
     /// Requests per client IP on the API.
     pub api_limiter: Arc<RateLimiter<IpAddr>>,
 }
@@ -52,7 +53,7 @@ impl AppState {
             config.api_requests_per_minute,
             config.limits.rate_limit_max_keys,
         ));
-        Ok(Self { core: Core::new(db, config)?, leptos_options, api_limiter })
+        Ok(Self { core: Core::new(db, config)?, leptos_options: Arc::new(leptos_options), api_limiter })
     }
 }
 
@@ -68,7 +69,7 @@ impl std::ops::Deref for AppState {
 
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
+        LeptosOptions::clone(&state.leptos_options)
     }
 }
 
@@ -82,7 +83,7 @@ pub fn router(state: AppState) -> Router {
     // Serialised once; `Bytes` clones share the buffer.
     let openapi_json = Bytes::from(serde_json::to_vec(&openapi).unwrap_or_default());
     let leptos_routes = generate_route_list(App);
-    let leptos_options = state.leptos_options.clone();
+    let leptos_options = Arc::clone(&state.leptos_options);
     // The UI's server functions call the core through this, as the REST handlers do.
     let core = state.core.clone();
     let cors = cors::layer(&state.config.cors_allowed_origins);
@@ -99,7 +100,7 @@ pub fn router(state: AppState) -> Router {
             &state,
             leptos_routes,
             move || provide_context(core.clone()),
-            move || shell(leptos_options.clone()),
+            move || shell(LeptosOptions::clone(&leptos_options)),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), api_rate_limit::limit_api_requests))

@@ -117,7 +117,7 @@ async fn s47_the_owner_exports_everything_and_deleting_the_account_leaves_nothin
         session: contract::ids::SessionId(Uuid::nil()),
     };
     let forged = signer.link(
-        "/api/v1/users/me/export",
+        &["/api/v1/users/me/export"],
         pingvas_core::links::LinkPurpose::Export,
         owner,
         ada_id,
