@@ -7,6 +7,11 @@ const root = path.resolve(__dirname, "..");
 const port = Number(process.env.E2E_PORT ?? 3017);
 export const baseURL = `http://127.0.0.1:${port}`;
 export const databaseUrl = process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL;
+// A second server, on its own database, that runs without the optional services (billing, email,
+// Google and Discord sign-in), as a self-hosted site first does.
+const plainPort = Number(process.env.E2E_PLAIN_PORT ?? 3024);
+export const plainURL = `http://127.0.0.1:${plainPort}`;
+const plainDatabaseUrl = process.env.E2E_PLAIN_DATABASE_URL;
 const binary = process.env.PINGVAS_BINARY;
 // The local OAuth servers playing Google and Discord (oauth-providers.mjs).
 export const mockGoogle = `http://127.0.0.1:${Number(process.env.MOCK_GOOGLE_PORT ?? 3018)}`;
@@ -23,6 +28,25 @@ const cardFormProxy = `http://127.0.0.1:${Number(process.env.LOCALSTRIPE_PROXY_P
 /** The secret the billing webhook is signed with (billing.spec.ts registers it with localstripe). */
 export const webhookSecret = "whsec_pingvas_e2e";
 if (!binary) throw new Error("PINGVAS_BINARY must name the release server binary (run ./scripts/test)");
+if (!plainDatabaseUrl) throw new Error("E2E_PLAIN_DATABASE_URL must name a fresh database (run ./scripts/test)");
+
+/** What both servers need: the site's files, keys, and limits high enough for one test machine. */
+function siteEnv(url: string, sitePort: number, database: string | undefined): Record<string, string> {
+  return {
+    ...(database ? { DATABASE_URL: database } : {}),
+    JWT_SECRET_KEY: randomBytes(32).toString("hex"),
+    LEPTOS_OUTPUT_NAME: "pingvas",
+    LEPTOS_SITE_ROOT: path.join(root, "target/site"),
+    LEPTOS_SITE_PKG_DIR: "pkg",
+    LEPTOS_SITE_ADDR: `127.0.0.1:${sitePort}`,
+    LEPTOS_ENV: "PROD",
+    RUST_LOG: process.env.RUST_LOG ?? "warn",
+    PUBLIC_URL: url,
+    // Every test signs up from 127.0.0.1: the per-IP limits are tested in Rust instead.
+    AUTH_RATE_LIMIT_PER_MINUTE: "10000",
+    API_RATE_LIMIT_PER_MINUTE: "100000",
+  };
+}
 
 /** Runs the server's command line against the test database (e.g. `user make-superuser`). */
 export const serverCli = { binary, cwd: root, env: { ...process.env, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}) } };
@@ -107,22 +131,11 @@ export default defineConfig({
     stdout: "pipe",
     stderr: "pipe",
     env: {
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-      JWT_SECRET_KEY: randomBytes(32).toString("hex"),
-      LEPTOS_OUTPUT_NAME: "pingvas",
-      LEPTOS_SITE_ROOT: path.join(root, "target/site"),
-      LEPTOS_SITE_PKG_DIR: "pkg",
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_ENV: "PROD",
-      RUST_LOG: process.env.RUST_LOG ?? "warn",
-      PUBLIC_URL: baseURL,
+      ...siteEnv(baseURL, port, databaseUrl),
       SMTP_URL: `smtp://127.0.0.1:${mailSmtpPort}`,
       MAIL_FROM: "PingvasAI <no-reply@pingvas.test>",
       // Short-lived access tokens, so the tests exercise silent refresh.
       ACCESS_TOKEN_TTL_SECONDS: "10",
-      // Every test signs up from 127.0.0.1: the per-IP limits are tested in Rust instead.
-      AUTH_RATE_LIMIT_PER_MINUTE: "10000",
-      API_RATE_LIMIT_PER_MINUTE: "100000",
       GOOGLE_CLIENT_ID: "pingvas-e2e-google",
       GOOGLE_CLIENT_SECRET: "e2e-google-secret",
       GOOGLE_AUTH_URL: `${mockGoogle}/authorize`,
@@ -144,6 +157,17 @@ export default defineConfig({
       // The test moves a period's end into the past; the sweep applies it within a second.
       BILLING_SWEEP_SECONDS: "1",
     },
+  },
+  {
+    command: binary,
+    cwd: root,
+    url: `${plainURL}/readyz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    // Generation is the main server's to test: this one runs no worker.
+    env: { ...siteEnv(plainURL, plainPort, plainDatabaseUrl), IN_PROCESS_WORKER: "false" },
   },
   ],
 });

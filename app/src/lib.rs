@@ -11,6 +11,7 @@ pub mod csp;
 pub mod hydration;
 pub mod pages;
 pub mod routes;
+pub mod site_features;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -22,6 +23,7 @@ use leptos_router::{
 use crate::{
     auth::Auth,
     components::{PaymentBanner, SiteHeader, VerifyEmailBanner},
+    site_features::SiteFeatures,
 };
 
 /// The product name as users see it.
@@ -53,6 +55,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// The root component: routes, stylesheet and a hydration marker.
 #[component]
 pub fn App() -> impl IntoView {
+    SiteFeatures::provide();
     provide_meta_context();
     let auth = Auth::provide();
     // Effects never run during server rendering, so this flips only once the wasm bundle has

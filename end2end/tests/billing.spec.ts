@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { expect, test } from "@playwright/test";
-import { baseURL, databaseUrl, localStripe, webhookSecret } from "../playwright.config";
+import { baseURL, databaseUrl, localStripe, plainURL, webhookSecret } from "../playwright.config";
 import { hydrated, register, uniqueEmail } from "./helpers";
 
 const stripeKey = { Authorization: "Bearer sk_test_pingvas_e2e" };
@@ -26,6 +26,18 @@ test.beforeAll(async ({ request }) => {
     form: { url: `${baseURL}/api/v1/billing/webhook`, secret: webhookSecret },
   });
   expect(hook.ok()).toBeTruthy();
+});
+
+test("the header links to the billing page where the server sells plans, and only there", async ({ page }) => {
+  await register(page, uniqueEmail("nav-billing"), "Nav Billing", { verify: false });
+  await expect(page.getByTestId("nav-billing")).toBeVisible();
+
+  // A server without billing: the same header, without the link to a page that would only say so.
+  await register(page, uniqueEmail("nav-plain"), "Nav Plain", { verify: false, site: plainURL });
+  await expect(page.getByTestId("nav-gallery")).toBeVisible();
+  await expect(page.getByTestId("nav-billing")).toHaveCount(0);
+  await page.goto(`${plainURL}/billing`);
+  await expect(page.getByTestId("billing-off")).toBeVisible();
 });
 
 /** Ends `email`'s paid period now, as time passing would; the server's sweep applies it. */

@@ -47,11 +47,12 @@ export async function verifyEmail(page: Page, email: string) {
 }
 
 /**
- * Signs up through `/register`, waits until the header shows the new user, and (unless told not
- * to) verifies the address through the mail the server sent, since generating needs it.
+ * Signs up through `/register` (of the main server, or of `site`), waits until the header shows
+ * the new user, and (unless told not to) verifies the address through the mail the server sent,
+ * since generating needs it.
  */
-export async function register(page: Page, email: string, name = "Ada Lovelace", { verify = true } = {}) {
-  await page.goto("/register");
+export async function register(page: Page, email: string, name = "Ada Lovelace", { verify = true, site = "" } = {}) {
+  await page.goto(`${site}/register`);
   await hydrated(page);
   await page.getByTestId("email").fill(email);
   await page.getByTestId("full-name").fill(name);

@@ -1,5 +1,6 @@
 //! The header on every page: the product name, and either a sign-in link or the signed-in
-//! user's avatar, name (linking to the account page) and a sign-out button.
+//! user's links (billing only where this server sells plans), avatar, name (linking to the
+//! account page) and a sign-out button.
 
 use leptos::{prelude::*, task::spawn_local};
 
@@ -8,12 +9,14 @@ use crate::{
     PRODUCT_NAME,
     api::account_fns::ui_logout,
     auth::{Auth, AuthStatus},
+    site_features::SiteFeatures,
 };
 
 /// The site header.
 #[component]
 pub fn SiteHeader() -> impl IntoView {
     let auth = Auth::get();
+    let billing = SiteFeatures::get().billing;
     let sign_out = move |_| {
         spawn_local(async move {
             if let Err(e) = ui_logout(auth.token()).await {
@@ -43,7 +46,7 @@ pub fn SiteHeader() -> impl IntoView {
                         view! {
                             <a href="/generate" class="nav-link" data-testid="nav-generate">"Generate"</a>
                             <a href="/gallery" class="nav-link" data-testid="nav-gallery">"Gallery"</a>
-                            <a href="/billing" class="nav-link" data-testid="nav-billing">"Billing"</a>
+                            {billing.then(|| view! { <a href="/billing" class="nav-link" data-testid="nav-billing">"Billing"</a> })}
                             <QuotaMeter/>
                             <a href="/account" class="user-chip" data-testid="user-menu">
                                 {avatar}
