@@ -25,7 +25,7 @@ use tower::ServiceBuilder;
 
 use self::{
     error::ApiError,
-    middleware::{api_rate_limit, compression, cors, request_log, security_headers},
+    middleware::{api_rate_limit, compression, cors, request_log, security_headers, static_cache},
 };
 use pingvas_core::{
     Core, CoreError, config::Config, oauth::session_store::PgSessionStore, rate_limit::RateLimiter,
@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), api_rate_limit::limit_api_requests))
         .layer(cors)
         .layer(compression::layer())
+        .layer(axum::middleware::from_fn_with_state(state.leptos_options.hash_files, static_cache::set))
         .with_state(state);
     security_headers::apply(router, https).layer(
         ServiceBuilder::new()

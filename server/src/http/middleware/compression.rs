@@ -1,5 +1,7 @@
-//! Gzip for the app's own static files: the wasm bundle (1.7 MB, 0.66 MB gzipped), its JavaScript
-//! and the stylesheet, for browsers that accept it. Pages, API answers and event streams are left
+//! Gzip for the app's own static files: the wasm bundle, its JavaScript and the stylesheet, for
+//! browsers that accept it. Release builds (`--precompress`) ship `.br`/`.gz` files beside them,
+//! which the file handler sends as they are (brotli first); this layer then leaves them alone and
+//! compresses only what was not precompressed (development builds). Pages, API answers and event streams are left
 //! alone: streamed HTML and server-sent events must not wait in an encoder's buffer, and JSON
 //! answers are small.
 
