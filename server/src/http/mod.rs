@@ -106,7 +106,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), api_rate_limit::limit_api_requests))
         .layer(cors)
         .layer(compression::layer())
-        .layer(axum::middleware::from_fn_with_state(state.leptos_options.hash_files, static_cache::set))
+        .layer(axum::middleware::from_fn(static_cache::set))
         .with_state(state);
     security_headers::apply(router, https).layer(
         ServiceBuilder::new()

@@ -1,9 +1,9 @@
 //! Gzip for the app's own static files: the wasm bundle, its JavaScript and the stylesheet, for
 //! browsers that accept it. Release builds (`--precompress`) ship `.br`/`.gz` files beside them,
 //! which the file handler sends as they are (brotli first); this layer then leaves them alone and
-//! compresses only what was not precompressed (development builds). Pages, API answers and event streams are left
-//! alone: streamed HTML and server-sent events must not wait in an encoder's buffer, and JSON
-//! answers are small.
+//! compresses only what was not precompressed (development builds). Pages, API answers and event
+//! streams are left alone: streamed HTML and server-sent events must not wait in an encoder's
+//! buffer, and JSON answers are small.
 
 use axum::http::{Extensions, HeaderMap, StatusCode, Version, header::CONTENT_TYPE};
 use tower_http::compression::{CompressionLayer, Predicate};

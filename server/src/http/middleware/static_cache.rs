@@ -1,40 +1,38 @@
-//! How long browsers may keep the bundle (`/pkg/`: the wasm, its script, the split parts, the
-//! stylesheet). Under fixed names they must ask every time whether a file changed (`no-cache`: a
+//! How browsers may keep the bundle (`/pkg/`: the wasm, its script, the split parts, the
+//! stylesheet): under fixed names they must ask every time whether a file changed (`no-cache`: a
 //! 304 without a body when it did not), or a browser could pair a new release's page with an old
-//! bundle. Under content-hashed names (cargo-leptos' `hash-files`, `LEPTOS_HASH_FILES=true`) a
-//! file's name changes whenever its content does, so they may be kept a year without asking.
-//! This build keeps fixed names: `hash-files` breaks the split bundle (see Cargo.toml).
+//! bundle. Content-hashed names, which could be kept a year without asking, stay off: cargo-leptos'
+//! `hash-files` breaks the split bundle (see Cargo.toml).
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderValue, StatusCode, header::CACHE_CONTROL},
     middleware::Next,
     response::Response,
 };
 
-/// What a hashed file may be cached for: a year, never revalidated.
-pub const HASHED: &str = "public, max-age=31536000, immutable";
-/// What an unhashed bundle file gets: cached, but revalidated on every use.
+/// What a bundle file gets: cached, but revalidated on every use.
 pub const REVALIDATE: &str = "no-cache";
 
-/// The `Cache-Control` of a response to `path`, if it is a bundle file. wasm-bindgen's
-/// `snippets/` keep their names in hashed builds, so they are revalidated too.
+/// Whether `path` names a bundle file.
 #[must_use]
-pub fn policy(path: &str, status: StatusCode, hashed_names: bool) -> Option<&'static str> {
-    let file = path.strip_prefix("/pkg/")?;
-    // A 304 repeats the policy, so the browser's copy is fresh again for as long.
-    if !status.is_success() && status != StatusCode::NOT_MODIFIED {
-        return None;
-    }
-    Some(if hashed_names && !file.starts_with("snippets/") { HASHED } else { REVALIDATE })
+pub fn is_bundle_path(path: &str) -> bool {
+    path.starts_with("/pkg/")
 }
 
-/// The middleware: `hashed_names` is whether this site was built with hashed file names.
-pub async fn set(State(hashed_names): State<bool>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+/// Whether a response with `status` carries the file's policy (a 304 repeats it).
+#[must_use]
+pub fn carries_policy(status: StatusCode) -> bool {
+    status.is_success() || status == StatusCode::NOT_MODIFIED
+}
+
+/// The middleware. It decides on the path before the call, so nothing of the request is kept
+/// across it: this runs for every request.
+pub async fn set(request: Request, next: Next) -> Response {
+    let bundle = is_bundle_path(request.uri().path());
     let mut response = next.run(request).await;
-    if let Some(value) = policy(&path, response.status(), hashed_names) {
-        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    if bundle && carries_policy(response.status()) {
+        response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static(REVALIDATE));
     }
     response
 }
@@ -44,16 +42,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hashed_bundle_files_are_kept_a_year_and_the_rest_of_the_bundle_is_revalidated() {
-        let ok = StatusCode::OK;
-        assert_eq!(policy("/pkg/pingvas.G3kx_Q.wasm", ok, true), Some(HASHED));
-        assert_eq!(policy("/pkg/__wasm_split.abc.js", ok, true), Some(HASHED));
-        assert_eq!(policy("/pkg/snippets/web-sys-1/inline0.js", ok, true), Some(REVALIDATE));
-        assert_eq!(policy("/pkg/pingvas.wasm", ok, false), Some(REVALIDATE));
-        assert_eq!(policy("/pkg/pingvas.css", StatusCode::NOT_MODIFIED, false), Some(REVALIDATE));
-        assert_eq!(policy("/pkg/missing.wasm", StatusCode::NOT_FOUND, true), None);
+    fn bundle_files_are_revalidated_and_nothing_else_is_touched() {
+        assert!(is_bundle_path("/pkg/pingvas.wasm"));
+        assert!(is_bundle_path("/pkg/__wasm_split.______________________.js"));
         for page_or_api in ["/", "/gallery", "/api/v1/images", "/favicon.svg", "/pkgs/x.js"] {
-            assert_eq!(policy(page_or_api, ok, true), None, "{page_or_api}");
+            assert!(!is_bundle_path(page_or_api), "{page_or_api}");
         }
+        assert!(carries_policy(StatusCode::OK));
+        assert!(carries_policy(StatusCode::NOT_MODIFIED));
+        assert!(!carries_policy(StatusCode::NOT_FOUND));
     }
 }
