@@ -21,8 +21,8 @@ const mailSmtpPort = Number(process.env.MAILDEV_SMTP_PORT ?? 3020);
 const mailWebPort = Number(process.env.MAILDEV_WEB_PORT ?? 3021);
 // localstripe: the Stripe-compatible server billing talks to (installed by scripts/test).
 export const localStripe = `http://127.0.0.1:${Number(process.env.LOCALSTRIPE_PORT ?? 3022)}`;
-const localStripeBin =
-  process.env.PINGVAS_LOCALSTRIPE ?? path.join(process.env.HOME ?? "", ".cache/pingvas-localstripe/bin/localstripe");
+// With our add-ons (scripts/localstripe_pingvas.py): upgrades charged at once, idempotency keys.
+const localStripeBin = process.env.PINGVAS_LOCALSTRIPE ?? path.join(root, "scripts/localstripe");
 // Its card-form script as the browser loads it, wrapped the way Stripe.js is (localstripe-proxy.mjs).
 const cardFormProxy = `http://127.0.0.1:${Number(process.env.LOCALSTRIPE_PROXY_PORT ?? 3023)}`;
 /** The secret the billing webhook is signed with (billing.spec.ts registers it with localstripe). */

@@ -122,7 +122,9 @@ ensure_moto() {
 LOCALSTRIPE_VERSION="1.15.10"
 LOCALSTRIPE_VENV="${PINGVAS_LOCALSTRIPE_VENV:-$HOME/.cache/pingvas-localstripe}"
 ensure_localstripe() {
-  export PINGVAS_LOCALSTRIPE="$LOCALSTRIPE_VENV/bin/localstripe"
+  # Run through our add-ons (scripts/localstripe_pingvas.py): what our billing needs of Stripe's
+  # API that localstripe lacks (idempotency keys, upgrades charged at once).
+  export PINGVAS_LOCALSTRIPE="$ROOT/scripts/localstripe" PINGVAS_LOCALSTRIPE_VENV="$LOCALSTRIPE_VENV"
   pip_tool "$LOCALSTRIPE_VENV" localstripe "$LOCALSTRIPE_VERSION" "localstripe==$LOCALSTRIPE_VERSION" \
     "a Stripe-compatible server for the billing tests"
 }

@@ -33,7 +33,7 @@ fn instance(pool: &sqlx::PgPool) -> (AppState, Router) {
 /// Signs `bearer` in on `app` until its instance listens for changes and answers from memory.
 async fn until_answered_from_memory(state: &AppState, app: &Router, bearer: &str) {
     let checks = state.core.accounts.recent_checks();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let before = checks.hits();
         assert_eq!(get_as(app, ME, bearer).await.status(), StatusCode::OK);
@@ -49,7 +49,8 @@ async fn until_answered_from_memory(state: &AppState, app: &Router, bearer: &str
     }
 }
 
-/// How long until `bearer` is refused on `app` (panics after 10 s: a change that never arrived).
+/// How long until `bearer` is refused on `app` (panics after 60 s, SECURITY.md 43's bound: a
+/// change that never arrived).
 async fn until_refused(app: &Router, bearer: &str) -> Duration {
     let started = Instant::now();
     loop {
@@ -58,7 +59,7 @@ async fn until_refused(app: &Router, bearer: &str) -> Duration {
             return started.elapsed();
         }
         assert_eq!(status, StatusCode::OK);
-        assert!(started.elapsed() < Duration::from_secs(10), "the change never reached this instance");
+        assert!(started.elapsed() < Duration::from_secs(60), "the change never reached this instance");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

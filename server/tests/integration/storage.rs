@@ -70,7 +70,7 @@ async fn the_s3_store_works_against_an_s3_compatible_server() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut ready = false;
-    for _ in 0..200 {
+    for _ in 0..600 {
         if client
             .put(format!("{endpoint}/pingvas-images"))
             .send()

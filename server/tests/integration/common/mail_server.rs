@@ -42,7 +42,7 @@ impl MailServer {
             web: format!("http://127.0.0.1:{web}"),
             child,
         };
-        for _ in 0..100 {
+        for _ in 0..600 {
             let smtp_up = tokio::net::TcpStream::connect(("127.0.0.1", smtp)).await.is_ok();
             if smtp_up
                 && reqwest::get(format!("{}/email", server.web)).await.is_ok_and(|r| r.status().is_success())

@@ -1,5 +1,6 @@
 //! A real Stripe-compatible server for the billing tests: localstripe (PyPI; `scripts/test`
-//! installs it into `~/.cache/pingvas-localstripe`). It keeps its state in one fixed file, so one
+//! installs it into `~/.cache/pingvas-localstripe`), with the add-ons in
+//! `scripts/localstripe_pingvas.py`. It keeps its state in one fixed file, so one
 //! instance serves the whole test binary: started on first use on a free port, stopped when the
 //! binary exits (a shell holding its stdin kills it when that pipe closes). Tests stay apart by
 //! their own customers; each test's app gets its own webhook registration and secret.
@@ -35,12 +36,21 @@ pub const PRO_MONTHLY: &str = "pingvas_pro_monthly";
 /// The Studio plan's monthly price.
 pub const STUDIO_MONTHLY: &str = "pingvas_studio_monthly";
 
+/// localstripe with our add-ons (`scripts/localstripe`, which runs `scripts/localstripe_pingvas.py`
+/// in localstripe's own environment): idempotency keys, and price changes charged at once with
+/// `pending_if_incomplete`, as Stripe does them.
 fn localstripe_bin() -> PathBuf {
-    let bin = std::env::var_os("PINGVAS_LOCALSTRIPE").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".cache/pingvas-localstripe/bin/localstripe")
-    });
-    assert!(bin.is_file(), "no localstripe at {}: run ./scripts/test once (it installs it)", bin.display());
+    let bin = std::env::var_os("PINGVAS_LOCALSTRIPE").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/localstripe"),
+        PathBuf::from,
+    );
+    let venv = PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+        .join(".cache/pingvas-localstripe/bin/python");
+    assert!(
+        bin.is_file() && (std::env::var_os("PINGVAS_LOCALSTRIPE_VENV").is_some() || venv.is_file()),
+        "no localstripe at {}: run ./scripts/test once (it installs it)",
+        bin.display()
+    );
     bin
 }
 
@@ -73,7 +83,7 @@ pub fn local_stripe() -> &'static LocalStripe {
             .spawn()
             .expect("sh starts localstripe");
         let stdin = child.stdin.take().expect("piped stdin");
-        for _ in 0..200 {
+        for _ in 0..600 {
             if answers(port) {
                 return LocalStripe {
                     url: format!("http://127.0.0.1:{port}"),
