@@ -10,14 +10,31 @@ use sha2::Sha256;
 /// How far a delivery's timestamp may be from now (either way), as Stripe's libraries default.
 pub const TOLERANCE_SECONDS: i64 = 300;
 
-/// Why a delivery is not believed; every case is answered 400 and changes nothing.
+/// The longest `Stripe-Signature` header read. Stripe sends a timestamp and one `v1` per active
+/// secret (two during a rotation), under 300 bytes; anything far longer is not Stripe.
+pub const MAX_HEADER_BYTES: usize = 1024;
+
+/// The most `v1` signatures compared. The MAC is computed once whatever the count, but a bound
+/// keeps the comparisons (and the header's parse) small as well.
+pub const MAX_SIGNATURES: usize = 8;
+
+/// A `v1` signature: HMAC-SHA256, 32 bytes.
+const SIGNATURE_BYTES: usize = 32;
+
+/// Why a delivery is not believed; every case is answered 400 and changes nothing. The messages
+/// say which rule failed and nothing more: the clock offset of a stale delivery goes to the log
+/// only ([`SignatureError::Stale`]'s field), since telling it would help forge the timing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
-    /// No `Stripe-Signature` header, or one without `t` or `v1`.
+    /// No `Stripe-Signature` header, or one without `t` or a well-formed `v1`.
     #[error("the Stripe-Signature header is missing or malformed")]
     Malformed,
-    /// `t` is further from now than the tolerance.
-    #[error("the signature's timestamp is {0} s from now")]
+    /// A header longer than [`MAX_HEADER_BYTES`] or with more than [`MAX_SIGNATURES`] `v1`
+    /// entries: refused before any MAC is computed.
+    #[error("the Stripe-Signature header is too long")]
+    TooLong,
+    /// `t` is this many seconds from now, further than the tolerance.
+    #[error("the signature's timestamp is outside the accepted window")]
     Stale(i64),
     /// No `v1` signature matches the body.
     #[error("no signature matches the body")]
@@ -25,18 +42,30 @@ pub enum SignatureError {
 }
 
 /// Checks `header` (the `Stripe-Signature` value) against `body` and `secret` at `now` (Unix
-/// seconds).
+/// seconds). The cost is one HMAC over the body at most, whatever the header holds.
 ///
 /// # Errors
 /// [`SignatureError`] when the delivery is not to be believed.
 pub fn verify(secret: &str, header: Option<&str>, body: &[u8], now: i64) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Malformed)?;
+    if header.len() > MAX_HEADER_BYTES {
+        return Err(SignatureError::TooLong);
+    }
     let mut timestamp = None;
-    let mut signatures = Vec::new();
+    let mut signatures: Vec<[u8; SIGNATURE_BYTES]> = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => signatures.extend(hex::decode(value).ok()),
+            Some(("v1", value)) => {
+                if signatures.len() == MAX_SIGNATURES {
+                    return Err(SignatureError::TooLong);
+                }
+                // Anything but 64 hex digits cannot match: not counted as a signature.
+                let mut signature = [0_u8; SIGNATURE_BYTES];
+                if hex::decode_to_slice(value, &mut signature).is_ok() {
+                    signatures.push(signature);
+                }
+            }
             _ => {}
         }
     }
@@ -50,10 +79,10 @@ pub fn verify(secret: &str, header: Option<&str>, body: &[u8], now: i64) -> Resu
     if skew.abs() > TOLERANCE_SECONDS {
         return Err(SignatureError::Stale(skew));
     }
-    let matches = signatures.iter().any(|signature| {
-        // `verify_slice` compares in constant time.
-        mac(secret, timestamp, body).verify_slice(signature).is_ok()
-    });
+    // The body is hashed once; each comparison only finishes a copy of that state (two blocks).
+    let hashed = mac(secret, timestamp, body);
+    // `verify_slice` compares in constant time.
+    let matches = signatures.iter().any(|signature| hashed.clone().verify_slice(signature).is_ok());
     if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
 }
 
@@ -118,6 +147,30 @@ mod tests {
         assert_eq!(verify(SECRET, Some(&header), BODY, NOW), Err(SignatureError::Stale(301)));
         let future = sign(SECRET, BODY, NOW + 301);
         assert_eq!(verify(SECRET, Some(&future), BODY, NOW), Err(SignatureError::Stale(-301)));
+    }
+
+    #[test]
+    fn a_header_with_a_hundred_thousand_entries_is_refused_before_any_mac() {
+        // Each `v1=` once cost an HMAC over the whole body (finding 1 of issue 33).
+        let flood = format!("t={NOW}{}", ",v1=".repeat(100_000));
+        assert_eq!(verify(SECRET, Some(&flood), BODY, NOW), Err(SignatureError::TooLong));
+        let good = sign(SECRET, BODY, NOW);
+        let many = format!("{good}{}", format!(",v1={}", "00".repeat(32)).repeat(MAX_SIGNATURES));
+        assert!(many.len() <= MAX_HEADER_BYTES, "short enough to reach the count check");
+        assert_eq!(verify(SECRET, Some(&many), BODY, NOW), Err(SignatureError::TooLong));
+        let empties = format!("t={NOW},v1=,v1=,v1=");
+        assert_eq!(
+            verify(SECRET, Some(&empties), BODY, NOW),
+            Err(SignatureError::Malformed),
+            "empty entries are not signatures"
+        );
+    }
+
+    #[test]
+    fn a_stale_delivery_is_refused_without_telling_the_clock_offset() {
+        let error = verify(SECRET, Some(&sign(SECRET, BODY, NOW - 4321)), BODY, NOW).unwrap_err();
+        assert_eq!(error, SignatureError::Stale(4321));
+        assert!(!error.to_string().contains("4321"), "{error}");
     }
 
     #[test]

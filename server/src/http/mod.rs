@@ -41,6 +41,8 @@ pub struct AppState {
     pub leptos_options: Arc<LeptosOptions>,
     /// Requests per client IP on the API.
     pub api_limiter: Arc<RateLimiter<IpAddr>>,
+    /// Failed billing-webhook signatures per client IP (the webhook is outside `api_limiter`).
+    pub webhook_failures: Arc<RateLimiter<IpAddr>>,
 }
 
 impl AppState {
@@ -53,7 +55,16 @@ impl AppState {
             config.api_requests_per_minute,
             config.limits.rate_limit_max_keys,
         ));
-        Ok(Self { core: Core::new(db, config)?, leptos_options: Arc::new(leptos_options), api_limiter })
+        let webhook_failures = Arc::new(api_rate_limit::api_limiter(
+            rest::billing::WEBHOOK_FAILURES_PER_MINUTE,
+            config.limits.rate_limit_max_keys,
+        ));
+        Ok(Self {
+            core: Core::new(db, config)?,
+            leptos_options: Arc::new(leptos_options),
+            api_limiter,
+            webhook_failures,
+        })
     }
 }
 

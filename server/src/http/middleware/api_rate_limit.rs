@@ -16,7 +16,7 @@ use axum::{
 };
 
 use crate::http::{AppState, error::ApiError, extractors::client_context::client_ip};
-use pingvas_core::rate_limit::{Decision, RateLimiter, client_key};
+use pingvas_core::rate_limit::{Decision, RateLimiter, client_key, network_group};
 
 const BILLING_WEBHOOK: &str = "/api/v1/billing/webhook";
 
@@ -34,8 +34,9 @@ pub async fn limit_api_requests(State(state): State<AppState>, request: Request,
         return next.run(request).await;
     }
     let ip = client_ip(&state, request.extensions(), request.headers());
-    let client = client_key(ip, state.config.limits.rate_limit_ipv6_prefix);
-    match state.api_limiter.check(&client, Instant::now()) {
+    let prefix = state.config.limits.rate_limit_ipv6_prefix;
+    let client = client_key(ip, prefix);
+    match state.api_limiter.check(&client, &network_group(ip, prefix), Instant::now()) {
         Decision::Allowed { .. } => next.run(request).await,
         Decision::Limited { retry_after } => {
             tracing::warn!(%client, "API rate limit reached");

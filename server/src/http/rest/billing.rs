@@ -2,11 +2,14 @@
 //! subscription, payment method and invoices, and the provider's webhook. Every route answers
 //! 404 where billing is not configured.
 
+use std::time::Instant;
+
 use axum::{
     Json,
     body::Bytes,
     extract::State,
     http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
 };
 use contract::billing::{
     BillingOverview, CardSetup, ChangePlanRequest, InvoiceList, PaymentMethodRequest, SubscribeOutcome,
@@ -18,10 +21,12 @@ use crate::http::{
     AppState,
     error::{ApiError, ErrorBody},
     extractors::json::ApiJson,
+    middleware::api_rate_limit::too_many_requests,
 };
 use pingvas_core::{
-    accounts::CurrentUser,
+    accounts::{ClientContext, CurrentUser},
     billing::{self, webhook},
+    rate_limit::{client_key, network_group},
 };
 
 /// My plan, my subscription and the plans on offer.
@@ -89,16 +94,17 @@ pub async fn subscribe(
     Ok((StatusCode::ACCEPTED, Json(outcome)))
 }
 
-/// Move my subscription to another plan on offer: an upgrade applies at once, a downgrade at
-/// the end of the paid period.
+/// Move my subscription to another plan on offer: an upgrade (a higher plan or another interval)
+/// is charged now and applies once paid; a downgrade applies at the end of the paid period.
 #[utoipa::path(
     patch, path = "/api/v1/billing/subscription", tag = "billing", security(("bearer" = [])),
     request_body = ChangePlanRequest,
     responses(
         (status = 200, description = "Where my subscription stands now", body = BillingOverview),
         (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 402, description = "`payment_declined`: the upgrade's charge failed; nothing changed", body = ErrorBody),
         (status = 404, description = "Billing is not configured on this server", body = ErrorBody),
-        (status = 409, description = "`not_subscribed`", body = ErrorBody),
+        (status = 409, description = "`not_subscribed`, or `past_due`: a renewal is unpaid", body = ErrorBody),
         (status = 422, description = "A plan or interval not on offer", body = ErrorBody),
         (status = 503, description = "`billing_unavailable`: the provider did not answer", body = ErrorBody),
     )
@@ -193,8 +199,18 @@ pub struct WebhookAnswer {
     pub result: &'static str,
 }
 
+/// The most bytes a webhook delivery may carry. Stripe's events are a few KB (a subscription with
+/// its items and latest invoice under 30 KB); the body is read whole before its MAC is checked.
+pub const WEBHOOK_MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Failed signatures one client network may send per minute before its deliveries are refused
+/// unchecked (429). The provider's own deliveries never fail; a misconfigured secret still shows
+/// in the log and the provider's dashboard.
+pub const WEBHOOK_FAILURES_PER_MINUTE: u32 = 20;
+
 /// The billing provider's events (register this URL with the provider). Signed with
-/// `Stripe-Signature` over the raw body; each event is applied once.
+/// `Stripe-Signature` over the raw body; each event is applied once. Bodies over 256 KB are
+/// refused (413), and a client whose signatures keep failing is refused for a while (429).
 #[utoipa::path(
     post, path = "/api/v1/billing/webhook", tag = "billing",
     request_body(content = String, content_type = "application/json", description = "A provider event, exactly as sent"),
@@ -202,18 +218,37 @@ pub struct WebhookAnswer {
         (status = 200, description = "Accepted", body = WebhookAnswer),
         (status = 400, description = "`invalid_signature` (nothing changed) or `invalid_event`", body = ErrorBody),
         (status = 404, description = "Billing is not configured on this server", body = ErrorBody),
+        (status = 413, description = "A body over 256 KB", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed signatures from this network", body = ErrorBody),
         (status = 503, description = "The provider could not be asked about the event; it retries", body = ErrorBody),
     )
 )]
 pub async fn receive_webhook(
     State(state): State<AppState>,
+    client: ClientContext,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<WebhookAnswer>, ApiError> {
+) -> Result<Json<WebhookAnswer>, Response> {
+    let prefix = state.config.limits.rate_limit_ipv6_prefix;
+    let (key, group) = (client_key(client.ip, prefix), network_group(client.ip, prefix));
+    let now = Instant::now();
+    if let Some(retry_after) = state.webhook_failures.is_limited(&key, &group, now) {
+        return Err(too_many_requests(retry_after));
+    }
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
-    let result = match webhook::receive(&state, &body, signature).await? {
-        webhook::Delivery::Applied(_) => "applied",
-        webhook::Delivery::Duplicate => "duplicate",
-    };
-    Ok(Json(WebhookAnswer { result }))
+    match webhook::receive(&state, &body, signature).await {
+        Ok(delivery) => {
+            let result = match delivery {
+                webhook::Delivery::Applied(_) => "applied",
+                webhook::Delivery::Duplicate => "duplicate",
+            };
+            Ok(Json(WebhookAnswer { result }))
+        }
+        Err(error) => {
+            if matches!(error, webhook::WebhookError::Signature(_)) {
+                state.webhook_failures.check(&key, &group, now);
+            }
+            Err(ApiError::from(error).into_response())
+        }
+    }
 }
