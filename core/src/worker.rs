@@ -31,7 +31,7 @@ use crate::{
     imaging, jobs,
     queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
     storage::{FileKind, ImageStore, StorageError},
-    tenancy::TenantDb,
+    tenancy::{TenantDb, TenantError},
 };
 use contract::ids::{ImageId, JobId, ModelName, WorkerId};
 
@@ -429,19 +429,25 @@ impl Worker {
     }
 
     /// Deletes the files of an image whose row was not recorded because the job left this
-    /// worker, if the job has finished (cancelled, failed): nobody will record them now. A job
-    /// queued again keeps them, since its next worker writes the same keys.
+    /// worker, if the job has finished (cancelled, failed) or no longer exists (its account was
+    /// deleted while it ran, after the account's files were removed: issue 33, finding 9):
+    /// nobody will record them now. A job queued again keeps them, since its next worker writes
+    /// the same keys.
     async fn discard_if_orphaned(&self, job: &ClaimedJob, record: &NewImage) {
-        match jobs::get(&self.db, job.user_id, job.job_id).await {
-            Ok(current) if current.status.is_finished() && !current.image_ids.contains(&record.image_id) => {
-                for key in [&record.storage_key, &record.thumbnail_key] {
-                    if let Err(e) = self.store.delete(key).await {
-                        tracing::warn!(key, error = %e, "orphaned image file not deleted");
-                    }
+        let orphaned = match jobs::get(&self.db, job.user_id, job.job_id).await {
+            Ok(current) => current.status.is_finished() && !current.image_ids.contains(&record.image_id),
+            Err(TenantError::NotFound) => true,
+            Err(e) => {
+                tracing::warn!(job = %job.job_id, error = %e, "cannot check a lost job's state");
+                false
+            }
+        };
+        if orphaned {
+            for key in [&record.storage_key, &record.thumbnail_key] {
+                if let Err(e) = self.store.delete(key).await {
+                    tracing::warn!(key, error = %e, "orphaned image file not deleted");
                 }
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(job = %job.job_id, error = %e, "cannot check a lost job's state"),
         }
     }
 

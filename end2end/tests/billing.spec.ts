@@ -132,3 +132,59 @@ test("a declined card is refused with the provider's words and changes nothing",
   await expect(page.getByTestId("billing-plan")).toHaveText("Free");
   await expect(page.getByTestId("quota-label")).toHaveText("0 / 100 images");
 });
+
+/** Subscribes a new user to Pro with a good card, on the billing page. */
+async function subscribedToPro(page: import("@playwright/test").Page, email: string) {
+  await register(page, email, "Upgrading Penguin");
+  await page.goto("/billing?plan=pro");
+  await hydrated(page);
+  await typeCard(page, "4242424242424242");
+  await page.getByTestId("subscribe").click();
+  await expect(page.getByTestId("billing-plan")).toHaveText("Pro", { timeout: 60_000 });
+}
+
+async function typeCard(page: import("@playwright/test").Page, number: string) {
+  const card = page.getByTestId("card-field");
+  await card.getByPlaceholder("number").fill(number);
+  await card.getByPlaceholder("exp_month").fill("12");
+  await card.getByPlaceholder("exp_year").fill("34");
+  await card.getByPlaceholder("cvc").fill("123");
+  await card.getByPlaceholder("postal_code").fill("42424");
+}
+
+// Issue 33, finding 2: an upgrade used to apply at once and be billed "later"; downgrading before
+// that invoice gave Studio's limits at Pro's price.
+test("a Pro user whose upgrade to Studio is not paid never has Studio's limits, and gets them once it is", async ({ page }) => {
+  test.setTimeout(120_000);
+  await subscribedToPro(page, uniqueEmail("upgrader"));
+  await expect(page.getByTestId("quota-label")).toHaveText("0 / 1000 images");
+
+  // A card that saves but whose charges are declined.
+  await page.getByTestId("replace-card").click();
+  await typeCard(page, "4000000000000341");
+  await page.getByRole("button", { name: "Save card" }).click();
+  await expect(page.getByTestId("card-saved")).toBeVisible();
+  await page.getByTestId("switch-studio").click();
+  await expect(page.getByTestId("billing-error")).toContainText("declined");
+  await expect(page.getByTestId("billing-plan")).toHaveText("Pro");
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("billing-plan")).toHaveText("Pro");
+  await expect(page.getByTestId("billing-active")).toContainText("Renews on");
+  await expect(page.getByTestId("quota-label")).toHaveText("0 / 1000 images");
+  await expect(page.getByTestId("switch-pro")).toHaveCount(0); // Pro still renews: nothing to undo
+  await page.screenshot({ path: test.info().outputPath("billing-upgrade-declined.png"), fullPage: true });
+
+  // With a good card the upgrade is charged now and Studio starts; going back to Pro keeps the
+  // Studio that was paid for until the period ends.
+  await page.getByTestId("replace-card").click();
+  await typeCard(page, "4242424242424242");
+  await page.getByRole("button", { name: "Save card" }).click();
+  await expect(page.getByTestId("card-saved")).toBeVisible();
+  await page.getByTestId("switch-studio").click();
+  await expect(page.getByTestId("billing-plan")).toHaveText("Studio");
+  await expect(page.getByTestId("quota-label")).toHaveText("0 / 5000 images");
+  await page.getByTestId("switch-pro").click();
+  await expect(page.getByTestId("billing-active")).toContainText("Pro");
+  await expect(page.getByTestId("billing-plan")).toHaveText("Studio");
+});

@@ -145,6 +145,7 @@ async fn warm_and_run(mut worker: Worker, stop: tokio::sync::watch::Receiver<boo
 /// quotas whose month is over (each user's is also reset lazily when used).
 fn spawn_housekeeping(state: &AppState) {
     let limiter = std::sync::Arc::clone(&state.api_limiter);
+    let webhook_failures = std::sync::Arc::clone(&state.webhook_failures);
     let accounts = state.accounts.clone();
     let oauth_sessions = pingvas_core::oauth::session_store::PgSessionStore::new(state.db.clone());
     let db = state.db.clone();
@@ -153,6 +154,7 @@ fn spawn_housekeeping(state: &AppState) {
         for minute in 0_u64.. {
             every_minute.tick().await;
             limiter.prune(std::time::Instant::now());
+            webhook_failures.prune(std::time::Instant::now());
             accounts.prune_attempts();
             if minute % 60 == 0 {
                 match accounts.delete_expired().await {
@@ -175,7 +177,8 @@ fn spawn_housekeeping(state: &AppState) {
 }
 
 /// Where billing is on, every `BILLING_SWEEP_SECONDS` applies what time alone changes: periods
-/// set to cancel that ended, downgrades due, grace periods run out (SECURITY.md 50).
+/// set to cancel that ended, downgrades due, grace periods run out (SECURITY.md 50); and retries
+/// erasing deleted accounts' provider customers.
 fn spawn_billing_sweep(state: &AppState) {
     let Some(every) = state.config.billing.as_ref().map(|b| b.sweep_every) else { return };
     let core = state.core.clone();
@@ -193,6 +196,10 @@ fn spawn_billing_sweep(state: &AppState) {
                         break;
                     }
                 }
+            }
+            // Deleted accounts' provider customers the provider could not erase at once.
+            if let Err(e) = pingvas_core::billing::retry_erasures(&core, 100).await {
+                tracing::warn!(error = %e, "billing erasures not retried");
             }
         }
     });

@@ -296,7 +296,7 @@ fn ManageSubscription(
     view! {
         <section class="panel">
             <h2>"Change plan"</h2>
-            <p class="muted">"A higher plan starts now; a lower one when the paid period ends."</p>
+            <p class="muted">"A higher plan is charged now (the difference for the rest of the period) and starts as soon as it is paid; a lower one starts when the paid period ends."</p>
             <div class="button-row">
                 {others.into_iter().map(|offer| {
                     let (plan, interval) = (offer.plan, offer.interval.clone());

@@ -2,10 +2,15 @@
 //! what time it is: the plan lifecycle of SECURITY.md 50 as one pure function, so that webhooks,
 //! our own billing actions and the periodic sweep all decide it the same way.
 //!
-//! - An upgrade takes effect as soon as the provider reports the new price on an active
-//!   subscription: the plan paid for in the current period is the highest price seen in it.
+//! - A plan is what was paid for. Within a period, a higher price raises the plan only once the
+//!   provider reports an invoice covering it paid ([`ProviderSubscription::invoice_paid_plan`]);
+//!   a new price alone raises nothing (issue 33, finding 2: an upgrade billed "later" and undone
+//!   by a downgrade before paying used to keep the higher plan to the period's end). A period the
+//!   provider reports `active` from its start (a first payment, a renewal) was paid at its price.
 //! - A downgrade or a cancellation takes effect at the end of the paid period.
-//! - A failed renewal (`past_due`) keeps the paid plan through a grace period, then falls to Free.
+//! - A failed renewal (`past_due`) keeps the plan paid before through one grace period, then falls
+//!   to Free. The grace is granted once per failure: the provider's later retry notices neither
+//!   extend it nor, once it has run out, start another (finding 3); only a payment ends it.
 //! - A subscription that ended, or a payment refunded or disputed, is Free at once.
 
 use contract::plans::Plan;
@@ -132,16 +137,13 @@ impl Standing {
             BillingStatus::Active if period_over && self.cancel_at_period_end => Some(Plan::Free),
             // The period is over and no renewal reported yet: what renews is what counts.
             BillingStatus::Active if period_over => Some(self.price_plan.unwrap_or(Plan::Free)),
-            BillingStatus::Active => Some(self.paid_or_price()),
+            // What was paid for, never merely the price asked (finding 2).
+            BillingStatus::Active => Some(self.paid_plan.unwrap_or(Plan::Free)),
             BillingStatus::PastDue => {
                 let in_grace = self.grace_until.is_some_and(|until| now < until);
-                Some(if in_grace { self.paid_or_price() } else { Plan::Free })
+                Some(if in_grace { self.paid_plan.unwrap_or(Plan::Free) } else { Plan::Free })
             }
         }
-    }
-
-    fn paid_or_price(&self) -> Plan {
-        self.paid_plan.max(self.price_plan).unwrap_or(Plan::Free)
     }
 
     /// When [`Standing::plan_at`] will next change by time alone (a period or grace ending), for
@@ -163,6 +165,9 @@ pub struct ProviderSubscription {
     pub status: ProviderStatus,
     /// The plan its price belongs to (`None`: a price not in our configuration).
     pub price_plan: Option<Plan>,
+    /// The highest plan whose price is charged on the subscription's latest invoice, if that
+    /// invoice is paid: the evidence that an upgrade within the period was paid for.
+    pub invoice_paid_plan: Option<Plan>,
     /// When the current period ends.
     pub period_end: OffsetDateTime,
     /// Whether it ends at `period_end`.
@@ -180,11 +185,6 @@ pub fn after_report(
     now: OffsetDateTime,
     grace: Duration,
 ) -> Standing {
-    let same_period = before.period_end == Some(subscription.period_end);
-    // Within one period the highest plan paid for stays (a downgrade waits for the period's end);
-    // a new period starts from what was paid for it.
-    let paid_plan =
-        if same_period { before.paid_plan.max(subscription.price_plan) } else { subscription.price_plan };
     let status = match subscription.status {
         ProviderStatus::Active | ProviderStatus::Trialing => BillingStatus::Active,
         ProviderStatus::PastDue => BillingStatus::PastDue,
@@ -196,18 +196,32 @@ pub fn after_report(
     };
     // A refund or dispute is final for this subscription: later reports of it do not restore it.
     let status = if before.status == BillingStatus::Revoked { BillingStatus::Revoked } else { status };
-    let grace_until = match status {
-        // The grace period starts when the renewal first failed and is not extended by retries.
-        BillingStatus::PastDue => {
-            before.grace_until.filter(|_| before.status == BillingStatus::PastDue).or(Some(now + grace))
-        }
-        _ => None,
-    };
-    // A pending first payment has paid for nothing yet.
-    let paid_plan = if status == BillingStatus::Pending && before.status != BillingStatus::Active {
-        None
+    let was_running = matches!(before.status, BillingStatus::Active | BillingStatus::PastDue);
+    let continues = was_running && before.period_end == Some(subscription.period_end);
+    let paid_plan = if continues {
+        // Within a period only a paid invoice raises the plan, and a downgrade waits for the end.
+        before.paid_plan.max(subscription.invoice_paid_plan)
     } else {
-        paid_plan
+        match status {
+            // A period reported active from its start was paid at its price.
+            BillingStatus::Active => subscription.price_plan,
+            // A failed renewal keeps at most what was paid before, and never a price not paid.
+            BillingStatus::PastDue => before.paid_plan.min(subscription.price_plan),
+            _ => None,
+        }
+    };
+    // The grace period starts when the renewal first failed; retries neither extend nor renew
+    // it. A grace that ran out (the sweep cancelled, keeping `grace_until`) stays run out.
+    let grace_used = before
+        .grace_until
+        .filter(|_| matches!(before.status, BillingStatus::PastDue | BillingStatus::Cancelled));
+    let (status, paid_plan, grace_until) = match status {
+        BillingStatus::PastDue => match grace_used {
+            Some(until) if until <= now => (BillingStatus::Cancelled, None, Some(until)),
+            Some(until) => (status, paid_plan, Some(until)),
+            None => (status, paid_plan, Some(now + grace)),
+        },
+        _ => (status, paid_plan, None),
     };
     Standing {
         status,
@@ -233,9 +247,9 @@ pub fn after_time(standing: &Standing, now: OffsetDateTime) -> Standing {
         }
         BillingStatus::Active if over(standing.period_end) => next.paid_plan = standing.price_plan,
         BillingStatus::PastDue if over(standing.grace_until) => {
+            // `grace_until` stays: the provider's next retry notice must not grant another.
             next.status = BillingStatus::Cancelled;
             next.paid_plan = None;
-            next.grace_until = None;
         }
         _ => {}
     }
@@ -258,8 +272,25 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-12-04 12:00 UTC);
     const GRACE: Duration = Duration::days(7);
 
+    /// A report whose latest invoice, paid, was for `plan` (as after a payment at that price).
     fn report(status: ProviderStatus, plan: Plan, period_end: OffsetDateTime) -> ProviderSubscription {
-        ProviderSubscription { status, price_plan: Some(plan), period_end, cancel_at_period_end: false }
+        ProviderSubscription {
+            status,
+            price_plan: Some(plan),
+            invoice_paid_plan: Some(plan),
+            period_end,
+            cancel_at_period_end: false,
+        }
+    }
+
+    /// A report of a new price whose invoice is not paid (yet): the latest paid one was `paid`.
+    fn unpaid_price(
+        status: ProviderStatus,
+        plan: Plan,
+        paid: Plan,
+        end: OffsetDateTime,
+    ) -> ProviderSubscription {
+        ProviderSubscription { invoice_paid_plan: Some(paid), ..report(status, plan, end) }
     }
 
     fn end() -> OffsetDateTime {
@@ -281,13 +312,24 @@ mod tests {
     }
 
     #[test]
-    fn an_upgrade_is_at_once_and_a_downgrade_waits_for_the_end_of_the_paid_period() {
+    fn an_upgrade_starts_when_its_invoice_is_paid_and_a_downgrade_waits_for_the_end_of_the_paid_period() {
         let pro =
             after_report(&Standing::none(), &report(ProviderStatus::Active, Plan::Pro, end()), NOW, GRACE);
-        let studio = after_report(&pro, &report(ProviderStatus::Active, Plan::Studio, end()), NOW, GRACE);
-        assert_eq!(studio.plan_at(NOW), Some(Plan::Studio), "upgrade at once");
-        let back_to_pro =
-            after_report(&studio, &report(ProviderStatus::Active, Plan::Pro, end()), NOW, GRACE);
+        let asked = after_report(
+            &pro,
+            &unpaid_price(ProviderStatus::Active, Plan::Studio, Plan::Pro, end()),
+            NOW,
+            GRACE,
+        );
+        assert_eq!(asked.plan_at(NOW), Some(Plan::Pro), "a new price alone raises nothing");
+        let studio = after_report(&asked, &report(ProviderStatus::Active, Plan::Studio, end()), NOW, GRACE);
+        assert_eq!(studio.plan_at(NOW), Some(Plan::Studio), "raised once its invoice is paid");
+        let back_to_pro = after_report(
+            &studio,
+            &unpaid_price(ProviderStatus::Active, Plan::Pro, Plan::Studio, end()),
+            NOW,
+            GRACE,
+        );
         assert_eq!(back_to_pro.plan_at(NOW), Some(Plan::Studio), "Studio was paid for until the period ends");
         assert_eq!(back_to_pro.plan_at(end()), Some(Plan::Pro), "then what renews");
         assert_eq!(back_to_pro.changes_at(), Some(end()));
@@ -298,6 +340,40 @@ mod tests {
             GRACE,
         );
         assert_eq!(renewed.plan_at(end()), Some(Plan::Pro), "the new period paid for Pro only");
+    }
+
+    #[test]
+    fn an_upgrade_undone_before_paying_never_gives_the_higher_plan() {
+        // Issue 33, finding 2: Pro → Studio (billed "later") → Pro kept Studio to the period's end.
+        let pro =
+            after_report(&Standing::none(), &report(ProviderStatus::Active, Plan::Pro, end()), NOW, GRACE);
+        let up = after_report(
+            &pro,
+            &unpaid_price(ProviderStatus::Active, Plan::Studio, Plan::Pro, end()),
+            NOW,
+            GRACE,
+        );
+        let down = after_report(&up, &report(ProviderStatus::Active, Plan::Pro, end()), NOW, GRACE);
+        for standing in [&up, &down] {
+            assert_eq!(standing.plan_at(NOW), Some(Plan::Pro));
+            assert_eq!(standing.plan_at(end() - Duration::seconds(1)), Some(Plan::Pro));
+        }
+        assert_eq!(after_time(&down, end()).plan_at(end()), Some(Plan::Pro));
+        // While past due, a higher price gives nothing either.
+        let failed_at = end() + Duration::hours(1);
+        let past_due = after_report(
+            &pro,
+            &report(ProviderStatus::PastDue, Plan::Pro, end() + Duration::days(30)),
+            failed_at,
+            GRACE,
+        );
+        let raised = after_report(
+            &past_due,
+            &unpaid_price(ProviderStatus::PastDue, Plan::Studio, Plan::Pro, end() + Duration::days(30)),
+            failed_at,
+            GRACE,
+        );
+        assert_eq!(raised.plan_at(failed_at), Some(Plan::Pro));
     }
 
     #[test]
@@ -342,6 +418,46 @@ mod tests {
         );
         assert_eq!((recovered.status, recovered.grace_until), (BillingStatus::Active, None));
         assert_eq!(recovered.plan_at(failed_at + Duration::days(20)), Some(Plan::Pro));
+    }
+
+    #[test]
+    fn a_grace_period_that_ran_out_is_not_granted_again_by_a_later_retry_notice() {
+        // Issue 33, finding 3: after the sweep ended the grace, the next `past_due` notice
+        // started a new one.
+        let pro =
+            after_report(&Standing::none(), &report(ProviderStatus::Active, Plan::Pro, end()), NOW, GRACE);
+        let failed_at = end() + Duration::hours(1);
+        let past_due =
+            after_report(&pro, &report(ProviderStatus::PastDue, Plan::Pro, end()), failed_at, GRACE);
+        let ran_out = after_time(&past_due, failed_at + GRACE);
+        assert_eq!(
+            (ran_out.status, ran_out.plan_at(failed_at + GRACE)),
+            (BillingStatus::Cancelled, Some(Plan::Free))
+        );
+        let retry_at = failed_at + GRACE + Duration::days(1);
+        let retried =
+            after_report(&ran_out, &report(ProviderStatus::PastDue, Plan::Pro, end()), retry_at, GRACE);
+        assert_eq!((retried.status, retried.plan_at(retry_at)), (BillingStatus::Cancelled, Some(Plan::Free)));
+        assert_eq!(retried.changes_at(), None, "nothing left for the sweep");
+        // Paying the late invoice restores the plan, and a later failure gets a grace of its own.
+        let paid = after_report(
+            &retried,
+            &report(ProviderStatus::Active, Plan::Pro, end() + Duration::days(30)),
+            retry_at,
+            GRACE,
+        );
+        assert_eq!(
+            (paid.status, paid.grace_until, paid.plan_at(retry_at)),
+            (BillingStatus::Active, None, Some(Plan::Pro))
+        );
+        let later = end() + Duration::days(31);
+        let again = after_report(
+            &paid,
+            &report(ProviderStatus::PastDue, Plan::Pro, end() + Duration::days(30)),
+            later,
+            GRACE,
+        );
+        assert_eq!(again.grace_until, Some(later + GRACE));
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub enum BillingError {
     /// There is no running subscription to change (409).
     #[error("You have no running subscription; choose a plan on the upgrade page first.")]
     NotSubscribed,
+    /// A renewal is unpaid (409): the plan cannot be raised until it is paid.
+    #[error("Your last payment failed. Update your card so it can be paid, then change your plan.")]
+    PastDue,
     /// The provider declined the card (402).
     #[error("{0}")]
     Declined(String),
@@ -149,9 +152,15 @@ impl Billing {
             tracing::warn!(subscription = %subscription.id, price = ?subscription.price_id(), "subscription to a price that is not on offer");
         }
         let period_end = subscription.period_end().ok_or_else(|| unreadable("subscription period end"))?;
+        let invoice_paid_plan = subscription
+            .paid_invoice_prices()
+            .into_iter()
+            .filter_map(|id| self.settings.plan_of_price(id))
+            .max();
         Ok(ProviderSubscription {
             status,
             price_plan,
+            invoice_paid_plan,
             period_end,
             cancel_at_period_end: subscription.cancel_at_period_end,
         })
@@ -186,6 +195,28 @@ async fn row_of(core: &Core, user: UserId) -> Result<BillingRow, BillingError> {
         .ok_or(BillingError::Database(sqlx::Error::RowNotFound))
 }
 
+/// Runs `work` holding `user`'s billing lock: one billing action of a user at a time, on every
+/// server instance, from its first read to its last provider call, so a double click cannot create
+/// two subscriptions (issue 33, finding 4), and a webhook cannot apply a provider snapshot older
+/// than one an action applied meanwhile. An advisory lock, not a row lock: the work writes the
+/// user's row on other connections meanwhile. Released whatever `work` returns.
+pub(crate) async fn with_billing_lock<T>(
+    core: &Core,
+    user: UserId,
+    work: impl std::future::Future<Output = Result<T, BillingError>>,
+) -> Result<T, BillingError> {
+    let mut lock = core.db.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('pingvas.billing:' || $1::text, 0))")
+        .bind(user.to_string())
+        .execute(&mut *lock)
+        .await?;
+    let outcome = work.await;
+    if let Err(e) = lock.rollback().await {
+        tracing::warn!(%user, error = %e, "billing lock not released cleanly (its connection is dropped)");
+    }
+    outcome
+}
+
 /// My plan, my subscription and the offer.
 ///
 /// # Errors
@@ -200,7 +231,8 @@ pub async fn overview(core: &Core, user: &CurrentUser) -> Result<BillingOverview
         renews_as: standing.price_plan.filter(|_| standing.status != BillingStatus::None),
         period_end: standing.period_end.filter(|_| standing.status != BillingStatus::None),
         cancel_at_period_end: standing.cancel_at_period_end,
-        grace_until: standing.grace_until,
+        // A grace that ran out is kept only as a record that it was given.
+        grace_until: standing.grace_until.filter(|_| standing.status == BillingStatus::PastDue),
         offers: billing.offers().await,
         publishable_key: billing.settings.publishable_key.clone(),
         js_url: billing.settings.js_url.clone(),
@@ -270,6 +302,16 @@ pub async fn subscribe(
 ) -> Result<SubscribeOutcome, BillingError> {
     let billing = enabled(core)?;
     let price = billing.price(plan, interval)?;
+    with_billing_lock(core, user.user_id, subscribe_locked(core, billing, user, price, payment_method)).await
+}
+
+async fn subscribe_locked(
+    core: &Core,
+    billing: &Billing,
+    user: &CurrentUser,
+    price: &Price,
+    payment_method: &str,
+) -> Result<SubscribeOutcome, BillingError> {
     let row = row_of(core, user.user_id).await?;
     if matches!(
         row.standing().status,
@@ -335,11 +377,14 @@ async fn running_subscription(
     }
 }
 
-/// Moves `user`'s subscription to `plan` every `interval`: an upgrade applies as soon as the
-/// provider reports the new price, a downgrade at the end of the paid period.
+/// Moves `user`'s subscription to `plan` every `interval`. An upgrade (a higher plan, or another
+/// interval, which starts a new period) is charged now and applies only once that charge is paid;
+/// a declined card changes nothing. A downgrade bills nothing now and applies at the end of the
+/// paid period.
 ///
 /// # Errors
-/// 404 without billing; 422 for a plan not on offer; 409 without a running subscription.
+/// 404 without billing; 422 for a plan not on offer; 409 without a running subscription or while
+/// a renewal is unpaid; 402 when the upgrade's charge is declined.
 pub async fn change_plan(
     core: &Core,
     user: &CurrentUser,
@@ -348,14 +393,42 @@ pub async fn change_plan(
 ) -> Result<BillingOverview, BillingError> {
     let billing = enabled(core)?;
     let price = billing.price(plan, interval)?;
-    let subscription = running_subscription(core, billing, user.user_id).await?;
-    let updated = match subscription.items.data.first() {
-        Some(_) if subscription.price_id() == Some(price.id.as_str()) => subscription,
-        Some(item) => billing.provider.change_price(&subscription.id, &item.id, &price.id).await?,
-        None => return Err(unreadable("subscription without items")),
-    };
-    apply(core, billing, &updated, &Cause::Action("change plan")).await?;
+    with_billing_lock(core, user.user_id, change_plan_locked(core, billing, user, price)).await?;
     overview(core, user).await
+}
+
+async fn change_plan_locked(
+    core: &Core,
+    billing: &Billing,
+    user: &CurrentUser,
+    price: &Price,
+) -> Result<(), BillingError> {
+    let subscription = running_subscription(core, billing, user.user_id).await?;
+    let Some(item) = subscription.items.data.first() else {
+        return Err(unreadable("subscription without items"));
+    };
+    if subscription.price_id() == Some(price.id.as_str()) {
+        return Ok(());
+    }
+    // Finding 2: a higher plan bought while a renewal is unpaid would be used unpaid.
+    if subscription.status != "active" {
+        return Err(BillingError::PastDue);
+    }
+    let current = subscription.price_id().and_then(|id| billing.settings.price_by_id(id));
+    let billed = match current {
+        Some(current) if price.interval == current.interval && price.plan < current.plan => {
+            provider::PriceChange::AtRenewal
+        }
+        _ => provider::PriceChange::ChargeNow,
+    };
+    let updated = billing.provider.change_price(&subscription.id, &item.id, &price.id, billed).await?;
+    if updated.pending_update.is_some() {
+        // The charge failed; the provider kept the old price (and we keep the old plan).
+        return Err(BillingError::Declined(declined_message(&updated)));
+    }
+    // Re-read with the latest invoice: the upgrade's invoice, paid, is what raises the plan.
+    let updated = billing.provider.subscription(&updated.id).await?;
+    apply(core, billing, &updated, &Cause::Action("change plan")).await
 }
 
 /// Sets whether `user`'s subscription ends at the end of the paid period (`cancel`) or renews.
@@ -368,9 +441,13 @@ pub async fn set_cancel(
     cancel: bool,
 ) -> Result<BillingOverview, BillingError> {
     let billing = enabled(core)?;
-    let subscription = running_subscription(core, billing, user.user_id).await?;
-    let updated = billing.provider.set_cancel_at_period_end(&subscription.id, cancel).await?;
-    apply(core, billing, &updated, &Cause::Action(if cancel { "cancel" } else { "resume" })).await?;
+    with_billing_lock(core, user.user_id, async {
+        let subscription = running_subscription(core, billing, user.user_id).await?;
+        let updated = billing.provider.set_cancel_at_period_end(&subscription.id, cancel).await?;
+        let updated = billing.provider.subscription(&updated.id).await?;
+        apply(core, billing, &updated, &Cause::Action(if cancel { "cancel" } else { "resume" })).await
+    })
+    .await?;
     overview(core, user).await
 }
 
@@ -459,7 +536,16 @@ async fn apply_in(
     let live =
         matches!(before.status, BillingStatus::Pending | BillingStatus::Active | BillingStatus::PastDue);
     if !current && live {
-        tracing::info!(user = %row.user_id, subscription = %subscription.id, "news of a subscription that is not the user's current one ignored");
+        // One subscription per user (finding 4): another live one of this customer's must not
+        // keep charging. Subscribing is locked per user, so this is a leftover of a failure or
+        // of an action outside this server (the provider's dashboard): end it, and tell admins.
+        if !matches!(report.status, ProviderStatus::Canceled | ProviderStatus::IncompleteExpired) {
+            tracing::error!(user = %row.user_id, subscription = %subscription.id, "a second live subscription of one user: cancelling it at the provider (check for a charge to refund)");
+            match billing.provider.cancel_now(&subscription.id).await {
+                Ok(_) | Err(ProviderError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         return Ok(None);
     }
     // A new subscription starts from nothing paid; the current one continues its standing.
@@ -505,23 +591,98 @@ pub async fn sweep(core: &Core, limit: i64) -> Result<usize, BillingError> {
     Ok(changed.len())
 }
 
-/// Ends `user`'s subscription at the provider now, if they have one running: their account is
-/// being deleted, and nothing of theirs may be charged again.
+/// Queues `user`'s provider customer, if they have one, for erasure at the provider, in `conn`'s
+/// transaction (the one that deletes the account); returns its id.
 ///
 /// # Errors
-/// The provider could not be reached (the deletion should not go ahead: they would be charged).
-pub async fn end_for_deleted_account(core: &Core, user: UserId) -> Result<(), BillingError> {
-    let Some(billing) = core.billing.as_ref() else { return Ok(()) };
-    let row = row_of(core, user).await?;
-    let live = matches!(
-        row.standing().status,
-        BillingStatus::Pending | BillingStatus::Active | BillingStatus::PastDue
-    );
-    if let (Some(subscription), true) = (row.billing_subscription_id, live) {
-        match billing.provider.cancel_now(&subscription).await {
-            Ok(_) | Err(ProviderError::NotFound(_)) => {}
-            Err(e) => return Err(e.into()),
+/// The database failed.
+pub async fn queue_erasure(
+    conn: &mut sqlx::PgConnection,
+    user: UserId,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO billing_erasures (customer_id)
+         SELECT billing_customer_id FROM users WHERE user_id = $1 AND billing_customer_id IS NOT NULL
+         ON CONFLICT (customer_id) DO UPDATE SET next_attempt_at = now()
+         RETURNING customer_id",
+    )
+    .bind(user)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Erases `customer` at the provider: every subscription that may still charge them is cancelled
+/// now, then the customer (with their saved cards) is deleted, and the queued erasure is done.
+/// Where the provider fails, the erasure stays queued for [`sweep`] to retry, later each time.
+pub async fn erase_customer(core: &Core, customer: &str) {
+    let Some(billing) = core.billing.as_ref() else {
+        tracing::warn!(
+            customer,
+            "billing is not configured: the provider customer of a deleted account stays queued for erasure"
+        );
+        return;
+    };
+    let outcome = async {
+        for subscription in billing.provider.live_subscriptions(customer).await? {
+            match billing.provider.cancel_now(&subscription.id).await {
+                Ok(_) | Err(ProviderError::NotFound(_)) => {}
+                // Ended meanwhile (e.g. by the webhook); deleting the customer ends the rest.
+                Err(e @ (ProviderError::Refused { .. } | ProviderError::Declined { .. })) => {
+                    tracing::info!(subscription = %subscription.id, error = %e, "subscription not cancelled separately");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match billing.provider.delete_customer(customer).await {
+            Ok(()) | Err(ProviderError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
         }
     }
-    Ok(())
+    .await;
+    let recorded = match &outcome {
+        Ok(()) => {
+            tracing::info!(customer, "provider customer of a deleted account erased");
+            sqlx::query("DELETE FROM billing_erasures WHERE customer_id = $1")
+                .bind(customer)
+                .execute(&core.db)
+                .await
+        }
+        Err(e) => {
+            tracing::warn!(customer, error = %e, "provider customer of a deleted account not erased yet; retrying later");
+            let error: String = e.to_string().chars().take(500).collect();
+            // Backs off: a minute, doubling with each attempt, at most a day.
+            sqlx::query(
+                "UPDATE billing_erasures SET attempts = attempts + 1, last_error = $2,
+                        next_attempt_at = now() + least(interval '1 day', interval '1 minute' * power(2, least(attempts, 20)))
+                 WHERE customer_id = $1",
+            )
+            .bind(customer)
+            .bind(error)
+            .execute(&core.db)
+            .await
+        }
+    };
+    if let Err(e) = recorded {
+        tracing::error!(customer, error = %e, "could not record a provider erasure's outcome");
+    }
+}
+
+/// Retries up to `limit` queued provider erasures that are due; returns how many were tried.
+///
+/// # Errors
+/// The database failed.
+pub async fn retry_erasures(core: &Core, limit: i64) -> Result<usize, BillingError> {
+    if core.billing.is_none() {
+        return Ok(0);
+    }
+    let due: Vec<String> = sqlx::query_scalar(
+        "SELECT customer_id FROM billing_erasures WHERE next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&core.db)
+    .await?;
+    for customer in &due {
+        erase_customer(core, customer).await;
+    }
+    Ok(due.len())
 }

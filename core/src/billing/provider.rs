@@ -91,6 +91,9 @@ pub struct Subscription {
     pub items: List<SubscriptionItem>,
     /// The latest invoice, expanded when asked for.
     pub latest_invoice: Option<serde_json::Value>,
+    /// A price change waiting for its payment (`payment_behavior=pending_if_incomplete`): set
+    /// when the charge for an upgrade failed and the price stayed as it was.
+    pub pending_update: Option<serde_json::Value>,
 }
 
 impl Subscription {
@@ -107,6 +110,30 @@ impl Subscription {
         let seconds =
             self.current_period_end.or_else(|| self.items.data.first().and_then(|i| i.current_period_end))?;
         OffsetDateTime::from_unix_timestamp(seconds).ok()
+    }
+
+    /// The price ids charged (a positive amount) on the latest invoice, if it is expanded and
+    /// paid: what the subscription has paid for, as opposed to what its price asks.
+    #[must_use]
+    pub fn paid_invoice_prices(&self) -> Vec<&str> {
+        let Some(invoice) =
+            self.latest_invoice.as_ref().filter(|i| i.get("status").and_then(|s| s.as_str()) == Some("paid"))
+        else {
+            return Vec::new();
+        };
+        let lines = invoice.pointer("/lines/data").and_then(|l| l.as_array()).map_or(&[][..], Vec::as_slice);
+        lines
+            .iter()
+            .filter(|line| line.get("amount").and_then(serde_json::Value::as_i64).is_some_and(|a| a > 0))
+            .filter_map(|line| {
+                // Current API versions: `pricing.price_details.price`; earlier: `price.id`;
+                // servers that predate prices: `plan.id`.
+                line.pointer("/pricing/price_details/price")
+                    .or_else(|| line.pointer("/price/id"))
+                    .or_else(|| line.pointer("/plan/id"))
+                    .and_then(|id| id.as_str())
+            })
+            .collect()
     }
 
     /// The client secret of the latest invoice's payment when the customer must still act on it
@@ -167,6 +194,23 @@ pub struct Invoice {
 pub struct Charge {
     /// The customer charged.
     pub customer: Option<String>,
+    /// Minor units charged.
+    #[serde(default)]
+    pub amount: i64,
+    /// Minor units refunded so far.
+    #[serde(default)]
+    pub amount_refunded: i64,
+    /// Whether it was refunded in full.
+    #[serde(default)]
+    pub refunded: bool,
+}
+
+impl Charge {
+    /// Whether all of it was given back (not a partial refund).
+    #[must_use]
+    pub fn fully_refunded(&self) -> bool {
+        self.refunded || (self.amount > 0 && self.amount_refunded >= self.amount)
+    }
 }
 
 /// A price's amount (a price, or a plan on servers that predate prices).
@@ -191,6 +235,17 @@ struct ErrorDetail {
     code: Option<String>,
     #[serde(default)]
     message: Option<String>,
+}
+
+/// How a price change is billed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceChange {
+    /// An upgrade: the difference is invoiced and charged now, and the change applies only if
+    /// that charge succeeds.
+    ChargeNow,
+    /// A downgrade: nothing is billed or credited now; the new price is charged from the next
+    /// renewal (the plan paid for is kept until then).
+    AtRenewal,
 }
 
 /// A client of the provider's API.
@@ -238,11 +293,31 @@ impl Provider {
         what: &'static str,
     ) -> Result<T, ProviderError> {
         let url = format!("{}{path}", self.base);
-        let request = self.http.request(method.clone(), &url).bearer_auth(&self.key);
-        let request = if method == reqwest::Method::GET { request.query(form) } else { request.form(form) };
-        let response = request.send().await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+        // Every POST carries a key of its own, and is sent at most twice with it: when the
+        // first answer is lost (a broken connection, a 5xx), the provider answers the retry with
+        // the first outcome instead of acting twice (e.g. charging twice).
+        let key = (method == reqwest::Method::POST).then(|| uuid::Uuid::new_v4().to_string());
+        let send = || {
+            let request = self.http.request(method.clone(), &url).bearer_auth(&self.key);
+            let request =
+                if method == reqwest::Method::GET { request.query(form) } else { request.form(form) };
+            let request = match &key {
+                Some(key) => request.header("Idempotency-Key", key),
+                None => request,
+            };
+            async move {
+                let response = request.send().await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+                let status = response.status();
+                let body = response.bytes().await.map_err(|e| ProviderError::Unreachable(e.to_string()))?;
+                Ok::<_, ProviderError>((status, body))
+            }
+        };
+        let first = send().await;
+        let lost = match &first {
+            Err(_) => true,
+            Ok((status, _)) => status.is_server_error(),
+        };
+        let (status, body) = if lost && key.is_some() { send().await? } else { first? };
         if status.is_success() {
             return serde_json::from_slice(&body)
                 .map_err(|e| ProviderError::Unreachable(format!("{what} did not decode: {e}")));
@@ -338,15 +413,31 @@ impl Provider {
         self.call(reqwest::Method::POST, "/v1/subscriptions", &item_price(form, price), "subscription").await
     }
 
-    /// The subscription as the provider has it now.
+    /// The subscription as the provider has it now, with its latest invoice (what was paid).
     ///
     /// # Errors
     /// [`ProviderError`].
     pub async fn subscription(&self, id: &str) -> Result<Subscription, ProviderError> {
-        self.call(reqwest::Method::GET, &format!("/v1/subscriptions/{id}"), &vec![], "subscription").await
+        let query = vec![("expand[]", "latest_invoice".to_owned())];
+        self.call(reqwest::Method::GET, &format!("/v1/subscriptions/{id}"), &query, "subscription").await
     }
 
-    /// Moves subscription `id`'s one item to `price`.
+    /// `customer`'s subscriptions that may still charge them (every status but ended ones).
+    ///
+    /// # Errors
+    /// [`ProviderError`].
+    pub async fn live_subscriptions(&self, customer: &str) -> Result<Vec<Subscription>, ProviderError> {
+        let query = vec![("customer", customer.to_owned()), ("limit", "100".to_owned())];
+        let list: List<Subscription> =
+            self.call(reqwest::Method::GET, "/v1/subscriptions", &query, "subscriptions").await?;
+        Ok(list
+            .data
+            .into_iter()
+            .filter(|s| !matches!(s.status.as_str(), "canceled" | "incomplete_expired"))
+            .collect())
+    }
+
+    /// Moves subscription `id`'s one item to `price`, billed as `billing` says.
     ///
     /// # Errors
     /// [`ProviderError`].
@@ -355,9 +446,31 @@ impl Provider {
         id: &str,
         item: &str,
         price: &str,
+        billing: PriceChange,
     ) -> Result<Subscription, ProviderError> {
-        let form = item_price(vec![("items[0][id]", item.to_owned())], price);
+        let mut form = item_price(vec![("items[0][id]", item.to_owned())], price);
+        match billing {
+            PriceChange::ChargeNow => {
+                // Invoiced and charged now; if the charge fails, the price stays as it was and
+                // the change waits (`pending_update`) instead of applying unpaid.
+                form.push(("proration_behavior", "always_invoice".to_owned()));
+                form.push(("payment_behavior", "pending_if_incomplete".to_owned()));
+                form.push(("expand[]", "latest_invoice.payment_intent".to_owned()));
+            }
+            PriceChange::AtRenewal => form.push(("proration_behavior", "none".to_owned())),
+        }
         self.call(reqwest::Method::POST, &format!("/v1/subscriptions/{id}"), &form, "subscription").await
+    }
+
+    /// Deletes `customer` at the provider, with their saved cards (a deleted account).
+    ///
+    /// # Errors
+    /// [`ProviderError`].
+    pub async fn delete_customer(&self, customer: &str) -> Result<(), ProviderError> {
+        let _: serde_json::Value = self
+            .call(reqwest::Method::DELETE, &format!("/v1/customers/{customer}"), &vec![], "customer")
+            .await?;
+        Ok(())
     }
 
     /// Sets whether subscription `id` ends at its period's end.
@@ -410,5 +523,49 @@ impl Provider {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscription(latest_invoice: serde_json::Value) -> Subscription {
+        serde_json::from_value(serde_json::json!({
+            "id": "sub_1", "customer": "cus_1", "status": "active", "current_period_end": 1_800_000_000,
+            "items": { "data": [{ "id": "si_1", "plan": { "id": "price_studio" } }] },
+            "latest_invoice": latest_invoice,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn only_a_paid_latest_invoice_tells_what_was_paid_for_in_any_api_version() {
+        let lines = serde_json::json!({ "data": [
+            { "amount": 3900, "plan": { "id": "price_studio" } },
+            { "amount": -1200, "plan": { "id": "price_pro" } },
+            { "amount": 500, "price": { "id": "price_new_style" } },
+            { "amount": 700, "pricing": { "price_details": { "price": "price_basil" } } },
+        ]});
+        let paid = subscription(serde_json::json!({ "status": "paid", "lines": lines }));
+        assert_eq!(
+            paid.paid_invoice_prices(),
+            ["price_studio", "price_new_style", "price_basil"],
+            "credits are not payments"
+        );
+        let open = subscription(serde_json::json!({ "status": "open", "lines": lines }));
+        assert!(open.paid_invoice_prices().is_empty());
+        assert!(subscription(serde_json::json!("in_not_expanded")).paid_invoice_prices().is_empty());
+        assert!(subscription(serde_json::Value::Null).paid_invoice_prices().is_empty());
+    }
+
+    #[test]
+    fn a_charge_counts_as_refunded_only_in_full() {
+        let charge =
+            |amount, amount_refunded, refunded| Charge { customer: None, amount, amount_refunded, refunded };
+        assert!(!charge(1200, 200, false).fully_refunded());
+        assert!(charge(1200, 1200, false).fully_refunded());
+        assert!(charge(1200, 0, true).fully_refunded());
+        assert!(!charge(0, 0, false).fully_refunded());
     }
 }

@@ -118,9 +118,19 @@ pub async fn receive(core: &Core, body: &[u8], signature: Option<&str>) -> Resul
         | "checkout.session.completed" => {
             id_in(object.get("subscription")).map_or(Work::Nothing, Work::Subscription)
         }
-        "charge.refunded" => {
-            id_in(object.get("customer")).map_or(Work::Nothing, |customer| Work::Revoke { customer })
-        }
+        // Only a payment refunded in full withdraws the plan (finding 10: a partial refund, a
+        // goodwill credit, did too). The charge is read from the provider, not the event.
+        "charge.refunded" => match id_in(object.get("id")) {
+            Some(charge) => match billing.provider.charge(&charge).await {
+                Ok(charge) => match charge.customer {
+                    Some(customer) if charge.fully_refunded() => Work::Revoke { customer },
+                    _ => Work::Nothing,
+                },
+                Err(ProviderError::NotFound(_)) => Work::Nothing,
+                Err(e) => return Err(e.into()),
+            },
+            None => Work::Nothing,
+        },
         "charge.dispute.created" => match id_in(object.get("charge")) {
             Some(charge) => billing
                 .provider
@@ -132,15 +142,61 @@ pub async fn receive(core: &Core, body: &[u8], signature: Option<&str>) -> Resul
         },
         _ => Work::Nothing,
     };
+    // Subscription news for one of our users is applied under that user's billing lock (finding
+    // 10): two deliveries (or a delivery and the user's own action) read the provider one after
+    // the other, so an older snapshot can never be applied after a newer one.
+    let owner = match &work {
+        Work::Subscription(id) => owner_of(core, id, id_in(object.get("customer")).as_deref()).await?,
+        _ => None,
+    };
+    match owner {
+        Some(user) => {
+            super::with_billing_lock(core, user, async {
+                Ok(apply_work(core, billing, &event, &work, now).await)
+            })
+            .await?
+        }
+        None => apply_work(core, billing, &event, &work, now).await,
+    }
+}
+
+/// The user a subscription's news is about, if one of ours: by the subscription, or else by the
+/// customer the event names (a new subscription not yet stored).
+async fn owner_of(
+    core: &Core,
+    subscription: &str,
+    customer: Option<&str>,
+) -> Result<Option<UserId>, sqlx::Error> {
+    let mut conn = core.db.acquire().await?;
+    if let Some(row) = store::load(&mut conn, Whose::Subscription(subscription), false).await? {
+        return Ok(Some(row.user_id));
+    }
+    match customer {
+        Some(customer) => {
+            Ok(store::load(&mut conn, Whose::Customer(customer), false).await?.map(|row| row.user_id))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Reads what `work` needs from the provider, then applies it and records `event`, in one
+/// transaction.
+async fn apply_work(
+    core: &Core,
+    billing: &super::Billing,
+    event: &Event,
+    work: &Work,
+    now: OffsetDateTime,
+) -> Result<Delivery, WebhookError> {
     // The provider is read before the transaction opens, so no row lock waits on the network.
-    let subscription = match &work {
+    let subscription = match work {
         Work::Subscription(id) => Some(billing.provider.subscription(id).await?),
         _ => None,
     };
     let created = OffsetDateTime::from_unix_timestamp(event.created).unwrap_or(now);
     let cause = Cause::Event(event.id.clone());
     let mut tx = core.db.begin().await?;
-    let (user, outcome, to_cancel) = match (&work, &subscription) {
+    let (user, outcome, to_cancel) = match (work, &subscription) {
         (Work::Subscription(_), Some(subscription)) => match apply_in(&mut tx, billing, subscription, &cause)
             .await?
         {

@@ -149,6 +149,12 @@ impl BillingSettings {
         self.prices.iter().find(|p| p.plan == plan && p.interval == interval)
     }
 
+    /// The origin of the card-form script: the one billing origin pages may run scripts from.
+    #[must_use]
+    pub fn script_origin(&self) -> Option<String> {
+        origin_of(&self.js_url)
+    }
+
     /// The origins the billing page talks to: the card-form script's, the API's, and for Stripe
     /// its 3-D Secure frames', for the page's Content-Security-Policy.
     #[must_use]
@@ -165,7 +171,13 @@ impl BillingSettings {
     /// The plan a provider price id buys, if it is one of ours.
     #[must_use]
     pub fn plan_of_price(&self, id: &str) -> Option<Plan> {
-        self.prices.iter().find(|p| p.id == id).map(|p| p.plan)
+        self.price_by_id(id).map(|p| p.plan)
+    }
+
+    /// The price on offer with the provider's id `id`.
+    #[must_use]
+    pub fn price_by_id(&self, id: &str) -> Option<&Price> {
+        self.prices.iter().find(|p| p.id == id)
     }
 }
 

@@ -89,6 +89,8 @@ pub async fn grant_app_privileges(owner: &mut PgConnection, role: &str, schema: 
         // The audit log is append-only for requests.
         format!("REVOKE UPDATE, DELETE, TRUNCATE ON {schema}.admin_audit_log FROM {name}"),
         format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {name}"),
+        // Our functions are not PUBLIC's (migrations revoke that); the requests' role runs them.
+        format!("GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {schema} TO {name}"),
     ] {
         run(owner, statement).await?;
     }

@@ -101,6 +101,18 @@ async fn s07_no_view_bypasses_rls_and_no_security_definer_function_is_loose() {
         loose_functions.is_empty(),
         "SECURITY DEFINER functions without pinned search_path or open to PUBLIC: {loose_functions:?}"
     );
+    // Issue 33, finding 10: functions that declare the tenant themselves are held to the same
+    // rule although they run as their caller: a pinned search path, and no EXECUTE for PUBLIC.
+    let loose_tenant_functions: Vec<String> = sqlx::query_scalar(
+        "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+         WHERE n.nspname = 'public' AND p.proname LIKE 'tenant\\_%'
+           AND (NOT coalesce(EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%'), false)
+                OR has_function_privilege('public', p.oid, 'EXECUTE'))",
+    )
+    .fetch_all(&test_db.owner_pool)
+    .await
+    .unwrap();
+    assert!(loose_tenant_functions.is_empty(), "tenant functions left loose: {loose_tenant_functions:?}");
 }
 
 #[tokio::test]
