@@ -216,7 +216,13 @@ pub async fn ui_request_password_reset(email: String) -> Result<(), UiError> {
 /// Sets a new password with a reset link's token.
 #[server(prefix = "/api/v1/auth/ui", endpoint = "reset_password")]
 pub async fn ui_reset_password(token: String, new_password: String) -> Result<(), UiError> {
-    answer(async move { Ok(super::call::core()?.accounts.reset_password(&token, new_password).await?) }.await)
+    answer(
+        async move {
+            let call = Call::current().await?;
+            Ok(call.core.accounts.reset_password(&token, new_password, &call.client()).await?)
+        }
+        .await,
+    )
 }
 
 /// Starts moving the caller's account to `new_email`.

@@ -171,12 +171,27 @@ impl Accounts {
     }
 
     /// Sets a new password with a reset link's token, ends every session of the account and
-    /// signs nobody in. The address counts as verified: the link reached it.
+    /// every other link sent to it (a pending email change, other resets), and signs nobody in.
+    /// The address counts as verified: the link reached it. Attempts are counted per client, and
+    /// the token is checked before the password is hashed, so that guesses cost no hashing slot
+    /// (issue 33, finding 7).
     ///
     /// # Errors
-    /// 422 `weak_password` (the token stays usable) or `invalid_link`.
-    pub async fn reset_password(&self, token: &str, new_password: String) -> Result<(), AccountError> {
+    /// 429 over the attempt limit; 422 `weak_password` (the token stays usable) or
+    /// `invalid_link`.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        new_password: String,
+        client: &ClientContext,
+    ) -> Result<(), AccountError> {
+        self.count_attempt("reset confirm", client.ip, "")?;
         check_policy(&new_password, "new_password")?;
+        let mut conn = self.db.acquire().await?;
+        if !email_tokens::is_live(&mut conn, token, &[Purpose::ResetPassword]).await? {
+            return Err(invalid_link());
+        }
+        drop(conn);
         let hash = self.hasher.hash(new_password).await?;
         let mut tx = self.db.begin().await?;
         let redeemed = email_tokens::redeem(&mut tx, token, &[Purpose::ResetPassword])
@@ -196,9 +211,10 @@ impl Accounts {
         }
         let ended =
             sessions::revoke(&mut tx, redeemed.user, Revoke::All, self.keys.lifetime_seconds()).await?;
+        let links = email_tokens::end_all(&mut tx, redeemed.user, &email_tokens::PASSWORD_BOUND).await?;
         tx.commit().await?;
         self.forget_checks_of(redeemed.user);
-        tracing::info!(user = %redeemed.user, sessions_ended = ended, "password reset");
+        tracing::info!(user = %redeemed.user, sessions_ended = ended, links_ended = links, "password reset");
         Ok(())
     }
 
@@ -258,7 +274,8 @@ impl Accounts {
     /// for an account without one a provider sign-in within [`FRESH_SIGN_IN`].
     ///
     /// # Errors
-    /// 401 `wrong_password`, 403 `reauthentication_required`.
+    /// 401 `wrong_password`, 403 `reauthentication_required`, 429 over the attempt limit (per
+    /// account, for accounts with a password).
     pub async fn reauthenticate(
         &self,
         user: &CurrentUser,
@@ -266,6 +283,9 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let stored = self.password_hash_of(user.user_id).await?;
         if stored.is_some() {
+            // A stolen session must not be a way to guess the password (finding 10: deleting the
+            // account had no attempt limit).
+            self.count_account_attempt("reauthenticate", &user.email)?;
             let given = password.unwrap_or_default();
             return if self.hasher.verify(given, stored).await? {
                 Ok(())

@@ -137,6 +137,53 @@ pub async fn redeem(
     }))
 }
 
+/// The links that must die when the password changes: each lets its holder act on the account
+/// without the new password.
+pub const PASSWORD_BOUND: [Purpose; 2] = [Purpose::ChangeEmail, Purpose::ResetPassword];
+
+/// Whether `raw` is a live token for one of `purposes`, without using it up: a cheap check made
+/// before expensive work (a password hash) that only a real link should cause.
+///
+/// # Errors
+/// The database failed.
+pub async fn is_live(conn: &mut PgConnection, raw: &str, purposes: &[Purpose]) -> Result<bool, sqlx::Error> {
+    if raw.is_empty() || raw.len() > 128 {
+        return Ok(false);
+    }
+    let names: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM email_tokens
+                        WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND purpose = ANY($2))",
+    )
+    .bind(OpaqueToken::from_client(raw).digest().as_slice())
+    .bind(names)
+    .fetch_one(conn)
+    .await
+}
+
+/// Ends every unused token of `user`'s for `purposes` (marks it used): when the password
+/// changes, links sent before (a pending email change, a reset) must die with the old password,
+/// or whoever held the old one could still move the account (issue 33, finding 5). Returns how
+/// many ended.
+///
+/// # Errors
+/// The database failed.
+pub async fn end_all(
+    conn: &mut PgConnection,
+    user: UserId,
+    purposes: &[Purpose],
+) -> Result<u64, sqlx::Error> {
+    let names: Vec<&str> = purposes.iter().map(|p| p.as_str()).collect();
+    let ended = sqlx::query(
+        "UPDATE email_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL AND purpose = ANY($2)",
+    )
+    .bind(user)
+    .bind(names)
+    .execute(conn)
+    .await?;
+    Ok(ended.rows_affected())
+}
+
 /// When `user` was last sent a token for `purpose`, if ever.
 ///
 /// # Errors

@@ -52,6 +52,10 @@ pub enum AccountError {
     /// the duration (SECURITY.md 42).
     #[error("Many people are signing in right now. Try again in {} seconds.", .0.as_secs().max(1))]
     Busy(Duration),
+    /// Every export slot is taken, or this account's export is already being written (503);
+    /// try again after the duration.
+    #[error("Your export cannot start right now (one is being prepared). Try again in {} seconds.", .0.as_secs().max(1))]
+    ExportBusy(Duration),
     /// Something failed on our side (500); the detail is logged, never shown.
     #[error("internal error: {0}")]
     Internal(String),

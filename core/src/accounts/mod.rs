@@ -37,7 +37,7 @@ use crate::{
         refresh_token::RefreshToken, token_cipher::TokenCipher, tokens::TokenKeys,
     },
     config::{Config, PublicUrl},
-    rate_limit::{Decision, RateLimiter, client_key},
+    rate_limit::{Decision, RateLimiter, client_key, network_group},
 };
 use contract::ids::{SessionId, UserId};
 
@@ -203,13 +203,30 @@ impl Accounts {
         let now = std::time::Instant::now();
         let ip_key = format!("{action} ip {}", client_key(ip, self.ipv6_prefix));
         let email_key = Email::parse(email).ok().map(|email| format!("{action} email {}", email.as_str()));
+        // While the table is full, new keys (fresh addresses or fresh emails) count against the
+        // network they come from, so a flood locks out its own network only.
+        let group = format!("{action} network {}", network_group(ip, self.ipv6_prefix));
         for key in std::iter::once(ip_key).chain(email_key) {
-            if let Decision::Limited { retry_after } = self.attempts.check(&key, now) {
+            if let Decision::Limited { retry_after } = self.attempts.check(&key, &group, now) {
                 tracing::warn!(%ip, action, "sign-in attempts limited");
                 return Err(AccountError::RateLimited(retry_after));
             }
         }
         Ok(())
+    }
+
+    /// Counts one attempt of `action` on the signed-in account `email` (no client address: the
+    /// caller is signed in, and guesses at its password are what is limited), refusing beyond the
+    /// per-minute limit.
+    fn count_account_attempt(&self, action: &str, email: &str) -> Result<(), AccountError> {
+        let key = format!("{action} account {email}");
+        match self.attempts.check(&key, &key, std::time::Instant::now()) {
+            Decision::Limited { retry_after } => {
+                tracing::warn!(action, "password confirmations limited");
+                Err(AccountError::RateLimited(retry_after))
+            }
+            Decision::Allowed { .. } => Ok(()),
+        }
     }
 
     /// Forgets attempt counts older than the window (called periodically).
@@ -459,14 +476,14 @@ impl Accounts {
         Ok(())
     }
 
-    /// Deletes `user`'s row and, through the foreign keys, every row that references it
-    /// ([`crate::account_data::erase`] removes their files too).
+    /// Deletes `user`'s row and, through the foreign keys, every row that references it, in
+    /// `conn`'s transaction ([`crate::account_data::erase`] removes their files too); call
+    /// [`Accounts::forget_checks_of`] once it commits.
     ///
     /// # Errors
     /// The database failed.
-    pub async fn delete_user(&self, user: UserId) -> Result<(), AccountError> {
-        sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user).execute(&self.db).await?;
-        self.forget_checks_of(user);
+    pub async fn delete_user(conn: &mut PgConnection, user: UserId) -> Result<(), AccountError> {
+        sqlx::query("DELETE FROM users WHERE user_id = $1").bind(user).execute(conn).await?;
         Ok(())
     }
 

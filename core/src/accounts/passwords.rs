@@ -5,7 +5,8 @@
 use contract::account::{ChangePasswordRequest, LoginRequest, RegisterRequest};
 
 use super::{
-    AccountError, Accounts, ClientContext, CurrentUser, SignedInSession, check_policy, parse_email,
+    AccountError, Accounts, ClientContext, CurrentUser, SignedInSession, check_policy, email_tokens,
+    parse_email,
     profile::{self, check_full_name},
     sessions::{self, Revoke},
 };
@@ -128,9 +129,11 @@ impl Accounts {
             self.keys.lifetime_seconds(),
         )
         .await?;
+        // Links sent before the change (an email change, a reset) die with the old password.
+        let links = email_tokens::end_all(&mut tx, user.user_id, &email_tokens::PASSWORD_BOUND).await?;
         tx.commit().await?;
         self.forget_checks_of(user.user_id);
-        tracing::info!(user = %user.user_id, other_sessions_ended = ended, "password changed");
+        tracing::info!(user = %user.user_id, other_sessions_ended = ended, links_ended = links, "password changed");
         Ok(())
     }
 

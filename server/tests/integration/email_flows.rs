@@ -157,8 +157,11 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_onc
     assert_eq!(outbox(&db.pool, "ada@example.com").await[0].0, 2);
 }
 
-/// Waits for the background lookup of a reset request to queue its mail (or not).
-async fn reset_mails(pool: &PgPool, recipient: &str) -> usize {
+/// The reset mails queued for `recipient`, once the background lookup of a reset request has
+/// queued one (at most 60 s: generous on a loaded machine) or, with `expected` false, after a
+/// moment in which it could have (an absence cannot be waited for; 2 s is plenty when nothing
+/// else is slow, and a mail queued late still fails a later look).
+async fn reset_mails_when(pool: &PgPool, recipient: &str, expected: bool) -> usize {
     let count = || async {
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND strpos(text_body, '/reset-password?token=') > 0",
@@ -168,13 +171,15 @@ async fn reset_mails(pool: &PgPool, recipient: &str) -> usize {
         .await
         .unwrap()
     };
-    for _ in 0..50 {
-        if count().await > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(if expected { 60 } else { 2 });
+    while count().await == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     usize::try_from(count().await).unwrap()
+}
+
+async fn reset_mails(pool: &PgPool, recipient: &str) -> usize {
+    reset_mails_when(pool, recipient, true).await
 }
 
 /// SECURITY.md 45: the request answers the same for known and unknown addresses; the link works
@@ -194,7 +199,7 @@ async fn s45_a_password_reset_answers_alike_for_anyone_and_its_link_ends_every_s
     assert_eq!(known.headers().get("content-length"), unknown.headers().get("content-length"));
     assert_eq!(common::body_text(known).await, common::body_text(unknown).await);
     assert_eq!(reset_mails(&db.pool, "ada@example.com").await, 1);
-    assert_eq!(reset_mails(&db.pool, "nobody@example.com").await, 0);
+    assert_eq!(reset_mails_when(&db.pool, "nobody@example.com", false).await, 0);
     let malformed = reset_request("not an address").await;
     assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
@@ -280,4 +285,131 @@ async fn s46_a_new_email_takes_effect_only_once_verified_and_the_old_address_is_
     // The first address's verification link was used up when it was verified.
     let old_link = mailed_token(&db.pool, "ada@example.com", "/verify-email").await;
     assert_eq!(confirm(&app, &old_link).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Issue 33, finding 5: a pending email change (or a reset link) outlived a password change or
+/// reset, so whoever had used the old password could still move the account afterwards, although
+/// the notice to the old address said "change your password now".
+#[tokio::test]
+async fn s46_links_sent_before_a_password_change_or_reset_die_with_the_old_password() {
+    let db = TestDatabase::migrated().await;
+    let app = app_with_config(db.pool.clone(), config(&[]));
+    let ada = register_verified(&app, &db.pool, "ada@example.com").await;
+    let change = |email: &str| {
+        send_as(
+            &app,
+            "POST",
+            "/api/v1/users/me/email",
+            &ada,
+            Some(json!({"new_email": email, "current_password": STRONG_PASSWORD})),
+        )
+    };
+    // Someone with Ada's password asks to move her account to their address, and a reset link
+    // for her is also in flight; then Ada changes her password.
+    assert_eq!(change("thief@example.net").await.status(), StatusCode::ACCEPTED);
+    let stolen = mailed_token(&db.pool, "thief@example.net", "/verify-email").await;
+    call(&app, "POST", "/api/v1/auth/password-reset", PEER, &[], Some(json!({"email": "ada@example.com"})))
+        .await;
+    assert_eq!(reset_mails(&db.pool, "ada@example.com").await, 1);
+    let old_reset = mailed_token(&db.pool, "ada@example.com", "/reset-password").await;
+    let changed = send_as(
+        &app,
+        "POST",
+        "/api/v1/users/me/password",
+        &ada,
+        Some(json!({"current_password": STRONG_PASSWORD, "new_password": NEW_PASSWORD})),
+    )
+    .await;
+    assert_eq!(changed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(confirm(&app, &stolen).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reset = |token: &str| {
+        call(
+            &app,
+            "POST",
+            "/api/v1/auth/password-reset/confirm",
+            PEER,
+            &[],
+            Some(json!({"token": token, "new_password": "the thief's own long passphrase"})),
+        )
+    };
+    assert_eq!(reset(&old_reset).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let email: String = sqlx::query_scalar("SELECT email FROM users WHERE user_id = $1::uuid")
+        .bind(&ada.user_id)
+        .fetch_one(&db.owner_pool)
+        .await
+        .unwrap();
+    assert_eq!(email, "ada@example.com");
+
+    // The same after a reset: a change asked before it dies with it.
+    let ada = common::login_with(&app, PEER, "ada@example.com", NEW_PASSWORD).await;
+    let ada = common::signed_in(ada).await;
+    let again = send_as(
+        &app,
+        "POST",
+        "/api/v1/users/me/email",
+        &ada,
+        Some(json!({"new_email": "thief2@example.net", "current_password": NEW_PASSWORD})),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::ACCEPTED);
+    let stolen = mailed_token(&db.pool, "thief2@example.net", "/verify-email").await;
+    call(
+        &app,
+        "POST",
+        "/api/v1/auth/password-reset",
+        "192.0.2.77",
+        &[],
+        Some(json!({"email": "ada@example.com"})),
+    )
+    .await;
+    // The request answers before its mail is queued (in the background): wait for the mail.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let fresh = loop {
+        let token = mailed_token(&db.pool, "ada@example.com", "/reset-password").await;
+        if token != old_reset {
+            break token;
+        }
+        assert!(std::time::Instant::now() < deadline, "the second reset mail never came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(reset(&fresh).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(confirm(&app, &stolen).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Issue 33, finding 7: `password-reset/confirm` hashed the new password before looking at the
+/// token and had no attempt limit, so anyone could keep every hashing slot busy with made-up
+/// tokens. Now the token is checked first and attempts are counted per client.
+#[tokio::test]
+async fn s45_reset_confirmations_are_limited_per_client_and_a_made_up_token_is_refused_before_hashing() {
+    let db = TestDatabase::migrated().await;
+    // One hashing slot, and no waiting for it: a hash in progress would show as 503 `busy`.
+    let app = app_with_config(
+        db.pool.clone(),
+        config(&[("PASSWORD_HASH_CONCURRENCY", "1"), ("AUTH_RATE_LIMIT_PER_MINUTE", "5")]),
+    );
+    let attempt = |peer: &'static str| {
+        call(
+            &app,
+            "POST",
+            "/api/v1/auth/password-reset/confirm",
+            peer,
+            &[],
+            Some(
+                json!({"token": "made-up-token-made-up-token-made-up-token-x", "new_password": NEW_PASSWORD}),
+            ),
+        )
+    };
+    for _ in 0..5 {
+        let refused = attempt("198.51.100.20").await;
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(body_json(refused).await["error"]["code"], "invalid_link");
+    }
+    let limited = attempt("198.51.100.20").await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(
+        attempt("198.51.100.21").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "other clients are not"
+    );
 }

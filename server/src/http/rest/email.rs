@@ -78,14 +78,16 @@ pub async fn request_password_reset(
     responses(
         (status = 204, description = "The password is changed; sign in with it"),
         (status = 422, description = "`weak_password` (the link still works) or `invalid_link`", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
         (status = 503, description = "`busy`: every password-hashing slot stayed busy; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn reset_password(
     State(state): State<AppState>,
+    client: ClientContext,
     ApiJson(request): ApiJson<ResetPasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
-    state.accounts.reset_password(&request.token, request.new_password).await?;
+    state.accounts.reset_password(&request.token, request.new_password, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -391,7 +391,8 @@ pub async fn login_with(app: &Router, peer: &str, email: &str, password: &str) -
     .await
 }
 
-async fn signed_in(response: Response) -> SignedIn {
+/// The signed-in user a successful sign-in `response` gives.
+pub async fn signed_in(response: Response) -> SignedIn {
     let cookie = refresh_cookie(&response).expect("a refresh cookie");
     let json = body_json(response).await;
     SignedIn {
