@@ -35,6 +35,59 @@ pub fn export_link(links: &LinkSigner, user: &CurrentUser, now: OffsetDateTime) 
     links.link(&["/api/v1/users/me/export"], LinkPurpose::Export, owner, user.user_id.0, now.unix_timestamp())
 }
 
+/// Exports being written or downloaded, bounded (issue 33, finding 8): each writes the whole
+/// gallery into a temporary file that lives until its download ends, so without a bound a few
+/// requests could fill the disk. At most `slots` at once on this instance, and one per account.
+#[derive(Debug, Clone)]
+pub struct ExportSlots {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    users: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<UserId>>>,
+}
+
+/// An export's turn; dropping it (when the download ends or fails) frees it.
+#[derive(Debug)]
+pub struct ExportPermit {
+    _slot: tokio::sync::OwnedSemaphorePermit,
+    user: UserId,
+    users: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<UserId>>>,
+}
+
+impl Drop for ExportPermit {
+    fn drop(&mut self) {
+        self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.user);
+    }
+}
+
+/// How long a refused export is told to wait.
+const EXPORT_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl ExportSlots {
+    /// At most `slots` exports at once (at least one).
+    #[must_use]
+    pub fn new(slots: usize) -> Self {
+        Self {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(slots.max(1))),
+            users: std::sync::Arc::default(),
+        }
+    }
+
+    /// A turn for `user`'s export, without waiting.
+    ///
+    /// # Errors
+    /// [`AccountError::ExportBusy`] when every slot is taken or `user` already has one.
+    pub fn take(&self, user: UserId) -> Result<ExportPermit, AccountError> {
+        let mut users = self.users.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if users.contains(&user) {
+            return Err(AccountError::ExportBusy(EXPORT_RETRY));
+        }
+        let slot = std::sync::Arc::clone(&self.slots)
+            .try_acquire_owned()
+            .map_err(|_| AccountError::ExportBusy(EXPORT_RETRY))?;
+        users.insert(user);
+        Ok(ExportPermit { _slot: slot, user, users: std::sync::Arc::clone(&self.users) })
+    }
+}
+
 /// One file of the archive.
 struct Entry {
     name: String,
@@ -149,20 +202,27 @@ fn write_zip(entries: &std::sync::mpsc::Receiver<Entry>) -> Result<std::fs::File
     Ok(file)
 }
 
-/// Deletes `user`'s account after checking it is them ([`Accounts::reauthenticate`]): a running
-/// subscription is ended at the provider (nothing of theirs may be charged again), then the user
+/// Deletes `user`'s account after checking it is them ([`Accounts::reauthenticate`]): the user
 /// row goes, and with it every row that references it (sessions, identities, tokens, mail,
-/// boards, jobs, images…), then every file under their prefix in the object store.
+/// boards, jobs, images…); in the same transaction their billing customer is queued for erasure
+/// at the provider (every subscription cancelled, then the customer deleted: done at once where
+/// the provider answers, retried by the billing sweep where it does not); then every file under
+/// their prefix in the object store goes. Files a running job writes later are removed by its
+/// worker, which finds the job gone.
 ///
 /// # Errors
-/// 401 `wrong_password`, 403 `reauthentication_required`; the database or the billing provider
-/// failed (nothing is deleted).
+/// 401 `wrong_password`, 403 `reauthentication_required`; the database failed (nothing is
+/// deleted).
 pub async fn erase(core: &Core, user: &CurrentUser, password: Option<String>) -> Result<(), AccountError> {
     core.accounts.reauthenticate(user, password).await?;
-    crate::billing::end_for_deleted_account(core, user.user_id)
-        .await
-        .map_err(|e| AccountError::Internal(format!("ending the subscription of a deleted account: {e}")))?;
-    core.accounts.delete_user(user.user_id).await?;
+    let mut tx = core.db.begin().await?;
+    let customer = crate::billing::queue_erasure(&mut tx, user.user_id).await?;
+    Accounts::delete_user(&mut tx, user.user_id).await?;
+    tx.commit().await?;
+    core.accounts.forget_checks_of(user.user_id);
+    if let Some(customer) = customer {
+        crate::billing::erase_customer(core, &customer).await;
+    }
     // Rows first: a file left by a failed delete is unreachable; a row without its file would
     // be a broken gallery entry for an account that still exists.
     delete_files(&core.store, user.user_id).await;

@@ -90,6 +90,42 @@ pub enum UploadError {
     /// The decoding thread stopped (500).
     #[error("upload decoding stopped: {0}")]
     Stopped(String),
+    /// Uploads being received hold all the room for bodies (503); retry after the duration.
+    #[error("Many uploads are arriving right now. Try again in {} seconds.", .0.as_secs().max(1))]
+    Busy(std::time::Duration),
+}
+
+/// Memory for upload bodies being received, all together (`UPLOAD_BUFFER_MIB`): each body holds
+/// its declared length until it has been checked and stored, so many large uploads at once wait
+/// for room (up to [`UploadBuffers::WAIT`]) instead of growing the server without bound.
+#[derive(Debug, Clone)]
+pub struct UploadBuffers {
+    kib: std::sync::Arc<tokio::sync::Semaphore>,
+    total_kib: u32,
+}
+
+impl UploadBuffers {
+    /// How long a body waits for room before it is answered 503 `busy`.
+    pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// Room for `mib` MiB of bodies at once.
+    #[must_use]
+    pub fn new(mib: u32) -> Self {
+        let total_kib = mib.max(1).saturating_mul(1024);
+        Self { kib: std::sync::Arc::new(tokio::sync::Semaphore::new(total_kib as usize)), total_kib }
+    }
+
+    /// Room for a body of `bytes` (at most all of it), held until the returned permit drops.
+    ///
+    /// # Errors
+    /// [`UploadError::Busy`] when no room came free within [`UploadBuffers::WAIT`].
+    pub async fn take(&self, bytes: usize) -> Result<tokio::sync::OwnedSemaphorePermit, UploadError> {
+        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.total_kib);
+        tokio::time::timeout(Self::WAIT, std::sync::Arc::clone(&self.kib).acquire_many_owned(kib))
+            .await
+            .map_err(|_| UploadError::Busy(std::time::Duration::from_secs(5)))?
+            .map_err(|e| UploadError::Stopped(e.to_string()))
+    }
 }
 
 /// Adds `file` to `user`'s gallery (on `board`): refused early if the storage budget has no

@@ -148,6 +148,14 @@ pub fn check_upload(bytes: &[u8], limits: UploadLimits) -> Result<CheckedUpload,
     }
     let mut decode_limits = image::Limits::default();
     decode_limits.max_alloc = Some(limits.max_decode_bytes());
+    // `from_decoder` does not charge the decoded buffer against `max_alloc` (only `ImageReader`'s
+    // own decode does): reserve it here, so the limit bounds the largest allocation too.
+    let mut buffer = decode_limits.clone();
+    buffer.reserve(decoder.total_bytes()).map_err(|_| ImagingError::TooManyPixels {
+        width,
+        height,
+        max_pixels: limits.max_pixels,
+    })?;
     decoder.set_limits(decode_limits).map_err(|_| too_many)?;
     let decoded = DynamicImage::from_decoder(decoder).map_err(|e| match e {
         ImageError::Limits(_) => ImagingError::TooManyPixels { width, height, max_pixels: limits.max_pixels },

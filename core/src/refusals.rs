@@ -65,7 +65,9 @@ impl Refuses for AccountError {
             Self::Unauthenticated => Refusal::unauthenticated(),
             Self::NotFound => Refusal::new(404, "not_found", message),
             Self::RateLimited(after) => Refusal::new(429, "rate_limited", message).retry_after(after),
-            Self::Busy(after) => Refusal::new(503, "busy", message).retry_after(after),
+            Self::Busy(after) | Self::ExportBusy(after) => {
+                Refusal::new(503, "busy", message).retry_after(after)
+            }
             Self::ProviderRefused(refusal) => Refusal::new(403, refusal.code(), message),
             Self::Internal(detail) => internal(&detail),
         }
@@ -154,11 +156,13 @@ impl Refuses for ImagingError {
 
 impl Refuses for UploadError {
     fn refusal(self) -> Refusal {
+        let message = self.to_string();
         match self {
             Self::Image(e) => e.refusal(),
             Self::Tenant(e) => e.refusal(),
             Self::Storage(e) => internal(&e),
             Self::Stopped(detail) => internal(&detail),
+            Self::Busy(after) => Refusal::new(503, "busy", message).retry_after(after),
         }
     }
 }
@@ -171,6 +175,7 @@ impl Refuses for BillingError {
             Self::Invalid { field, message } => Refusal::new(422, "invalid_request", message).field(field),
             Self::AlreadySubscribed => Refusal::new(409, "already_subscribed", message),
             Self::NotSubscribed => Refusal::new(409, "not_subscribed", message),
+            Self::PastDue => Refusal::new(409, "past_due", message),
             Self::Declined(message) => Refusal::new(402, "payment_declined", message).field("payment_method"),
             Self::Provider(e) => {
                 tracing::error!(error = %e, "billing provider failed");
@@ -192,7 +197,8 @@ impl Refuses for WebhookError {
         match self {
             Self::Disabled => Refusal::new(404, "not_found", message),
             Self::Signature(e) => {
-                tracing::warn!(error = %e, "billing webhook refused");
+                // `?e`: the log keeps what the answer leaves out (a stale delivery's offset).
+                tracing::warn!(error = ?e, "billing webhook refused");
                 Refusal::new(400, "invalid_signature", message)
             }
             Self::Malformed(_) => Refusal::new(400, "invalid_event", message),

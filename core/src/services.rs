@@ -55,6 +55,10 @@ pub struct Services {
     pub upload_decodes: Arc<tokio::sync::Semaphore>,
     /// Subscriptions, when billing is configured.
     pub billing: Option<Billing>,
+    /// Room for upload bodies being received (`UPLOAD_BUFFER_MIB`).
+    pub upload_buffers: crate::gallery::UploadBuffers,
+    /// Account exports in progress (`EXPORT_CONCURRENCY`, one per account).
+    pub exports: crate::account_data::ExportSlots,
 }
 
 /// The core could not be built.
@@ -83,6 +87,8 @@ impl Core {
             links: LinkSigner::new(config.jwt_secret.expose()),
             job_events: JobEventHub::new(TenantDb::new(db.clone()), config.limits.event_streams_per_user),
             upload_decodes: Arc::new(tokio::sync::Semaphore::new(config.limits.upload_decode_concurrency)),
+            exports: crate::account_data::ExportSlots::new(config.limits.export_concurrency),
+            upload_buffers: crate::gallery::UploadBuffers::new(config.limits.upload_buffer_mib),
             oauth: Arc::new(OAuthService::new(&config)?),
             billing: config
                 .billing

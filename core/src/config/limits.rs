@@ -14,6 +14,12 @@ pub struct Limits {
     /// `UPLOAD_DECODE_CONCURRENCY`: uploads decoded at once; the rest wait their turn, so memory
     /// is bounded by this × the pixel budget × 4 bytes. Default 2.
     pub upload_decode_concurrency: usize,
+    /// `UPLOAD_BUFFER_MIB`: memory for upload bodies being received, all together; an upload
+    /// waits up to 10 s for room, then is answered 503 `busy`. Default 256.
+    pub upload_buffer_mib: u32,
+    /// `EXPORT_CONCURRENCY`: account exports written at once on one instance (each writes the
+    /// whole gallery to a temporary file); more are refused 503 `busy`. Default 2.
+    pub export_concurrency: usize,
     /// `PASSWORD_HASH_CONCURRENCY`: password hashes (argon2, 19 MiB each) computed at once.
     /// Default 4.
     pub password_hash_concurrency: usize,
@@ -36,6 +42,8 @@ impl Default for Limits {
         Self {
             upload_max_pixels: 40_000_000,
             upload_decode_concurrency: 2,
+            export_concurrency: 2,
+            upload_buffer_mib: 256,
             password_hash_concurrency: 4,
             password_hash_wait_seconds: 5,
             event_streams_per_user: 8,
@@ -64,6 +72,20 @@ impl Limits {
                 var,
                 "UPLOAD_DECODE_CONCURRENCY",
                 d.upload_decode_concurrency,
+                1..=64,
+                "a whole number from 1 to 64",
+            )?,
+            upload_buffer_mib: bounded_number(
+                var,
+                "UPLOAD_BUFFER_MIB",
+                d.upload_buffer_mib,
+                1..=65_536,
+                "a whole number of MiB from 1 to 65536",
+            )?,
+            export_concurrency: bounded_number(
+                var,
+                "EXPORT_CONCURRENCY",
+                d.export_concurrency,
                 1..=64,
                 "a whole number from 1 to 64",
             )?,

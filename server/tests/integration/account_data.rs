@@ -153,3 +153,58 @@ async fn s47_the_owner_exports_everything_and_deleting_the_account_leaves_nothin
     assert!(rows_of(&db.owner_pool, bob_id).await.iter().any(|(table, n)| table == "images" && *n == 1));
     assert_eq!(store.keys_of(UserId(bob_id)).await.unwrap().len(), 2);
 }
+
+/// Issue 33, finding 8: exports were unbounded, each writing the whole gallery to a temporary
+/// file that lives until its download ends. Now one account has one export at a time, and the
+/// instance at most `EXPORT_CONCURRENCY`; a slot frees when its download ends.
+#[tokio::test]
+async fn exports_are_bounded_per_account_and_per_instance_and_a_finished_download_frees_its_slot() {
+    let test_db = common::TestDatabase::migrated().await;
+    let app = app_with_config(test_db.pool.clone(), config(&[("EXPORT_CONCURRENCY", "2")]));
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let bob = register_verified(&app, &test_db.pool, "bob@example.com").await;
+    let cyd = register_verified(&app, &test_db.pool, "cyd@example.com").await;
+    let export =
+        async |user: &common::SignedIn| get_as(&app, "/api/v1/users/me/export", &user.bearer()).await;
+
+    // Ada's download has started and is not finished (its body is unread).
+    let adas = export(&ada).await;
+    assert_eq!(adas.status(), StatusCode::OK);
+    let again = export(&ada).await;
+    assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE, "one export per account");
+    assert_eq!(body_json(again).await["error"]["code"], "busy");
+    let bobs = export(&bob).await;
+    assert_eq!(bobs.status(), StatusCode::OK);
+    let cyds = export(&cyd).await;
+    assert_eq!(cyds.status(), StatusCode::SERVICE_UNAVAILABLE, "two at once on this instance");
+    assert!(cyds.headers().contains_key("retry-after"));
+
+    // Finishing (or abandoning) a download frees its slot.
+    zip_of(adas).await;
+    drop(bobs);
+    assert_eq!(export(&cyd).await.status(), StatusCode::OK);
+    assert_eq!(export(&ada).await.status(), StatusCode::OK);
+}
+
+/// Issue 33, finding 10: the password that deleting an account asks for could be guessed without
+/// limit by whoever held a session. Now it is counted per account, like sign-in attempts.
+#[tokio::test]
+async fn guesses_at_the_password_that_deletion_asks_for_are_limited() {
+    let test_db = common::TestDatabase::migrated().await;
+    let app = app_with_config(test_db.pool.clone(), config(&[("AUTH_RATE_LIMIT_PER_MINUTE", "5")]));
+    let ada = register_verified(&app, &test_db.pool, "ada@example.com").await;
+    let delete = |password: &str| {
+        send_as(&app, "DELETE", "/api/v1/users/me", &ada, Some(json!({ "current_password": password })))
+    };
+    for _ in 0..5 {
+        assert_eq!(delete("not my password at all").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let limited = delete(STRONG_PASSWORD).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits now");
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(
+        get_as(&app, "/api/v1/users/me", &ada.bearer()).await.status(),
+        StatusCode::OK,
+        "nothing deleted"
+    );
+}

@@ -453,7 +453,7 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
     ));
     assert_eq!(watches[0].events.borrow().status, contract::generation::JobStatus::Queued);
     drop(watches);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while hub.readers() > 0 {
         assert!(std::time::Instant::now() < deadline, "the reader leaves with its last stream");
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -497,4 +497,47 @@ async fn signing_out_ends_the_sessions_signed_links_and_open_event_streams() {
         tokio::time::timeout(Duration::from_secs(45), reader).await.expect("the stream ends").unwrap();
     assert_eq!(events.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["queued"]);
     assert!(signed_out.elapsed() < Duration::from_secs(40), "{:?}", signed_out.elapsed());
+}
+
+/// Issue 33, finding 10: upload bodies are held in memory until checked, and nothing bounded
+/// them all together. Now they share `UPLOAD_BUFFER_MIB`: a body that finds no room within 10 s
+/// is answered 503 `busy`, and room frees when an upload ends (here, when it is abandoned).
+#[tokio::test]
+async fn upload_bodies_share_a_bounded_buffer_and_wait_for_room() {
+    use tower::ServiceExt;
+    let db = TestDatabase::migrated().await;
+    let objects = std::env::temp_dir().join(format!("pingvas-upload-room-{}", uuid::Uuid::new_v4().simple()));
+    let app = app_with_config(
+        db.pool.clone(),
+        config(&[("OBJECT_STORE_URL", objects.to_str().unwrap()), ("UPLOAD_BUFFER_MIB", "1")]),
+    );
+    let ada = register_verified(&app, &db.pool, "ada@example.com").await;
+    // A client that declares a 1 MiB body and then sends nothing: it holds all the room.
+    let stalled = {
+        let mut request = axum::http::Request::post("/api/v1/images/upload")
+            .header("authorization", ada.bearer())
+            .header("content-type", "multipart/form-data; boundary=b")
+            .header("content-length", "1048576")
+            .body(
+                axum::body::Body::from_stream(futures::stream::pending::<Result<Vec<u8>, std::io::Error>>()),
+            )
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo("192.0.2.10:40000".parse::<std::net::SocketAddr>().unwrap()));
+        tokio::spawn(app.clone().oneshot(request))
+    };
+    // Wait until the stalled upload holds its room (a later upload then finds none).
+    let busy = loop {
+        let answer = upload(&app, &ada, &png(8, 8), None).await;
+        if answer.status() == StatusCode::SERVICE_UNAVAILABLE {
+            break answer;
+        }
+        assert_eq!(answer.status(), StatusCode::CREATED, "before the stalled upload took its room");
+    };
+    assert_eq!(body_json(busy).await["error"]["code"], "busy");
+    stalled.abort();
+    let _ = stalled.await;
+    assert_eq!(upload(&app, &ada, &png(8, 8), None).await.status(), StatusCode::CREATED, "room again");
+    let _ = std::fs::remove_dir_all(&objects);
 }

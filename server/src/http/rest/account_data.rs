@@ -8,6 +8,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use contract::account::DeleteAccountRequest;
+use futures::StreamExt;
 use time::OffsetDateTime;
 
 use crate::http::{
@@ -30,6 +31,7 @@ use pingvas_core::{
     responses(
         (status = 200, description = "The archive", content_type = "application/zip"),
         (status = 401, description = "No bearer token and no valid signed link", body = ErrorBody),
+        (status = 503, description = "`busy`: my export is already being prepared, or every export slot is taken; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn export(
@@ -40,9 +42,14 @@ pub async fn export(
     // A signed link names its user; with a bearer token the object is whoever it is.
     let object = query.user.unwrap_or_default();
     let owner = bearer_or_link(&state, &headers, LinkPurpose::Export, object, &query).await?;
+    // Held until the download ends: the archive's temporary file lives as long.
+    let permit = state.exports.take(owner.user)?;
     let file = account_data::export(&state.accounts, &state.tenants, &state.store, owner).await?;
     let length = file.metadata().map_err(|e| ApiError::internal(&e))?.len();
-    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+    let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)).map(move |chunk| {
+        let _held = &permit;
+        chunk
+    });
     let date = OffsetDateTime::now_utc().date();
     Ok((
         [
@@ -65,6 +72,7 @@ pub async fn export(
         (status = 204, description = "Deleted; the refresh cookie is cleared"),
         (status = 401, description = "Not signed in, or `wrong_password`", body = ErrorBody),
         (status = 403, description = "`reauthentication_required`: sign in with the provider again first", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords for this account; see Retry-After", body = ErrorBody),
         (status = 503, description = "`busy`: every password-hashing slot stayed busy; see Retry-After", body = ErrorBody),
     )
 )]

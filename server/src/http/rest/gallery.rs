@@ -265,13 +265,22 @@ pub struct UploadForm {
         (status = 413, description = "`too_large`: over 20 MB, or its header declares more pixels than `UPLOAD_MAX_PIXELS` (checked before decoding); `storage_quota_exceeded`: the gallery would pass the plan's storage budget (nothing is stored)", body = ErrorBody),
         (status = 415, description = "`not_an_image`: not a PNG, JPEG or WebP image", body = ErrorBody),
         (status = 422, description = "No `file` part, `unknown_board`, or `unsupported_image` (16-bit or float channels)", body = ErrorBody),
+        (status = 503, description = "`busy`: uploads being received hold all of `UPLOAD_BUFFER_MIB`; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn upload_image(
     State(state): State<AppState>,
     user: CurrentUser,
+    headers: HeaderMap,
     form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<(StatusCode, Json<ImageInfo>), ApiError> {
+    // Bodies are held in memory until checked: their bytes, all uploads together, are bounded
+    // (issue 33, finding 10). A body's share is its declared length (the route's limit without one).
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(pingvas_core::imaging::MAX_UPLOAD_BYTES);
+    let _buffer = state.upload_buffers.take(declared).await?;
     let invalid_form = || {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_form", "Send multipart/form-data with a `file` part.")
     };
