@@ -198,6 +198,13 @@ impl Shop {
     /// Renews `user`'s subscription at the provider as its period's end would: an invoice for its
     /// current price, paid with the saved card.
     async fn renew_at_provider(&self, user: &SignedIn) {
+        let (_, paid) = self.invoice_now(user).await;
+        assert_eq!(paid["status"], "paid", "{paid}");
+    }
+
+    /// Invoices `user`'s subscription at the provider now and asks it to pay that invoice with the
+    /// customer's default card: the invoice's id, and the provider's answer to paying it.
+    async fn invoice_now(&self, user: &SignedIn) -> (String, Value) {
         let (customer, subscription) = (self.customer_id(user).await, self.subscription_id(user).await);
         let (_, invoice) = self
             .stripe
@@ -208,8 +215,9 @@ impl Shop {
             )
             .await;
         let id = invoice["id"].as_str().expect("an invoice").to_owned();
-        let (_, paid) = self.stripe.call(reqwest::Method::POST, &format!("/v1/invoices/{id}/pay"), &[]).await;
-        assert_eq!(paid["status"], "paid", "{paid}");
+        let (_, paying) =
+            self.stripe.call(reqwest::Method::POST, &format!("/v1/invoices/{id}/pay"), &[]).await;
+        (id, paying)
     }
 
     async fn customer_id(&self, user: &SignedIn) -> String {
@@ -668,17 +676,7 @@ async fn s50_a_failed_renewal_keeps_the_paid_plan_through_the_grace_period_then_
     shop.stripe
         .call(reqwest::Method::POST, &customers, &[("invoice_settings[default_payment_method]", &card)])
         .await;
-    let (_, invoice) = shop
-        .stripe
-        .call(
-            reqwest::Method::POST,
-            "/v1/invoices",
-            &[("customer", &customer), ("subscription", &subscription)],
-        )
-        .await;
-    let invoice_id = invoice["id"].as_str().expect("an invoice").to_owned();
-    let (_, paying) =
-        shop.stripe.call(reqwest::Method::POST, &format!("/v1/invoices/{invoice_id}/pay"), &[]).await;
+    let (invoice_id, paying) = shop.invoice_now(&ada).await;
     let intent = paying["payment_intent"]
         .as_str()
         .map(str::to_owned)

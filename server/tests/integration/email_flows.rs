@@ -21,6 +21,17 @@ async fn confirm(app: &axum::Router, token: &str) -> axum::response::Response {
     call(app, "POST", "/api/v1/auth/email/confirm", PEER, &[], Some(json!({"token": token}))).await
 }
 
+/// `POST /api/v1/auth/password-reset/confirm` from `peer`: `password` with a reset link's `token`.
+async fn confirm_reset(
+    app: &axum::Router,
+    peer: &str,
+    token: &str,
+    password: &str,
+) -> axum::response::Response {
+    let body = json!({"token": token, "new_password": password});
+    call(app, "POST", "/api/v1/auth/password-reset/confirm", peer, &[], Some(body)).await
+}
+
 async fn outbox(pool: &PgPool, recipient: &str) -> Vec<(i32, Option<String>, bool, String)> {
     sqlx::query_as(
         "SELECT attempts, last_error, sent_at IS NOT NULL, text_body FROM mail_outbox WHERE recipient = $1
@@ -211,16 +222,7 @@ async fn s45_a_password_reset_answers_alike_for_anyone_and_its_link_ends_every_s
     .await
     .unwrap();
     assert!(lifetime <= 3600.0 + 1.0, "{lifetime}");
-    let reset = |token: &str, password: &str| {
-        call(
-            &app,
-            "POST",
-            "/api/v1/auth/password-reset/confirm",
-            PEER,
-            &[],
-            Some(json!({"token": token, "new_password": password})),
-        )
-    };
+    let reset = async |token: &str, password: &str| confirm_reset(&app, PEER, token, password).await;
     let weak = reset(&token, "short").await;
     assert_eq!(weak.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body_json(weak).await["error"]["code"], "weak_password");
@@ -322,16 +324,7 @@ async fn s46_links_sent_before_a_password_change_or_reset_die_with_the_old_passw
     .await;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
     assert_eq!(confirm(&app, &stolen).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let reset = |token: &str| {
-        call(
-            &app,
-            "POST",
-            "/api/v1/auth/password-reset/confirm",
-            PEER,
-            &[],
-            Some(json!({"token": token, "new_password": "the thief's own long passphrase"})),
-        )
-    };
+    let reset = async |token: &str| confirm_reset(&app, PEER, token, "the thief's own long passphrase").await;
     assert_eq!(reset(&old_reset).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let email: String = sqlx::query_scalar("SELECT email FROM users WHERE user_id = $1::uuid")
         .bind(&ada.user_id)
@@ -388,16 +381,7 @@ async fn s45_reset_confirmations_are_limited_per_client_and_a_made_up_token_is_r
         config(&[("PASSWORD_HASH_CONCURRENCY", "1"), ("AUTH_RATE_LIMIT_PER_MINUTE", "5")]),
     );
     let attempt = |peer: &'static str| {
-        call(
-            &app,
-            "POST",
-            "/api/v1/auth/password-reset/confirm",
-            peer,
-            &[],
-            Some(
-                json!({"token": "made-up-token-made-up-token-made-up-token-x", "new_password": NEW_PASSWORD}),
-            ),
-        )
+        confirm_reset(&app, peer, "made-up-token-made-up-token-made-up-token-x", NEW_PASSWORD)
     };
     for _ in 0..5 {
         let refused = attempt("198.51.100.20").await;
