@@ -125,10 +125,14 @@ impl MailSender {
                     } else {
                         tracing::warn!(message = %due.message_id, %error, attempts, "mail not sent; will retry");
                     }
+                    // A message given up on keeps its envelope for the operator, not its body: the
+                    // body's link is a live token (issue 33, finding 10), as a sent one's was.
                     sqlx::query(
                         "UPDATE mail_outbox SET attempts = $2, last_error = $3,
                                 next_attempt_at = now() + make_interval(secs => $4),
-                                failed_at = CASE WHEN $5 THEN now() END
+                                failed_at = CASE WHEN $5 THEN now() END,
+                                text_body = CASE WHEN $5 THEN '' ELSE text_body END,
+                                html_body = CASE WHEN $5 THEN '' ELSE html_body END
                          WHERE message_id = $1",
                     )
                     .bind(due.message_id)

@@ -166,6 +166,29 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_onc
     assert_eq!(sender.send_due().await.unwrap(), 0);
     assert_eq!(mail.mails_to("ada@example.com").await.len(), 1);
     assert_eq!(outbox(&db.pool, "ada@example.com").await[0].0, 2);
+    assert_eq!(outbox(&db.pool, "ada@example.com").await[0].3, "", "a sent message keeps no link");
+}
+
+/// Issue 33, finding 10: a message given up on kept its body, and with it a live token, for good.
+#[tokio::test]
+async fn a_message_given_up_on_keeps_its_envelope_but_not_its_link() {
+    let db = TestDatabase::migrated().await;
+    let settings = config(&[("SMTP_URL", &format!("smtp://127.0.0.1:{}", free_port()))]);
+    let sender = MailSender::new(db.pool.clone(), &settings.mail).unwrap();
+    let app = app_with_config(db.pool.clone(), settings);
+    register(&app, "ada@example.com").await;
+    // Its last try is due (the ones before failed the same way).
+    let last = pingvas_core::mail::sender::MAX_ATTEMPTS - 1;
+    sqlx::query("UPDATE mail_outbox SET attempts = $1").bind(last).execute(&db.owner_pool).await.unwrap();
+    assert_eq!(sender.send_due().await.unwrap(), 0);
+    let (failed, subject, body): (bool, String, String) =
+        sqlx::query_as("SELECT failed_at IS NOT NULL, subject, text_body || html_body FROM mail_outbox")
+            .fetch_one(&db.owner_pool)
+            .await
+            .unwrap();
+    assert!(failed, "given up on");
+    assert!(!subject.is_empty(), "the envelope stays for the operator");
+    assert_eq!(body, "", "no token left behind");
 }
 
 /// The reset mails queued for `recipient`, once the background lookup of a reset request has
