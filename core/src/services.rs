@@ -12,6 +12,7 @@ use crate::{
     config::{Config, WorkerSettings},
     job_events::JobEventHub,
     links::LinkSigner,
+    mail::Outbox,
     oauth::OAuthService,
     storage::{ImageStore, StorageError},
     tenancy::TenantDb,
@@ -93,7 +94,13 @@ impl Core {
             billing: config
                 .billing
                 .clone()
-                .map(|settings| Billing::new(settings, config.public_url.origin()))
+                .map(|settings| {
+                    Billing::new(
+                        settings,
+                        config.public_url.origin(),
+                        Outbox::new(&config.token_encryption_key),
+                    )
+                })
                 .transpose()?,
             tenants: TenantDb::new(db.clone()),
             accounts: Accounts::new(db.clone(), &config),

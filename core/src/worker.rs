@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use contract::generation::GenerationParams;
+use contract::generation::{GenerationParams, JobStatus};
 use engine::{
     EngineError,
     device::DeviceChoice,
@@ -429,20 +429,17 @@ impl Worker {
     }
 
     /// Deletes the files of an image whose row was not recorded because the job left this
-    /// worker, if the job has finished (cancelled, failed) or no longer exists (its account was
-    /// deleted while it ran, after the account's files were removed: issue 33, finding 9):
-    /// nobody will record them now. A job queued again keeps them, since its next worker writes
-    /// the same keys.
+    /// worker, when nobody will record them now (see [`orphaned`]).
     async fn discard_if_orphaned(&self, job: &ClaimedJob, record: &NewImage) {
-        let orphaned = match jobs::get(&self.db, job.user_id, job.job_id).await {
-            Ok(current) => current.status.is_finished() && !current.image_ids.contains(&record.image_id),
-            Err(TenantError::NotFound) => true,
+        let now = match jobs::get(&self.db, job.user_id, job.job_id).await {
+            Ok(current) => Some(current),
+            Err(TenantError::NotFound) => None,
             Err(e) => {
                 tracing::warn!(job = %job.job_id, error = %e, "cannot check a lost job's state");
-                false
+                return;
             }
         };
-        if orphaned {
+        if orphaned(now.as_ref().map(|j| (j.status, j.image_ids.as_slice())), record.image_id) {
             for key in [&record.storage_key, &record.thumbnail_key] {
                 if let Err(e) = self.store.delete(key).await {
                     tracing::warn!(key, error = %e, "orphaned image file not deleted");
@@ -516,4 +513,34 @@ async fn shutdown_requested(shutdown: Option<watch::Receiver<bool>>) {
 /// Runs CPU-heavy `work` on a blocking thread.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, WorkerError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| WorkerError::Panicked(e.to_string()))
+}
+
+/// Whether the files of `image`, whose row was not recorded because its job left this worker,
+/// are nobody's now, given the job as it is (`None`: it no longer exists). They are when the job
+/// finished without it (cancelled, failed) or is gone: its account was deleted while it ran, after
+/// the account's files were removed (issue 33, finding 9). A job queued or running again keeps
+/// them, since its next worker writes the same keys.
+fn orphaned(job_now: Option<(JobStatus, &[ImageId])>, image: ImageId) -> bool {
+    match job_now {
+        None => true,
+        Some((status, recorded)) => status.is_finished() && !recorded.contains(&image),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_of_a_job_that_is_gone_or_finished_without_them_are_orphans_others_are_kept() {
+        let image = ImageId(Uuid::from_u128(7));
+        let other = ImageId(Uuid::from_u128(8));
+        assert!(orphaned(None, image), "the account was deleted while the job ran");
+        assert!(orphaned(Some((JobStatus::Cancelled, &[other])), image));
+        assert!(orphaned(Some((JobStatus::Failed, &[])), image));
+        assert!(!orphaned(Some((JobStatus::Completed, &[image])), image), "recorded after all");
+        for again in [JobStatus::Queued, JobStatus::Running] {
+            assert!(!orphaned(Some((again, &[])), image), "{again:?}: its next worker writes the same keys");
+        }
+    }
 }

@@ -68,12 +68,7 @@ test("a Free user upgrades to Pro with a card, gets Pro's limits, cancels, keeps
   await expect(page.getByTestId("offer-pro-month").locator("..")).toContainText("Pro — $12.00 per month");
 
   // The provider's card field (localstripe's stand-in for Stripe's) takes a test card.
-  const card = page.getByTestId("card-field");
-  await card.getByPlaceholder("number").fill("4242424242424242");
-  await card.getByPlaceholder("exp_month").fill("12");
-  await card.getByPlaceholder("exp_year").fill("34");
-  await card.getByPlaceholder("cvc").fill("123");
-  await card.getByPlaceholder("postal_code").fill("42424");
+  await typeCard(page, "4242424242424242");
   await page.getByTestId("subscribe").click();
 
   // Pro arrives when the provider's signed webhook confirms the payment.
@@ -121,12 +116,7 @@ test("a declined card is refused with the provider's words and changes nothing",
   await register(page, uniqueEmail("declined"), "Declined Penguin");
   await page.goto("/billing?plan=pro");
   await hydrated(page);
-  const card = page.getByTestId("card-field");
-  await card.getByPlaceholder("number").fill("4000000000000002");
-  await card.getByPlaceholder("exp_month").fill("12");
-  await card.getByPlaceholder("exp_year").fill("34");
-  await card.getByPlaceholder("cvc").fill("123");
-  await card.getByPlaceholder("postal_code").fill("42424");
+  await typeCard(page, "4000000000000002");
   await page.getByTestId("subscribe").click();
   await expect(page.getByTestId("billing-error")).toContainText("declined");
   await expect(page.getByTestId("billing-plan")).toHaveText("Free");
@@ -143,6 +133,7 @@ async function subscribedToPro(page: import("@playwright/test").Page, email: str
   await expect(page.getByTestId("billing-plan")).toHaveText("Pro", { timeout: 60_000 });
 }
 
+/** Types a test card `number` into the provider's card field (localstripe's stand-in for Stripe's). */
 async function typeCard(page: import("@playwright/test").Page, number: string) {
   const card = page.getByTestId("card-field");
   await card.getByPlaceholder("number").fill(number);
@@ -187,4 +178,12 @@ test("a Pro user whose upgrade to Studio is not paid never has Studio's limits, 
   await page.getByTestId("switch-pro").click();
   await expect(page.getByTestId("billing-active")).toContainText("Pro");
   await expect(page.getByTestId("billing-plan")).toHaveText("Studio");
+
+  // The same page on a phone: one column, nothing wider than the screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("billing-plan")).toHaveText("Studio");
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: test.info().outputPath("billing-phone.png"), fullPage: true });
 });

@@ -8,7 +8,7 @@ use crate::http::{AppState, router};
 use pingvas_core::{
     config::{Config, WorkerSettings},
     db::{self, DbError},
-    mail::sender::MailSender,
+    mail::{Outbox, sender::MailSender},
     storage::ImageStore,
     tenancy::TenantDb,
     worker::Worker,
@@ -59,7 +59,7 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
     let in_process_worker = config.worker.in_process;
-    let mail_sender = MailSender::new(pool.clone(), &config.mail)?;
+    let mail_sender = MailSender::new(pool.clone(), &config.mail, Outbox::new(&config.token_encryption_key))?;
     let state = AppState::new(pool.clone(), leptos_options, config)?;
     spawn_housekeeping(&state);
     spawn_billing_sweep(&state);

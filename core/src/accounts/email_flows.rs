@@ -13,7 +13,7 @@ use super::{
     internal, parse_email,
     sessions::{self, Revoke},
 };
-use crate::mail::{self, templates};
+use crate::mail::templates;
 use contract::ids::UserId;
 
 /// The least time between two verification mails to one account.
@@ -47,7 +47,7 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let token = email_tokens::issue(conn, user, Purpose::VerifyEmail, email).await?;
         let link = email_tokens::link(&self.public_url, Purpose::VerifyEmail, &token);
-        mail::enqueue(conn, Some(user), &templates::verify_email(email, &link)).await?;
+        self.outbox.enqueue(conn, Some(user), &templates::verify_email(email, &link)).await?;
         Ok(())
     }
 
@@ -164,7 +164,7 @@ impl Accounts {
         };
         let token = email_tokens::issue(&mut tx, user, Purpose::ResetPassword, email).await?;
         let link = email_tokens::link(&self.public_url, Purpose::ResetPassword, &token);
-        mail::enqueue(&mut tx, Some(user), &templates::reset_password(email, &link)).await?;
+        self.outbox.enqueue(&mut tx, Some(user), &templates::reset_password(email, &link)).await?;
         tx.commit().await?;
         tracing::info!(%user, "password-reset link sent");
         Ok(())
@@ -248,14 +248,16 @@ impl Accounts {
         let token =
             email_tokens::issue(&mut tx, user.user_id, Purpose::ChangeEmail, new_email.as_str()).await?;
         let link = email_tokens::link(&self.public_url, Purpose::ChangeEmail, &token);
-        mail::enqueue(&mut tx, Some(user.user_id), &templates::confirm_new_email(new_email.as_str(), &link))
+        self.outbox
+            .enqueue(&mut tx, Some(user.user_id), &templates::confirm_new_email(new_email.as_str(), &link))
             .await?;
-        mail::enqueue(
-            &mut tx,
-            Some(user.user_id),
-            &templates::email_change_requested(&user.email, new_email.as_str()),
-        )
-        .await?;
+        self.outbox
+            .enqueue(
+                &mut tx,
+                Some(user.user_id),
+                &templates::email_change_requested(&user.email, new_email.as_str()),
+            )
+            .await?;
         tx.commit().await?;
         tracing::info!(user = %user.user_id, "email change asked");
         Ok(())

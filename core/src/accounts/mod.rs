@@ -37,6 +37,7 @@ use crate::{
         refresh_token::RefreshToken, token_cipher::TokenCipher, tokens::TokenKeys,
     },
     config::{Config, PublicUrl},
+    mail::Outbox,
     rate_limit::{Decision, RateLimiter, client_key, network_group},
 };
 use contract::ids::{SessionId, UserId};
@@ -114,6 +115,8 @@ pub struct Accounts {
     db: PgPool,
     keys: Arc<TokenKeys>,
     cipher: Arc<TokenCipher>,
+    /// Mail with links goes out sealed.
+    outbox: Outbox,
     attempts: Arc<RateLimiter<String>>,
     ipv6_prefix: u8,
     hasher: PasswordHasher,
@@ -150,6 +153,7 @@ impl Accounts {
             db,
             keys: Arc::new(TokenKeys::new(&config.jwt_secret, config.access_token_seconds)),
             cipher: Arc::new(TokenCipher::new(&config.token_encryption_key)),
+            outbox: Outbox::new(&config.token_encryption_key),
             attempts: Arc::new(RateLimiter::with_max_keys(
                 config.auth_attempts_per_minute,
                 Duration::from_secs(60),

@@ -43,6 +43,8 @@ pub struct Billing {
     page_url: String,
     /// The offer with the provider's amounts, read once.
     offers: std::sync::Arc<OnceCell<Vec<Offer>>>,
+    /// Where payment notices are queued.
+    outbox: crate::mail::Outbox,
 }
 
 /// Why a billing request did not happen.
@@ -89,12 +91,18 @@ impl From<ProviderError> for BillingError {
 }
 
 impl Billing {
-    /// Billing for `settings`, for users who reach the app at `public_origin`.
+    /// Billing for `settings`, for users who reach the app at `public_origin`, queueing its
+    /// notices in `outbox`.
     ///
     /// # Errors
     /// The HTTP client could not start its TLS back end.
-    pub fn new(settings: BillingSettings, public_origin: &str) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        settings: BillingSettings,
+        public_origin: &str,
+        outbox: crate::mail::Outbox,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
+            outbox,
             provider: Provider::new(&settings)?,
             settings,
             page_url: format!("{}/billing", public_origin.trim_end_matches('/')),
@@ -562,7 +570,7 @@ async fn apply_in(
         let until = until.as_deref().and_then(|t| t.get(..10)).unwrap_or("the end of the grace period");
         let mail =
             crate::mail::templates::payment_failed(&row.email, &billing.page_url, plan.display_name(), until);
-        crate::mail::enqueue(conn, Some(row.user_id), &mail).await?;
+        billing.outbox.enqueue(conn, Some(row.user_id), &mail).await?;
     }
     Ok(Some((row.user_id, plan)))
 }

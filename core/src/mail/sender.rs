@@ -1,6 +1,6 @@
 //! The outbox's sender: takes due messages one at a time under a row lock (`SKIP LOCKED`, so
-//! several server instances never take the same one), sends it, and in the same transaction marks
-//! it sent and blanks its body (the link in it is a credential until used). A failure schedules a
+//! several server instances never take the same one), opens its sealed body, sends it, and in the
+//! same transaction marks it sent and drops its body (the link in it is a credential until used). A failure schedules a
 //! retry with exponential backoff; after [`MAX_ATTEMPTS`] the message is marked failed and logged.
 //! Nothing is lost while the SMTP server is down. A message goes out twice only if the process
 //! dies between the SMTP server's acceptance and the commit; the copy has the same `Message-ID`,
@@ -15,6 +15,7 @@ use lettre::{
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::Outbox;
 use crate::config::{MailSettings, MailTransport};
 
 /// How often the sender looks for due mail.
@@ -47,6 +48,7 @@ enum Transport {
 /// Sends the outbox's mail.
 pub struct MailSender {
     db: PgPool,
+    outbox: Outbox,
     transport: Transport,
     from: Mailbox,
 }
@@ -62,17 +64,19 @@ struct Due {
     message_id: Uuid,
     recipient: String,
     subject: String,
+    /// The body of a message queued before bodies were sealed (empty otherwise).
     text_body: String,
     html_body: String,
+    sealed_body: Option<Vec<u8>>,
     attempts: i32,
 }
 
 impl MailSender {
-    /// A sender over `db` with `settings`' transport.
+    /// A sender over `db` with `settings`' transport, opening bodies sealed by `outbox`.
     ///
     /// # Errors
     /// Settings that do not build a transport.
-    pub fn new(db: PgPool, settings: &MailSettings) -> Result<Self, SenderError> {
+    pub fn new(db: PgPool, settings: &MailSettings, outbox: Outbox) -> Result<Self, SenderError> {
         let transport = match &settings.transport {
             MailTransport::Smtp(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -86,7 +90,7 @@ impl MailSender {
             .from
             .parse()
             .map_err(|e: lettre::address::AddressError| SenderError::Settings(e.to_string()))?;
-        Ok(Self { db, transport, from })
+        Ok(Self { db, outbox, transport, from })
     }
 
     /// Sends every message that is due now; returns how many were sent.
@@ -98,7 +102,7 @@ impl MailSender {
         loop {
             let mut tx = self.db.begin().await?;
             let due: Option<Due> = sqlx::query_as(
-                "SELECT message_id, recipient, subject, text_body, html_body, attempts FROM mail_outbox
+                "SELECT message_id, recipient, subject, text_body, html_body, sealed_body, attempts FROM mail_outbox
                  WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
                  ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED",
             )
@@ -109,7 +113,7 @@ impl MailSender {
                 Ok(()) => {
                     sqlx::query(
                         "UPDATE mail_outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL,
-                                text_body = '', html_body = ''
+                                text_body = '', html_body = '', sealed_body = NULL
                          WHERE message_id = $1",
                     )
                     .bind(due.message_id)
@@ -132,7 +136,8 @@ impl MailSender {
                                 next_attempt_at = now() + make_interval(secs => $4),
                                 failed_at = CASE WHEN $5 THEN now() END,
                                 text_body = CASE WHEN $5 THEN '' ELSE text_body END,
-                                html_body = CASE WHEN $5 THEN '' ELSE html_body END
+                                html_body = CASE WHEN $5 THEN '' ELSE html_body END,
+                                sealed_body = CASE WHEN $5 THEN NULL ELSE sealed_body END
                          WHERE message_id = $1",
                     )
                     .bind(due.message_id)
@@ -150,13 +155,22 @@ impl MailSender {
 
     async fn deliver(&self, due: &Due) -> Result<(), String> {
         let to: Mailbox = due.recipient.parse().map_err(|e| format!("recipient: {e}"))?;
+        // A body that does not open (TOKEN_ENCRYPTION_KEY changed since it was queued) is
+        // retried like a refused delivery, so restoring the key still sends it.
+        let (text, html) = match &due.sealed_body {
+            Some(sealed) => self
+                .outbox
+                .open(due.message_id, sealed)
+                .map_err(|e| format!("body: {e} (was TOKEN_ENCRYPTION_KEY changed?)"))?,
+            None => (due.text_body.clone(), due.html_body.clone()),
+        };
         let domain = self.from.email.domain().to_owned();
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&due.subject)
             .message_id(Some(format!("<{}@{domain}>", due.message_id)))
-            .multipart(MultiPart::alternative_plain_html(due.text_body.clone(), due.html_body.clone()))
+            .multipart(MultiPart::alternative_plain_html(text.clone(), html))
             .map_err(|e| format!("building the message: {e}"))?;
         match &self.transport {
             Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| e.to_string()),
@@ -167,7 +181,7 @@ impl MailSender {
                     .await
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 // Development has no mail server: the log shows the message, links included.
-                tracing::info!(to = %due.recipient, subject = %due.subject, file = %path.display(), "mail written:\n{}", due.text_body);
+                tracing::info!(to = %due.recipient, subject = %due.subject, file = %path.display(), "mail written:\n{text}");
                 Ok(())
             }
         }

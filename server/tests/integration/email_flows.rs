@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use crate::common::{
     self, PEER, STRONG_PASSWORD, TestDatabase, app_with_config, body_json, call, config, generate, get_as,
     mail_server::{MailServer, free_port},
-    mailed_token, refresh_cookie, register, register_verified, send_as, token_in,
+    mailed_token, queued_texts, refresh_cookie, register, register_verified, send_as, test_outbox, token_in,
 };
 
 const NEW_PASSWORD: &str = "a brand new passphrase for ada";
@@ -32,15 +32,23 @@ async fn confirm_reset(
     call(app, "POST", "/api/v1/auth/password-reset/confirm", peer, &[], Some(body)).await
 }
 
+/// Each message to `recipient`, oldest first: its attempts, last error, whether it was sent and
+/// what is left of its text (opened where sealed; a sent message keeps none).
 async fn outbox(pool: &PgPool, recipient: &str) -> Vec<(i32, Option<String>, bool, String)> {
-    sqlx::query_as(
-        "SELECT attempts, last_error, sent_at IS NOT NULL, text_body FROM mail_outbox WHERE recipient = $1
-         ORDER BY created_at",
+    let rows: Vec<(i32, Option<String>, bool, uuid::Uuid, Option<Vec<u8>>, String)> = sqlx::query_as(
+        "SELECT attempts, last_error, sent_at IS NOT NULL, message_id, sealed_body, text_body || html_body
+         FROM mail_outbox WHERE recipient = $1 ORDER BY created_at",
     )
     .bind(recipient)
     .fetch_all(pool)
     .await
-    .unwrap()
+    .unwrap();
+    rows.into_iter()
+        .map(|(attempts, error, sent, id, sealed, plain)| {
+            let text = sealed.map_or(plain, |sealed| test_outbox().open(id, &sealed).unwrap().0);
+            (attempts, error, sent, text)
+        })
+        .collect()
 }
 
 /// SECURITY.md 44: a new account gets a verification mail through a real SMTP server, sent once;
@@ -53,7 +61,7 @@ async fn s44_a_new_account_verifies_its_email_through_a_real_mail_before_it_can_
     let mail = MailServer::start(None).await;
     let settings: Config =
         config(&[("SMTP_URL", &mail.smtp_url), ("MAIL_FROM", "PingvasAI <hello@pingvas.test>")]);
-    let sender = MailSender::new(db.pool.clone(), &settings.mail).unwrap();
+    let sender = MailSender::new(db.pool.clone(), &settings.mail, test_outbox()).unwrap();
     let app = app_with_config(db.pool.clone(), settings);
     let ada = register(&app, "ada@example.com").await;
 
@@ -141,7 +149,7 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_onc
     let db = TestDatabase::migrated().await;
     let port = free_port();
     let settings = config(&[("SMTP_URL", &format!("smtp://127.0.0.1:{port}"))]);
-    let sender = MailSender::new(db.pool.clone(), &settings.mail).unwrap();
+    let sender = MailSender::new(db.pool.clone(), &settings.mail, test_outbox()).unwrap();
     let app = app_with_config(db.pool.clone(), settings);
     register(&app, "ada@example.com").await;
 
@@ -174,21 +182,54 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_onc
 async fn a_message_given_up_on_keeps_its_envelope_but_not_its_link() {
     let db = TestDatabase::migrated().await;
     let settings = config(&[("SMTP_URL", &format!("smtp://127.0.0.1:{}", free_port()))]);
-    let sender = MailSender::new(db.pool.clone(), &settings.mail).unwrap();
+    let sender = MailSender::new(db.pool.clone(), &settings.mail, test_outbox()).unwrap();
     let app = app_with_config(db.pool.clone(), settings);
     register(&app, "ada@example.com").await;
     // Its last try is due (the ones before failed the same way).
     let last = pingvas_core::mail::sender::MAX_ATTEMPTS - 1;
     sqlx::query("UPDATE mail_outbox SET attempts = $1").bind(last).execute(&db.owner_pool).await.unwrap();
     assert_eq!(sender.send_due().await.unwrap(), 0);
-    let (failed, subject, body): (bool, String, String) =
-        sqlx::query_as("SELECT failed_at IS NOT NULL, subject, text_body || html_body FROM mail_outbox")
-            .fetch_one(&db.owner_pool)
-            .await
-            .unwrap();
+    let (failed, subject, body, sealed): (bool, String, String, bool) = sqlx::query_as(
+        "SELECT failed_at IS NOT NULL, subject, text_body || html_body, sealed_body IS NOT NULL FROM mail_outbox",
+    )
+    .fetch_one(&db.owner_pool)
+    .await
+    .unwrap();
     assert!(failed, "given up on");
     assert!(!subject.is_empty(), "the envelope stays for the operator");
-    assert_eq!(body, "", "no token left behind");
+    assert_eq!((body.as_str(), sealed), ("", false), "no token left behind, not even sealed");
+}
+
+/// Issue 33, finding 10: a queued message's link sat in plaintext in the outbox until sent. Its
+/// body is sealed now: the row holds neither the link nor its token, only the server's key opens
+/// it, and a sealed body copied into another message's row does not open there.
+#[tokio::test]
+async fn s61_a_queued_messages_link_is_sealed_at_rest() {
+    let db = TestDatabase::migrated().await;
+    let app = app_with_config(db.pool.clone(), config(&[]));
+    register(&app, "ada@example.com").await;
+    register(&app, "bob@example.com").await;
+    let token = mailed_token(&db.pool, "ada@example.com", "/verify-email").await;
+
+    let rows: Vec<(uuid::Uuid, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT message_id, text_body || html_body || subject || recipient, sealed_body FROM mail_outbox
+         ORDER BY recipient",
+    )
+    .fetch_all(&db.owner_pool)
+    .await
+    .unwrap();
+    let (ada_id, ada_plain, ada_sealed) = &rows[0];
+    assert!(!ada_plain.contains("token="), "nothing in plaintext: {ada_plain}");
+    assert!(!ada_sealed.windows(token.len()).any(|w| w == token.as_bytes()), "the token is not in the row");
+    let (text, html) = test_outbox().open(*ada_id, ada_sealed).unwrap();
+    assert!(text.contains(&token) && html.contains(&token), "the server's key opens it");
+
+    let other_key = pingvas_core::mail::Outbox::new(
+        &pingvas_core::config::EncryptionKey::from_hex(&"ab".repeat(32)).unwrap(),
+    );
+    assert!(other_key.open(*ada_id, ada_sealed).is_err(), "another key does not");
+    let bob_id = rows[1].0;
+    assert!(test_outbox().open(bob_id, ada_sealed).is_err(), "nor does another message's row");
 }
 
 /// The reset mails queued for `recipient`, once the background lookup of a reset request has
@@ -197,19 +238,17 @@ async fn a_message_given_up_on_keeps_its_envelope_but_not_its_link() {
 /// else is slow, and a mail queued late still fails a later look).
 async fn reset_mails_when(pool: &PgPool, recipient: &str, expected: bool) -> usize {
     let count = || async {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM mail_outbox WHERE recipient = $1 AND strpos(text_body, '/reset-password?token=') > 0",
-        )
-        .bind(recipient)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+        queued_texts(pool, recipient)
+            .await
+            .iter()
+            .filter(|text| text.contains("/reset-password?token="))
+            .count()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(if expected { 60 } else { 2 });
     while count().await == 0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    usize::try_from(count().await).unwrap()
+    count().await
 }
 
 async fn reset_mails(pool: &PgPool, recipient: &str) -> usize {

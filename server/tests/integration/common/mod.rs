@@ -16,12 +16,13 @@ use axum::{Router, body::Body, http::Request, response::Response};
 use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use pingvas_core::{
-    config::Config,
+    config::{Config, EncryptionKey},
     db::{
         self,
         embedded::EmbeddedCluster,
         roles::{self, AppRole},
     },
+    mail::Outbox,
     secrets,
 };
 use server::http::{AppState, router};
@@ -181,6 +182,8 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
     // in-memory checks and their invalidation have their own tests (`auth_checks`), which turn
     // them on. The browser tests and the fuzzer run the server with its default (on).
     vars.entry("AUTH_CHECK_CACHE_SECONDS".into()).or_insert_with(|| "0".into());
+    // One known key seals queued mail, so tests can read the links in it (`mailed_token`).
+    vars.entry("TOKEN_ENCRYPTION_KEY".into()).or_insert_with(|| TEST_TOKEN_ENCRYPTION_KEY.into());
     // Development secrets are generated per test instead of persisted.
     Config::from_vars(
         |name| vars.get(name).cloned(),
@@ -339,19 +342,40 @@ pub async fn register_verified_from(app: &Router, pool: &PgPool, peer: &str, ema
     user
 }
 
+/// The `TOKEN_ENCRYPTION_KEY` of [`config`]'s servers, unless a test sets its own.
+pub const TEST_TOKEN_ENCRYPTION_KEY: &str =
+    "6d61696c2d7365616c2d6b65792d666f722d696e746567726174696f6e2d7473";
+
+/// The outbox of [`config`]'s servers: it opens the mail they queue.
+pub fn test_outbox() -> Outbox {
+    Outbox::new(&EncryptionKey::from_hex(TEST_TOKEN_ENCRYPTION_KEY).unwrap())
+}
+
+/// The plain-text bodies of the mail queued for `recipient` and not yet sent, newest first
+/// (opened as the sender opens them: bodies are sealed at rest).
+pub async fn queued_texts(pool: &PgPool, recipient: &str) -> Vec<String> {
+    let rows: Vec<(uuid::Uuid, Vec<u8>)> = sqlx::query_as(
+        "SELECT message_id, sealed_body FROM mail_outbox WHERE recipient = $1 AND sealed_body IS NOT NULL
+         ORDER BY created_at DESC",
+    )
+    .bind(recipient)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let outbox = test_outbox();
+    rows.into_iter().map(|(id, sealed)| outbox.open(id, &sealed).expect("a queued body opens").0).collect()
+}
+
 /// The token of the newest link to `page` mailed to `email` (from the outbox; its body is kept
 /// until the sender runs, which integration tests run only when they mean to).
 pub async fn mailed_token(pool: &PgPool, email: &str, page: &str) -> String {
-    let body: String = sqlx::query_scalar(
-        "SELECT text_body FROM mail_outbox WHERE recipient = $1 AND strpos(text_body, $2) > 0
-         ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(email)
-    .bind(format!("{page}?token="))
-    .fetch_one(pool)
-    .await
-    .unwrap_or_else(|e| panic!("no mail to {email} with a link to {page}: {e}"));
-    token_in(&body, page)
+    let marker = format!("{page}?token=");
+    let texts = queued_texts(pool, email).await;
+    let body = texts
+        .iter()
+        .find(|text| text.contains(&marker))
+        .unwrap_or_else(|| panic!("no mail to {email} with a link to {page} among {}", texts.len()));
+    token_in(body, page)
 }
 
 /// The token of the first link to `page` in a mail's text.

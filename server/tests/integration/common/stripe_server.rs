@@ -174,15 +174,60 @@ impl LocalStripe {
     }
 }
 
-/// Serves `app` on a free local port (the provider's webhooks need a real address); its base URL.
-pub async fn serve(app: Router) -> String {
+/// The answers the served app gave to the provider's webhook deliveries, so a test can wait for a
+/// delivery itself rather than for a while.
+#[derive(Debug, Default)]
+pub struct Deliveries {
+    answers: Mutex<Vec<axum::http::StatusCode>>,
+    answered: tokio::sync::Notify,
+}
+
+impl Deliveries {
+    /// Waits until at least `count` deliveries have been answered (at most 60 s: generous on a
+    /// loaded machine); their statuses.
+    pub async fn answered(&self, count: usize) -> Vec<axum::http::StatusCode> {
+        let wait = async {
+            loop {
+                let notified = self.answered.notified();
+                let answers = self.answers.lock().unwrap().clone();
+                if answers.len() >= count {
+                    return answers;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .unwrap_or_else(|_| panic!("the provider delivered fewer than {count} webhooks within 60 s"))
+    }
+}
+
+/// Serves `app` on a free local port (the provider's webhooks need a real address); its base URL
+/// and the answers it gives to webhook deliveries.
+pub async fn serve(app: Router) -> (String, std::sync::Arc<Deliveries>) {
+    let deliveries = std::sync::Arc::new(Deliveries::default());
+    let watched = deliveries.clone();
+    let app = app.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let watched = watched.clone();
+            async move {
+                let webhook = request.uri().path() == "/api/v1/billing/webhook";
+                let response = next.run(request).await;
+                if webhook {
+                    watched.answers.lock().unwrap().push(response.status());
+                    watched.answered.notify_waiters();
+                }
+                response
+            }
+        },
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let _ =
             axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
     });
-    format!("http://{address}")
+    (format!("http://{address}"), deliveries)
 }
 
 /// The billing variables for a server using `stripe` with `webhook_secret`.
