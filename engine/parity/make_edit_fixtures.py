@@ -1,6 +1,6 @@
 """Reference numbers for image-to-image and inpainting (diffusers 0.31's
-StableDiffusionImg2ImgPipeline and StableDiffusionInpaintPipeline) on the committed tiny-sd1
-model, plus a tiny 9-channel inpainting model. Writes only new files; the fixtures that
+StableDiffusionImg2ImgPipeline and StableDiffusionInpaintPipeline) on the committed tiny-sd1 and
+tiny-sd2 models, plus a tiny 9-channel inpainting model. Writes only new files; the fixtures that
 make_fixtures.py writes are read, never rewritten:
 
   tests/fixtures/tiny-sd1-inpaint/    tiny-sd1's tokenizer, text encoder, VAE and scheduler with a
@@ -163,14 +163,18 @@ def main():
     recorder = Recorder()
     kinds = list(make_fixtures.SCHEDULER_CLASSES)
     cases = []
-    img2img = StableDiffusionImg2ImgPipeline.from_pretrained(str(FIXTURES / "tiny-sd1"), torch_dtype=torch.float32)
-    for kind in kinds:
-        for strength in (0.6, 1.0):
-            case = f"img2img.{kind}.{strength}"
-            tensors.update(run(img2img, recorder, case, kind, make_fixtures.make_scheduler, image=image,
-                               strength=strength))
-            cases.append({"case": case, "mode": "img2img", "model": "tiny-sd1", "scheduler": kind,
-                          "strength": strength})
+    # Every scheduler on tiny-sd1; a deterministic, an ancestral and a Karras one on the
+    # v-prediction tiny-sd2.
+    sd2_kinds = ["ddim", "euler_a", "dpmpp_2m_karras"]
+    for model, model_kinds in [("tiny-sd1", kinds), ("tiny-sd2", sd2_kinds)]:
+        img2img = StableDiffusionImg2ImgPipeline.from_pretrained(str(FIXTURES / model), torch_dtype=torch.float32)
+        for kind in model_kinds:
+            for strength in (0.6, 1.0):
+                case = f"img2img.{model}.{kind}.{strength}"
+                tensors.update(run(img2img, recorder, case, kind, make_fixtures.make_scheduler, image=image,
+                                   strength=strength))
+                cases.append({"case": case, "mode": "img2img", "model": model, "scheduler": kind,
+                              "strength": strength})
 
     inpaint = StableDiffusionInpaintPipeline.from_pretrained(str(FIXTURES / "tiny-sd1"), torch_dtype=torch.float32)
     build_inpaint_model(FIXTURES / "tiny-sd1-inpaint")
@@ -179,8 +183,11 @@ def main():
     settings = [(kind, 1.0, 0, None) for kind in kinds] + [
         ("euler_a", 0.6, 0, None), ("dpmpp_2m", 0.8, 0, None), ("ddim", 1.0, 2.5, None), ("euler", 0.8, 2.5, 4),
     ]
-    for model, pipe in [("tiny-sd1", inpaint), ("tiny-sd1-inpaint", inpaint9)]:
-        for kind, strength, blur, pad in settings:
+    inpaint2 = StableDiffusionInpaintPipeline.from_pretrained(str(FIXTURES / "tiny-sd2"), torch_dtype=torch.float32)
+    sd2_settings = [(kind, 1.0, 0, None) for kind in sd2_kinds] + [("euler_a", 0.6, 2.5, None)]
+    for model, pipe, model_settings in [("tiny-sd1", inpaint, settings), ("tiny-sd1-inpaint", inpaint9, settings),
+                                        ("tiny-sd2", inpaint2, sd2_settings)]:
+        for kind, strength, blur, pad in model_settings:
             case = f"inpaint.{model}.{kind}.{strength}.blur{blur}.pad{pad}"
             mask_image = VaeImageProcessor.blur(mask, blur) if blur else mask
             tensors.update(run(pipe, recorder, case, kind, make_fixtures.make_scheduler, image=image,
