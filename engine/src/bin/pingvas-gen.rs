@@ -374,12 +374,26 @@ fn write_images(
 ) -> Result<(), String> {
     for (i, image) in generation.images.iter().enumerate() {
         let path = if numbered { numbered_path(&args.out, first + i) } else { args.out.clone() };
-        let parameters = serde_json::json!({
+        let mut parameters = serde_json::json!({
             "prompt": request.prompt, "negative_prompt": request.negative_prompt, "seed": image.seed,
             "steps": request.steps, "cfg": request.guidance_scale, "scheduler": request.scheduler.name(),
             "width": image.width, "height": image.height, "model": args.model.display().to_string(),
-        })
-        .to_string();
+        });
+        if let Some(init) = &args.edit.init_image {
+            let edit = &args.edit;
+            let mode = if edit.mask.is_some() || edit.infill { "inpaint" } else { "img2img" };
+            let default_strength = if mode == "inpaint" { 1.0 } else { 0.8 };
+            parameters["mode"] = mode.into();
+            parameters["init_image"] = init.display().to_string().into();
+            parameters["strength"] = edit.strength.unwrap_or(default_strength).into();
+            if mode == "inpaint" {
+                parameters["mask"] =
+                    edit.mask.as_ref().map_or("infill".into(), |m| m.display().to_string()).into();
+                parameters["mask_blur"] = edit.mask_blur.into();
+                parameters["padding_mask_crop"] = edit.padding_mask_crop.into();
+            }
+        }
+        let parameters = parameters.to_string();
         let file =
             std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         encode_png(
