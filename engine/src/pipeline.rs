@@ -2,6 +2,14 @@
 //! negative prompt for classifier-free guidance, batched with it), denoise from seeded noise with
 //! the chosen scheduler, decode with the VAE. Per-step progress with optional cheap previews,
 //! cancellation between steps, and the time each phase took.
+//!
+//! Image-to-image and inpainting ([`Mode`]) follow diffusers 0.31's
+//! `StableDiffusionImg2ImgPipeline` and `StableDiffusionInpaintPipeline` step for step (the
+//! parity tests replay diffusers' noise and match its latents to ~1e-6). Where we differ, on
+//! purpose: images are never resized (diffusers resizes to the requested size; that is the
+//! caller's choice here); image-to-image with no step left returns the VAE round trip instead of
+//! failing; a 4-channel inpainting run does not encode the masked image (diffusers encodes it and
+//! throws it away, which only moves its random stream on); seeded noise is ours, not torch's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -137,6 +145,7 @@ pub struct Inpaint {
     /// (Lanczos) for detail, then scaled back and pasted over the image with the (blurred) mask,
     /// as diffusers' `apply_overlay` does. (Where the box's aspect ratio is off the request's by
     /// integer rounding, diffusers pads the scaled crop with stretched edge rows; we stretch.)
+    /// The image's `pixels` are then the pasted 8-bit values / 255, as diffusers' are.
     pub padding_mask_crop: Option<usize>,
 }
 
