@@ -5,13 +5,17 @@
 //! parity tests against their own numbers (`tests/`, fixtures made by `parity/make_fixtures.py`).
 //!
 //! - [`model::StableDiffusion::load`] reads a diffusers directory onto a [`device`];
-//! - [`pipeline`] generates images from a [`pipeline::GenerateRequest`];
+//! - [`pipeline`] generates images from a [`pipeline::GenerateRequest`]: text-to-image, or
+//!   image-to-image and inpainting through a [`pipeline::Mode`];
+//! - [`imageops`] holds the pure 8-bit image operations around them (mask blur, crop, overlay,
+//!   the outpainting infill);
 //! - [`schedulers`] hold the sampling math in plain `f64`, the [`tokenizer`] CLIP's BPE.
 
 pub mod clip;
 pub mod cpu;
 pub mod device;
 pub mod error;
+pub mod imageops;
 pub mod model;
 pub mod nn;
 pub mod noise;
@@ -27,4 +31,4 @@ pub mod weights;
 
 pub use error::EngineError;
 pub use model::StableDiffusion;
-pub use pipeline::{GenerateRequest, Generation, RunOptions};
+pub use pipeline::{GenerateRequest, Generation, ImageToImage, Inpaint, Mode, RgbImage, RunOptions};

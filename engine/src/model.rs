@@ -131,12 +131,21 @@ impl StableDiffusion {
                 ),
             ));
         }
-        if vae_config.latent_channels != unet_config.in_channels
-            || unet_config.in_channels != unet_config.out_channels
+        // An ordinary UNet takes and returns the latents; an inpainting UNet takes
+        // [latents, mask, masked image latents] (2 × latent + 1 channels) and returns latents.
+        let latent = vae_config.latent_channels;
+        if unet_config.out_channels != latent
+            || (unet_config.in_channels != latent && unet_config.in_channels != 2 * latent + 1)
         {
             return Err(EngineError::invalid(
                 dir.join("unet/config.json"),
-                "the UNet's channels do not match the VAE's latent channels",
+                format!(
+                    "the UNet's channels ({} in, {} out) do not match the VAE's {latent} latent channels \
+                     ({latent} in and out, or {} in for inpainting)",
+                    unet_config.in_channels,
+                    unet_config.out_channels,
+                    2 * latent + 1
+                ),
             ));
         }
         let palette = LatentPalette::for_model(dir, vae_config.latent_channels)?;
@@ -193,7 +202,10 @@ fn check_index(dir: &Path) -> Result<(), EngineError> {
     let path = dir.join("model_index.json");
     let index: serde_json::Value = read_config(&path)?;
     let class = index["_class_name"].as_str().unwrap_or_default();
-    if !matches!(class, "StableDiffusionPipeline" | "StableDiffusionImg2ImgPipeline") {
+    if !matches!(
+        class,
+        "StableDiffusionPipeline" | "StableDiffusionImg2ImgPipeline" | "StableDiffusionInpaintPipeline"
+    ) {
         return Err(EngineError::invalid(
             path,
             format!("{class:?} is not a Stable Diffusion 1.x/2.x pipeline"),

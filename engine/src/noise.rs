@@ -1,8 +1,20 @@
 //! Where the randomness of a generation comes from: a seeded standard-normal stream by default,
 //! or recorded noise (the parity tests replay diffusers' own).
 
+/// Which image the VAE encodes, where a run samples a latent distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoded {
+    /// The init image (image-to-image, inpainting).
+    Image,
+    /// The masked image a 9-channel inpainting UNet is conditioned on.
+    MaskedImage,
+}
+
 /// Supplies the starting latents of each image and the fresh noise ancestral schedulers add.
 pub trait NoiseSource {
+    /// `len` standard-normal values to sample the VAE's latent distribution of `which` image
+    /// for image `image` of the batch (`mean + std · noise`, diffusers' `latent_dist.sample`).
+    fn encoded(&mut self, image: usize, which: Encoded, len: usize) -> Vec<f64>;
     /// `len` standard-normal values for the starting latents of image `image` of the batch.
     fn initial(&mut self, image: usize, len: usize) -> Vec<f64>;
     /// `len` standard-normal values for step `step` of image `image`.
@@ -25,6 +37,11 @@ impl SeededNoise {
 }
 
 impl NoiseSource for SeededNoise {
+    fn encoded(&mut self, image: usize, _which: Encoded, len: usize) -> Vec<f64> {
+        // Drawn from the image's stream in the order the pipeline asks (diffusers' order).
+        self.streams[image].take(len)
+    }
+
     fn initial(&mut self, image: usize, len: usize) -> Vec<f64> {
         self.streams[image].take(len)
     }

@@ -70,6 +70,31 @@ pub fn decode_png(bytes: &[u8]) -> Result<DecodedPng, EngineError> {
     Ok(DecodedPng { width: info.width as usize, height: info.height as usize, rgb: buf, texts })
 }
 
+/// Reads any 8- or 16-bit PNG (grey, grey + alpha, RGB, RGBA, palette) as 8-bit RGBA: what an
+/// init image or a mask may come as.
+///
+/// # Errors
+/// Not a readable PNG.
+pub fn decode_png_rgba(bytes: &[u8]) -> Result<(usize, usize, Vec<u8>), EngineError> {
+    let fail = |e: &dyn std::fmt::Display| EngineError::Request(format!("not a readable PNG: {e}"));
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| fail(&e))?;
+    let mut buf = vec![0; reader.output_buffer_size().unwrap_or(0)];
+    let info = reader.next_frame(&mut buf).map_err(|e| fail(&e))?;
+    buf.truncate(info.buffer_size());
+    let rgba: Vec<u8> = match info.color_type {
+        png::ColorType::Grayscale => buf.iter().flat_map(|&g| [g, g, g, 255]).collect(),
+        png::ColorType::GrayscaleAlpha => {
+            buf.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0], p[1]]).collect()
+        }
+        png::ColorType::Rgb => buf.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+        png::ColorType::Rgba => buf,
+        png::ColorType::Indexed => return Err(EngineError::Request("palette PNG not expanded".into())),
+    };
+    Ok((info.width as usize, info.height as usize, rgba))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +107,26 @@ mod tests {
         let back = decode_png(&file).ok().unwrap_or_default();
         assert_eq!((back.width, back.height, back.rgb), (3, 2, rgb));
         assert_eq!(back.texts, vec![("parameters".to_owned(), "prompt: a penguin ✓, seed: 7".to_owned())]);
+    }
+
+    #[test]
+    fn any_png_reads_as_rgba() {
+        let rgb = [10_u8, 20, 30, 40, 50, 60];
+        let mut file = Vec::new();
+        encode_png(&mut file, 2, 1, &rgb, &[]).ok();
+        let (w, h, rgba) = decode_png_rgba(&file).ok().unwrap_or_default();
+        assert_eq!((w, h, rgba), (2, 1, vec![10, 20, 30, 255, 40, 50, 60, 255]));
+        let mut grey = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut grey, 2, 1);
+            encoder.set_color(png::ColorType::GrayscaleAlpha);
+            encoder.set_depth(png::BitDepth::Eight);
+            let mut writer = encoder.write_header().ok().unwrap_or_else(|| unreachable!());
+            writer.write_image_data(&[7, 0, 9, 255]).ok();
+        }
+        let (_, _, rgba) = decode_png_rgba(&grey).ok().unwrap_or_default();
+        assert_eq!(rgba, vec![7, 7, 7, 0, 9, 9, 9, 255]);
+        assert!(decode_png_rgba(b"not a png").is_err());
     }
 
     #[test]

@@ -5,7 +5,15 @@
 //!             [--steps N] [--cfg F] [--scheduler ddim|euler|euler_a|dpmpp_2m|dpmpp_2m_karras]
 //!             [--width PX] [--height PX] [--batch N] [--device cpu|wgpu|wgpu:cpu|cuda[:N]]
 //!             [--random-weights SEED] [--noise FILE] [--save-latents FILE] [--runs N]
+//!             [--init-image PNG [--strength S] [--mask PNG [--mask-blur PX] [--padding-mask-crop PX]] [--infill]]
 //! ```
+//! `--init-image PNG` runs image-to-image from that image (`--strength`, default 0.8 as
+//! diffusers); with `--mask PNG` (white = repaint, read as grey) it inpaints instead (`--strength`
+//! default 1), with the mask blurred by `--mask-blur` pixels and, with `--padding-mask-crop`,
+//! generated in the crop around the mask. `--infill` outpaints: the init image's transparent
+//! pixels are filled with their nearest edge colours (blurred) and become the mask. Images are
+//! taken at their own size, which must be a multiple of 8 and is the default output size; the
+//! engine does not resize them.
 //! Progress and timings go to standard error; batches write FILE-1.png, FILE-2.png, ….
 //! `--prompts FILE` generates one image for each non-empty line of FILE with the model loaded
 //! once (line i gets seed N + i and is written to FILE-i.png, i from 1), as benchmarks over many
@@ -27,14 +35,15 @@ use std::time::Instant;
 
 use engine::StableDiffusion;
 use engine::device::DeviceChoice;
-use engine::noise::{NoiseSource, SeededNoise};
-use engine::pipeline::{GenerateRequest, Progress, RunOptions};
+use engine::noise::{Encoded, NoiseSource, SeededNoise};
+use engine::pipeline::{GenerateRequest, ImageToImage, Inpaint, Mode, Progress, RgbImage, RunOptions};
 use engine::png::encode_png;
 
 const USAGE: &str = "usage: pingvas-gen --model DIR (--prompt TEXT | --prompts FILE) --out FILE.png [--negative TEXT] [--seed N] \
 [--steps N] [--cfg F] [--scheduler ddim|euler|euler_a|dpmpp_2m|dpmpp_2m_karras] [--width PX] [--height PX] \
 [--batch N] [--device cpu|wgpu|wgpu:cpu|cuda[:N]] [--random-weights SEED] [--noise FILE] \
-[--save-latents FILE] [--runs N]";
+[--save-latents FILE] [--runs N] [--init-image PNG [--strength S] [--mask PNG [--mask-blur PX] \
+[--padding-mask-crop PX]] [--infill]]";
 
 struct Args {
     model: PathBuf,
@@ -48,6 +57,66 @@ struct Args {
     noise: Option<PathBuf>,
     save_latents: Option<PathBuf>,
     runs: usize,
+    edit: EditArgs,
+}
+
+/// Image-to-image and inpainting options.
+#[derive(Default)]
+struct EditArgs {
+    init_image: Option<PathBuf>,
+    strength: Option<f64>,
+    mask: Option<PathBuf>,
+    mask_blur: f32,
+    padding_mask_crop: Option<usize>,
+    infill: bool,
+}
+
+impl EditArgs {
+    /// The run's mode and the image's size (`None` for text-to-image).
+    fn mode(&self) -> Result<(Mode, Option<(usize, usize)>), String> {
+        let Some(path) = &self.init_image else {
+            if self.mask.is_some() || self.strength.is_some() || self.infill {
+                return Err("--mask, --strength and --infill need --init-image".into());
+            }
+            return Ok((Mode::TextToImage, None));
+        };
+        let (width, height, rgba) = read_png(path)?;
+        let image =
+            RgbImage { width, height, rgb: rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect() };
+        let inpaint = |image, mask| {
+            Mode::Inpaint(Inpaint {
+                image,
+                mask,
+                strength: self.strength.unwrap_or(1.0),
+                mask_blur: self.mask_blur,
+                padding_mask_crop: self.padding_mask_crop,
+            })
+        };
+        let mode = match (&self.mask, self.infill) {
+            (Some(_), true) => return Err("give --mask or --infill, not both".into()),
+            (Some(mask_path), false) => {
+                let (mw, mh, mask) = read_png(mask_path)?;
+                if (mw, mh) != (width, height) {
+                    return Err(format!("the mask is {mw}×{mh}, the init image {width}×{height}"));
+                }
+                let rgb: Vec<u8> = mask.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+                inpaint(image, engine::imageops::luma(&rgb))
+            }
+            (None, true) => {
+                let (rgb, mask) = engine::imageops::infill(&rgba, width, height, 8.0);
+                inpaint(RgbImage { width, height, rgb }, mask)
+            }
+            (None, false) => {
+                Mode::ImageToImage(ImageToImage { image, strength: self.strength.unwrap_or(0.8) })
+            }
+        };
+        Ok((mode, Some((width, height))))
+    }
+}
+
+fn read_png(path: &Path) -> Result<(usize, usize, Vec<u8>), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    engine::png::decode_png_rgba(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -56,9 +125,15 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut request = GenerateRequest { seed: random_seed(), ..GenerateRequest::default() };
     let mut size_given = (false, false);
     let (mut random_weights, mut noise, mut save_latents, mut runs) = (None, None, None, 1);
+    let mut edit = EditArgs::default();
     while let Some(flag) = argv.next() {
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.into());
+        }
+        if flag == "--infill" {
+            // The one switch: it takes no value.
+            edit.infill = true;
+            continue;
         }
         let value = argv.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         let number = |what: &str| {
@@ -97,6 +172,17 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--noise" => noise = Some(PathBuf::from(&value)),
             "--save-latents" => save_latents = Some(PathBuf::from(&value)),
             "--runs" => runs = number("--runs")?.max(1),
+            "--init-image" => edit.init_image = Some(PathBuf::from(&value)),
+            "--strength" => {
+                edit.strength =
+                    Some(value.parse().map_err(|_| format!("--strength must be a number, not {value:?}"))?);
+            }
+            "--mask" => edit.mask = Some(PathBuf::from(&value)),
+            "--mask-blur" => {
+                edit.mask_blur =
+                    value.parse().map_err(|_| format!("--mask-blur must be a number, not {value:?}"))?;
+            }
+            "--padding-mask-crop" => edit.padding_mask_crop = Some(number("--padding-mask-crop")?),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -124,6 +210,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         noise,
         save_latents,
         runs,
+        edit,
     })
 }
 
@@ -155,6 +242,10 @@ struct FileNoise {
 }
 
 impl NoiseSource for FileNoise {
+    fn encoded(&mut self, image: usize, which: Encoded, len: usize) -> Vec<f64> {
+        self.seeded.encoded(image, which, len)
+    }
+
     fn initial(&mut self, image: usize, len: usize) -> Vec<f64> {
         self.initial[image * len..(image + 1) * len].to_vec()
     }
@@ -221,7 +312,7 @@ fn generate(
     model: &StableDiffusion,
     args: &Args,
     request: &GenerateRequest,
-    index: usize,
+    (index, mode): (usize, &Mode),
     initial: Option<&[f64]>,
 ) -> Result<engine::pipeline::Generation, String> {
     let precision = model.precision;
@@ -239,15 +330,16 @@ fn generate(
         };
         let options = RunOptions { on_progress: Some(&mut report), ..RunOptions::default() };
         let result = match initial {
-            Some(initial) => model.generate_with_noise(
+            Some(initial) => model.run_with_noise(
                 request,
+                mode,
                 options,
                 &mut FileNoise {
                     initial: initial.to_vec(),
                     seeded: SeededNoise::new(request.seed, request.batch),
                 },
             ),
-            None => model.generate(request, options),
+            None => model.run(request, mode, options),
         }
         .map_err(|e| e.to_string())?;
         let t = result.timings;
@@ -282,12 +374,26 @@ fn write_images(
 ) -> Result<(), String> {
     for (i, image) in generation.images.iter().enumerate() {
         let path = if numbered { numbered_path(&args.out, first + i) } else { args.out.clone() };
-        let parameters = serde_json::json!({
+        let mut parameters = serde_json::json!({
             "prompt": request.prompt, "negative_prompt": request.negative_prompt, "seed": image.seed,
             "steps": request.steps, "cfg": request.guidance_scale, "scheduler": request.scheduler.name(),
             "width": image.width, "height": image.height, "model": args.model.display().to_string(),
-        })
-        .to_string();
+        });
+        if let Some(init) = &args.edit.init_image {
+            let edit = &args.edit;
+            let mode = if edit.mask.is_some() || edit.infill { "inpaint" } else { "img2img" };
+            let default_strength = if mode == "inpaint" { 1.0 } else { 0.8 };
+            parameters["mode"] = mode.into();
+            parameters["init_image"] = init.display().to_string().into();
+            parameters["strength"] = edit.strength.unwrap_or(default_strength).into();
+            if mode == "inpaint" {
+                parameters["mask"] =
+                    edit.mask.as_ref().map_or("infill".into(), |m| m.display().to_string()).into();
+                parameters["mask_blur"] = edit.mask_blur.into();
+                parameters["padding_mask_crop"] = edit.padding_mask_crop.into();
+            }
+        }
+        let parameters = parameters.to_string();
         let file =
             std::fs::File::create(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         encode_png(
@@ -315,14 +421,16 @@ fn run(args: Args) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let load = started.elapsed();
     let mut requests = requests(&args)?;
-    // Unset sizes default to the model's native size, as in diffusers.
+    let (mode, image_size) = args.edit.mode()?;
+    // Unset sizes default to the init image's size, else the model's native size (diffusers).
     let native = model.unet_config.sample_size * model.vae_config.scale_factor();
+    let (default_width, default_height) = image_size.unwrap_or((native, native));
     for request in &mut requests {
         if !args.size_given.0 {
-            request.width = native;
+            request.width = default_width;
         }
         if !args.size_given.1 {
-            request.height = native;
+            request.height = default_height;
         }
     }
     let first = &requests[0];
@@ -340,7 +448,7 @@ fn run(args: Args) -> Result<(), String> {
         first.batch,
         requests.len()
     );
-    let per_image = model.unet_config.in_channels
+    let per_image = model.vae_config.latent_channels
         * (first.height / model.vae_config.scale_factor())
         * (first.width / model.vae_config.scale_factor());
     let initial = match &args.noise {
@@ -350,7 +458,7 @@ fn run(args: Args) -> Result<(), String> {
     let numbered = args.prompts_file.is_some() || first.batch > 1;
     let mut totals = engine::pipeline::Timings::default();
     for (index, request) in requests.iter().enumerate() {
-        let generation = generate(&model, &args, request, index, initial.as_deref())?;
+        let generation = generate(&model, &args, request, (index, &mode), initial.as_deref())?;
         if let Some(path) = &args.save_latents {
             write_f32s(path, &generation.latents)?;
         }

@@ -29,6 +29,16 @@ impl DdimScheduler {
         &self.timesteps
     }
 
+    /// The signal and noise scales of `add_noise` at step `i`: `(√ᾱ, √(1−ᾱ))` of its timestep.
+    ///
+    /// # Panics
+    /// If `i` is past the last step (a programming error).
+    #[must_use]
+    pub fn noise_scales(&self, i: usize) -> (f64, f64) {
+        let alpha = self.alphas_cumprod[self.timesteps[i]];
+        (alpha.sqrt(), (1.0 - alpha).sqrt())
+    }
+
     /// One denoising step at training timestep `t`: from `sample` and the model's output for it,
     /// the sample at the previous timestep.
     ///

@@ -47,6 +47,15 @@ impl DpmSolverScheduler {
         &self.timesteps
     }
 
+    /// The signal and noise scales of `add_noise` at step `i`: `(αᵢ, σᵢ·αᵢ)` of its noise level.
+    ///
+    /// # Panics
+    /// If `i` is past the last step (a programming error).
+    #[must_use]
+    pub fn noise_scales(&self, i: usize) -> (f64, f64) {
+        alpha_sigma(self.sigmas[i])
+    }
+
     /// Step `i`: from `sample` and the model's output, the sample at the next noise level.
     ///
     /// # Panics

@@ -52,6 +52,15 @@ impl EulerScheduler {
         1.0 / self.sigmas[i].mul_add(self.sigmas[i], 1.0).sqrt()
     }
 
+    /// The noise level of step `i` (`add_noise` adds noise of this scale).
+    ///
+    /// # Panics
+    /// If `i` is past the last step (a programming error).
+    #[must_use]
+    pub fn sigma(&self, i: usize) -> f64 {
+        self.sigmas[i]
+    }
+
     /// Whether [`Self::step`] needs fresh noise.
     #[must_use]
     pub const fn needs_noise(&self) -> bool {

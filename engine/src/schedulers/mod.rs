@@ -131,6 +131,35 @@ impl Scheduler {
         }
     }
 
+    /// The first step of a run that starts part way, as diffusers' `get_timesteps` picks it for
+    /// image-to-image and inpainting: `steps − min(⌊steps × strength⌋, steps)`. The run then
+    /// takes steps `start..steps` (`set_begin_index(start)`); `start == steps` means none.
+    #[must_use]
+    pub fn start_for_strength(&self, strength: f64) -> usize {
+        let steps = self.timesteps().len();
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let init = ((steps as f64 * strength).floor().max(0.0) as usize).min(steps);
+        steps - init
+    }
+
+    /// `original` noised to the level of step `i` with standard-normal `noise`, as each
+    /// scheduler's `add_noise` does once `set_begin_index` is set: DDIM with the training
+    /// `ᾱ` of timestep `i` (`√ᾱ·x + √(1−ᾱ)·n`), Euler `x + σᵢ·n`, DPM-Solver
+    /// `αᵢ·x + σᵢ·n` with `αᵢ = 1/√(σᵢ²+1)` (its variance-preserving form).
+    ///
+    /// # Panics
+    /// If the slices differ in length or `i` is past the last step (programming errors).
+    #[must_use]
+    pub fn add_noise(&self, original: &[f64], noise: &[f64], i: usize) -> Vec<f64> {
+        assert_eq!(original.len(), noise.len(), "sample and noise differ in size");
+        let (signal, noise_scale) = match self {
+            Self::Ddim(s) => s.noise_scales(i),
+            Self::Euler(s) => (1.0, s.sigma(i)),
+            Self::DpmSolver(s) => s.noise_scales(i),
+        };
+        original.iter().zip(noise).map(|(&x, &n)| signal * x + noise_scale * n).collect()
+    }
+
     /// Step `i` (steps are taken in order, from 0): the next sample from this one and the
     /// model's output for it. `noise` is read only where [`Self::needs_noise`].
     ///

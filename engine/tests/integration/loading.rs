@@ -157,3 +157,30 @@ fn corrupt_weights_missing_tensors_and_extra_tensors_are_errors() {
     let err = load_error(&dir);
     assert!(err.contains("do not fit the model") && err.contains("final_layer_norm"), "{err}");
 }
+
+#[test]
+fn unet_channels_must_be_the_latents_or_an_inpainting_unets() {
+    // Seeded random weights: only the configs matter here.
+    let random = |dir: &Path| StableDiffusion::random(dir, &Device::flex(), engine::model::Precision::F32, 0);
+    let with_channels = |name: &str, channels_in: usize, channels_out: usize| {
+        let dir = copy_of_tiny_model(name);
+        let config = std::fs::read_to_string(dir.join("unet/config.json")).unwrap();
+        std::fs::write(
+            dir.join("unet/config.json"),
+            config
+                .replace("\"in_channels\": 4", &format!("\"in_channels\": {channels_in}"))
+                .replace("\"out_channels\": 4", &format!("\"out_channels\": {channels_out}")),
+        )
+        .unwrap();
+        dir
+    };
+    let dir = with_channels("inpainting", 9, 4);
+    assert_eq!(random(&dir).unwrap().unet_config.in_channels, 9);
+    let _ = std::fs::remove_dir_all(&dir);
+    for (name, channels_in, channels_out) in [("five-in", 5, 4), ("nine-out", 9, 9), ("eight-out", 4, 8)] {
+        let dir = with_channels(name, channels_in, channels_out);
+        let err = random(&dir).expect_err("a UNet that does not fit the VAE loaded").to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(err.contains("unet/config.json") && err.contains("9 in for inpainting"), "{name}: {err}");
+    }
+}

@@ -81,6 +81,10 @@ pub struct Replay<'a> {
 }
 
 impl NoiseSource for Replay<'_> {
+    fn encoded(&mut self, _image: usize, _which: engine::noise::Encoded, _len: usize) -> Vec<f64> {
+        unreachable!("text-to-image encodes no image")
+    }
+
     fn initial(&mut self, _image: usize, len: usize) -> Vec<f64> {
         let init = self.reference.values("latents.init");
         assert_eq!(init.len(), len);
