@@ -8,6 +8,7 @@ pub mod auth;
 pub mod card_form;
 pub mod components;
 pub mod csp;
+pub mod generation;
 pub mod hydration;
 pub mod pages;
 pub mod routes;

@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use crate::pages;
+use crate::{generation, pages};
 
 /// For each `Route => page component`, a lazily loaded route showing that page.
 macro_rules! lazy_pages {
@@ -45,7 +45,7 @@ lazy_pages! {
     Workflows => pages::WorkflowsPage;
     Models => pages::ModelsPage;
     Admin => pages::AdminPage;
-    Generate => pages::GeneratePage;
+    Generate => generation::GeneratePage;
     Gallery => pages::GalleryPage;
     ImageDetail => pages::ImageDetailPage;
 }

@@ -125,7 +125,8 @@ pub struct ModelList {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GenerateRequest {
-    /// What to draw; 1–2000 characters.
+    /// What to draw; 1–2000 characters (left out: refused as empty, naming the field).
+    #[serde(default)]
     pub prompt: String,
     /// What to keep out.
     #[serde(default)]
@@ -157,6 +158,45 @@ pub struct GenerateRequest {
     /// One of the caller's boards, for the results.
     #[serde(default)]
     pub board_id: Option<BoardId>,
+}
+
+impl GenerateRequest {
+    /// The settings a preset keeps: the request without where its images go and how many, and
+    /// without the seed unless it is `kept` (a preset with a random seed draws a new one).
+    #[must_use]
+    pub fn as_preset(&self, seed_kept: bool) -> Self {
+        Self { seed: self.seed.filter(|_| seed_kept), batch_size: None, board_id: None, ..self.clone() }
+    }
+
+    /// A preset's settings from its stored JSON object (presets saved over REST may hold
+    /// anything an object can).
+    ///
+    /// # Errors
+    /// A message naming what does not fit, for people.
+    pub fn from_preset(params: &serde_json::Value) -> Result<Self, String> {
+        let request: Self = serde_json::from_value(params.clone())
+            .map_err(|e| format!("This preset's settings cannot be used: {e}."))?;
+        Ok(Self { board_id: None, batch_size: None, ..request })
+    }
+}
+
+impl From<&GenerationParams> for GenerateRequest {
+    /// The request that runs `params` again ("use these settings"): every field given.
+    fn from(params: &GenerationParams) -> Self {
+        Self {
+            prompt: params.prompt.clone(),
+            negative_prompt: Some(params.negative_prompt.clone()),
+            seed: Some(params.seed),
+            steps: Some(i64::from(params.steps)),
+            cfg_scale: Some(params.cfg_scale),
+            scheduler: Some(params.scheduler.as_str().to_owned()),
+            width: Some(i64::from(params.width)),
+            height: Some(i64::from(params.height)),
+            batch_size: Some(i64::from(params.batch_size)),
+            model: Some(params.model.0.clone()),
+            board_id: None,
+        }
+    }
 }
 
 /// The parameters a job runs with: checked, defaults filled in, the seed chosen.
@@ -457,6 +497,51 @@ pub struct JobList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jobs_parameters_recalled_as_a_request_check_back_to_the_same_parameters() {
+        let original = GenerateRequest {
+            prompt: "a penguin".into(),
+            seed: Some(42),
+            steps: Some(12),
+            scheduler: Some("ddim".into()),
+            batch_size: Some(2),
+            ..GenerateRequest::default()
+        };
+        let params = check(&original, Plan::Studio).unwrap();
+        let recalled = GenerateRequest::from(&params);
+        assert_eq!(check(&recalled, Plan::Studio).unwrap(), params);
+    }
+
+    #[test]
+    fn a_preset_keeps_the_settings_but_not_the_board_the_batch_or_a_random_seed() {
+        let request = GenerateRequest {
+            prompt: "a penguin".into(),
+            seed: Some(7),
+            steps: Some(30),
+            batch_size: Some(4),
+            board_id: Some(BoardId(uuid::Uuid::nil())),
+            ..GenerateRequest::default()
+        };
+        let saved = serde_json::to_value(request.as_preset(false)).unwrap();
+        let loaded = GenerateRequest::from_preset(&saved).unwrap();
+        assert_eq!(
+            loaded,
+            GenerateRequest { seed: None, batch_size: None, board_id: None, ..request.clone() }
+        );
+        assert_eq!(
+            GenerateRequest::from_preset(&serde_json::to_value(request.as_preset(true)).unwrap())
+                .unwrap()
+                .seed,
+            Some(7)
+        );
+        // Older presets hold only some fields, or none.
+        let old = GenerateRequest::from_preset(&serde_json::json!({"prompt": "x", "steps": null})).unwrap();
+        assert_eq!((old.prompt.as_str(), old.steps), ("x", None));
+        assert!(GenerateRequest::from_preset(&serde_json::json!({})).is_ok());
+        let bad = GenerateRequest::from_preset(&serde_json::json!({"steps": "many"})).unwrap_err();
+        assert!(bad.contains("cannot be used"), "{bad}");
+    }
 
     fn catalog() -> Vec<ModelInfo> {
         vec![

@@ -123,6 +123,10 @@ pub struct JobEvent {
     pub preview: Option<String>,
     /// The images made so far.
     pub image_ids: Vec<ImageId>,
+    /// The images made, with links signed for the stream's session: on the `completed` event
+    /// only (the page shows them without a request per image); empty on the others.
+    #[serde(default)]
+    pub images: Vec<ImageInfo>,
     /// Why it failed.
     pub error: Option<String>,
 }

@@ -10,10 +10,11 @@ use crate::{
     accounts::CurrentUser,
     images::{self, ImageRecord, NewImage},
     imaging::{self, ImagingError, UploadLimits},
+    links::LinkOwner,
     storage::{FileKind, ImageStore, StorageError},
     tenancy::TenantError,
 };
-use contract::ids::{BoardId, ImageId, UserId};
+use contract::ids::{BoardId, ImageId, JobId, UserId};
 
 fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
@@ -38,6 +39,20 @@ pub async fn page(core: &Core, user: &CurrentUser, filter: ImageFilter) -> Resul
 /// Stored parameters that do not decode.
 pub fn signed_now(core: &Core, user: &CurrentUser, record: ImageRecord) -> Result<ImageInfo, TenantError> {
     record.into_info(&core.links, user.session, now())
+}
+
+/// The images `owner`'s job `job` made, signed for the session that watches it (the completed
+/// event of a job's stream carries them, so the page needs no request per image).
+///
+/// # Errors
+/// The database failed.
+pub async fn made_by_job(core: &Core, owner: LinkOwner, job: JobId) -> Result<Vec<ImageInfo>, TenantError> {
+    let now = now();
+    images::of_job(&core.tenants, owner.user, job)
+        .await?
+        .into_iter()
+        .map(|record| record.into_info(&core.links, owner.session, now))
+        .collect()
 }
 
 /// One of `user`'s images.

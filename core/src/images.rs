@@ -157,6 +157,23 @@ pub async fn get(db: &TenantDb, user: UserId, id: ImageId) -> Result<ImageRecord
     row.ok_or(TenantError::NotFound)
 }
 
+/// The images `user`'s job `job` made (none for another user's job), oldest first.
+///
+/// # Errors
+/// The database failed.
+pub async fn of_job(db: &TenantDb, user: UserId, job: JobId) -> Result<Vec<ImageRecord>, TenantError> {
+    let mut tx = db.begin(user).await?;
+    let rows: Vec<ImageRecord> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM images WHERE job_id = $1 AND user_id = $2 ORDER BY created_at, image_id"
+    )))
+    .bind(job)
+    .bind(user)
+    .fetch_all(tx.conn())
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 fn unknown_board() -> TenantError {
     TenantError::invalid("unknown_board", "board_id", "You have no board with this id.")
 }

@@ -3,8 +3,8 @@
 //! cannot drift apart; nothing here knows about routes or pages.
 //!
 //! Features: `accounts` (passwords, sessions, email flows), `oauth` (Google and Discord sign-in),
-//! `tenancy` (the only way to tenant tables), `quota`, `generation` (requests → jobs), `queue` and
-//! `worker` (claiming and running jobs), `images` (the gallery), `boards`, `workflows`, `admin`,
+//! `tenancy` (the only way to tenant tables), `quota`, `generation` (requests, jobs, the queue,
+//! workers and job events), `images` (the gallery), `boards`, `workflows`, `admin`,
 //! `account_data` (export and deletion). Infrastructure: `config`, `db`, `storage`, `mail`,
 //! `secrets`, `links` (signed URLs), `rate_limit`, `client_ip`.
 
@@ -21,12 +21,9 @@ pub mod gallery;
 pub mod generation;
 pub mod images;
 pub mod imaging;
-pub mod job_events;
-pub mod jobs;
 pub mod links;
 pub mod mail;
 pub mod oauth;
-pub mod queue;
 pub mod quota;
 pub mod rate_limit;
 pub mod refusals;
@@ -35,7 +32,6 @@ mod services;
 pub mod storage;
 pub mod storage_budget;
 pub mod tenancy;
-pub mod worker;
 pub mod workflows;
 
 pub use services::{Core, CoreError, Services};

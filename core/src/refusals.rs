@@ -11,9 +11,8 @@ use crate::{
     admin::AdminError,
     billing::{BillingError, webhook::WebhookError},
     gallery::UploadError,
-    generation::GenerationError,
+    generation::{GenerationError, events::WatchError},
     imaging::ImagingError,
-    job_events::WatchError,
     quota::{self, QuotaError},
     tenancy::TenantError,
 };

@@ -10,7 +10,7 @@ use crate::{
     accounts::Accounts,
     billing::Billing,
     config::{Config, WorkerSettings},
-    job_events::JobEventHub,
+    generation::events::JobEventHub,
     links::LinkSigner,
     mail::Outbox,
     oauth::OAuthService,

@@ -13,7 +13,8 @@ use std::{collections::HashSet, time::Duration, time::Instant};
 use contract::ids::WorkerId;
 use pingvas_core::{
     db::{self, roles},
-    queue, secrets,
+    generation::queue,
+    secrets,
     tenancy::TenantDb,
 };
 use sqlx::PgPool;

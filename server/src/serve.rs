@@ -8,10 +8,10 @@ use crate::http::{AppState, router};
 use pingvas_core::{
     config::{Config, WorkerSettings},
     db::{self, DbError},
+    generation::worker::Worker,
     mail::{Outbox, sender::MailSender},
     storage::ImageStore,
     tenancy::TenantDb,
-    worker::Worker,
 };
 
 /// The server could not start.

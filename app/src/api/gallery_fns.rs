@@ -1,37 +1,18 @@
-//! The UI's server functions for generation and the gallery: the same core functions as the REST
-//! API (`pingvas_core::generation`, `jobs`, `gallery`).
+//! The UI's server functions for the gallery: the same core functions as the REST API
+//! (`pingvas_core::gallery`). Generation's are in `crate::generation::server_fns`.
 
 use leptos::{prelude::*, server_fn::codec::Json};
 
 use contract::{
     error::UiError,
-    generation::{GenerateRequest, Job, JobAccepted},
     images::{ImageFilter, ImageInfo, ImagePage, UpdateImage},
 };
 
 #[cfg(feature = "ssr")]
 use super::call::as_user;
-use contract::ids::{ImageId, JobId};
+use contract::ids::ImageId;
 #[cfg(feature = "ssr")]
-use pingvas_core::{gallery, generation, jobs};
-
-/// Queue a generation.
-#[server(prefix = "/api/v1/ui", endpoint = "generate", input = Json)]
-pub async fn ui_generate(access_token: String, request: GenerateRequest) -> Result<JobAccepted, UiError> {
-    as_user(&access_token, async |core, user| generation::submit(core, &user, &request).await).await
-}
-
-/// One of my jobs.
-#[server(prefix = "/api/v1/ui", endpoint = "jobs/get")]
-pub async fn ui_job(access_token: String, id: JobId) -> Result<Job, UiError> {
-    as_user(&access_token, async |core, user| jobs::get(&core.tenants, user.user_id, id).await).await
-}
-
-/// Cancel one of my jobs.
-#[server(prefix = "/api/v1/ui", endpoint = "jobs/cancel")]
-pub async fn ui_cancel_job(access_token: String, id: JobId) -> Result<Job, UiError> {
-    as_user(&access_token, async |core, user| jobs::cancel(&core.tenants, user.user_id, id).await).await
-}
+use pingvas_core::gallery;
 
 /// A page of my images.
 #[server(prefix = "/api/v1/ui", endpoint = "images", input = Json)]

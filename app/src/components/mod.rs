@@ -1,7 +1,6 @@
 //! Pieces shared by several pages.
 
 mod board_row;
-pub mod job_watch;
 mod payment_banner;
 mod quota_meter;
 mod site_header;

@@ -6,7 +6,6 @@ mod auth_complete;
 mod billing;
 mod email_links;
 mod gallery;
-mod generate;
 mod home;
 mod image_detail;
 mod legal;
@@ -25,7 +24,6 @@ pub use self::{
     billing::BillingPage,
     email_links::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     gallery::GalleryPage,
-    generate::GeneratePage,
     home::{HomePage, SHOWCASE, ShowcaseExample},
     image_detail::ImageDetailPage,
     legal::{PrivacyPage, TermsPage},

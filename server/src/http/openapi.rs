@@ -16,8 +16,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::http::{
     AppState,
     rest::{
-        account_data, admin, auth, billing, boards, email, gallery, generation, health, job_events, oauth,
-        users, workflows,
+        account_data, admin, auth, billing, boards, email, gallery, generation, health, oauth, users,
+        workflows,
     },
 };
 
@@ -139,7 +139,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(generation::list_jobs))
         .routes(routes!(generation::get_job))
         .routes(routes!(generation::cancel_job))
-        .routes(routes!(job_events::job_events))
+        .routes(routes!(generation::events::job_events))
         .routes(routes!(gallery::list_images))
         .routes(upload_route())
         .routes(routes!(gallery::get_image, gallery::update_image, gallery::delete_image))

@@ -34,8 +34,11 @@ async fn confirm_reset(
 
 /// Each message to `recipient`, oldest first: its attempts, last error, whether it was sent and
 /// what is left of its text (opened where sealed; a sent message keeps none).
+/// A message row as the outbox holds it: attempts, last error, sent, id, sealed body, plain body.
+type OutboxRow = (i32, Option<String>, bool, uuid::Uuid, Option<Vec<u8>>, String);
+
 async fn outbox(pool: &PgPool, recipient: &str) -> Vec<(i32, Option<String>, bool, String)> {
-    let rows: Vec<(i32, Option<String>, bool, uuid::Uuid, Option<Vec<u8>>, String)> = sqlx::query_as(
+    let rows: Vec<OutboxRow> = sqlx::query_as(
         "SELECT attempts, last_error, sent_at IS NOT NULL, message_id, sealed_body, text_body || html_body
          FROM mail_outbox WHERE recipient = $1 ORDER BY created_at",
     )

@@ -18,9 +18,9 @@ use common::{
 use http_body_util::BodyExt;
 use pingvas_core::{
     config::{WorkerSettings, default_catalog},
+    generation::worker::Worker,
     storage::ImageStore,
     tenancy::TenantDb,
-    worker::Worker,
 };
 use serde_json::{Value, json};
 
@@ -401,6 +401,13 @@ async fn a_jobs_event_stream_shows_it_queued_then_running_then_completed_with_a_
     );
 
     let image_id = done["image_ids"][0].as_str().unwrap();
+    // The completed event carries the image with its signed links; only it does.
+    assert_eq!(done["images"].as_array().map(Vec::len), Some(1), "{done}");
+    assert_eq!(done["images"][0]["image_id"], image_id);
+    assert!(events[..events.len() - 1].iter().all(|(_, e)| e["images"] == json!([])));
+    let signed = done["images"][0]["file_url"].as_str().unwrap();
+    let by_link = call(&g.app, "GET", signed, PEER, &[], None).await;
+    assert_eq!(by_link.status(), StatusCode::OK, "its link opens without a token");
     let file = bytes(get_as(&g.app, &format!("/api/v1/images/{image_id}/file"), &ada.bearer()).await).await;
     let decoded = engine::png::decode_png(&file).unwrap();
     assert_eq!((decoded.width, decoded.height), (64, 64));
@@ -439,7 +446,7 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
     assert_eq!(get_as(&g.app, &path, &ada.bearer()).await.status(), StatusCode::OK);
 
     // The hub itself: eight streams of one job, one reader; it goes when they do.
-    let hub = pingvas_core::job_events::JobEventHub::new(TenantDb::new(g.pool.clone()), 8);
+    let hub = pingvas_core::generation::events::JobEventHub::new(TenantDb::new(g.pool.clone()), 8);
     let user = contract::ids::UserId(ada.user_id.parse().unwrap());
     let job: contract::ids::JobId = job.parse().unwrap();
     let mut watches = Vec::new();
@@ -449,7 +456,7 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
     assert_eq!(hub.readers(), 1);
     assert!(matches!(
         hub.watch(user, job).await,
-        Err(pingvas_core::job_events::WatchError::TooManyStreams(8))
+        Err(pingvas_core::generation::events::WatchError::TooManyStreams(8))
     ));
     assert_eq!(watches[0].events.borrow().status, contract::generation::JobStatus::Queued);
     drop(watches);
@@ -461,7 +468,10 @@ async fn event_streams_are_capped_per_user_and_share_one_reader_per_job() {
     // Someone else's job is not theirs to watch, and the refusal holds no slot.
     let bob = contract::ids::UserId(register(&g.app, "bob@example.com").await.user_id.parse().unwrap());
     for _ in 0..10 {
-        assert!(matches!(hub.watch(bob, job).await, Err(pingvas_core::job_events::WatchError::Tenant(_))));
+        assert!(matches!(
+            hub.watch(bob, job).await,
+            Err(pingvas_core::generation::events::WatchError::Tenant(_))
+        ));
     }
 }
 

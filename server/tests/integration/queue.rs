@@ -19,10 +19,12 @@ use contract::ids::{ImageId, JobId, UserId, WorkerId};
 use contract::plans::Plan;
 use pingvas_core::{
     config::{WorkerSettings, default_catalog},
-    queue::{self, Recovered},
+    generation::{
+        queue::{self, Recovered},
+        worker::{Worker, image_id},
+    },
     storage::ImageStore,
     tenancy::TenantDb,
-    worker::{Worker, image_id},
 };
 use serde_json::json;
 use uuid::Uuid;

@@ -12,7 +12,7 @@ use common::{
     register_verified, send_as, set_plan,
 };
 use contract::plans::Plan;
-use pingvas_core::{jobs, quota, tenancy::TenantDb};
+use pingvas_core::{generation::jobs, quota, tenancy::TenantDb};
 use serde_json::{Value, json};
 
 async fn me(app: &axum::Router, user: &common::SignedIn) -> Value {

@@ -16,7 +16,7 @@ use contract::{
     plans::Plan,
 };
 use engine::{StableDiffusion, device::DeviceChoice, pipeline::RunOptions, png::encode_png};
-use pingvas_core::{config::default_catalog, worker::engine_request};
+use pingvas_core::{config::default_catalog, generation::worker::engine_request};
 
 /// The largest difference of one 8-bit value allowed, and of their mean: the CPU kernels pick
 /// their SIMD width at run time, so another processor may round a few pixels the other way.

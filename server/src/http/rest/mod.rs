@@ -10,7 +10,6 @@ pub mod email;
 pub mod gallery;
 pub mod generation;
 pub mod health;
-pub mod job_events;
 pub mod oauth;
 pub mod users;
 pub mod workflows;

@@ -10,10 +10,10 @@ use contract::{
 use contract::ids::JobId;
 use time::OffsetDateTime;
 
+use super::jobs;
 use crate::{
     Core,
     accounts::CurrentUser,
-    jobs,
     links::{LinkOwner, LinkPurpose, LinkSigner},
     quota::{self, QuotaError},
     storage_budget::{self, Adding},

@@ -25,11 +25,14 @@ use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
+use super::{
+    jobs,
+    queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
+};
 use crate::{
     config::{CatalogEntry, WorkerSettings},
     images::NewImage,
-    imaging, jobs,
-    queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
+    imaging,
     storage::{FileKind, ImageStore, StorageError},
     tenancy::{TenantDb, TenantError},
 };

@@ -1,5 +1,8 @@
 //! REST routes for generation: `POST /api/v1/images/generate`, the caller's jobs
-//! (`/api/v1/jobs`, `/api/v1/jobs/{id}`, cancel) and the models their plan may use.
+//! (`/api/v1/jobs`, `/api/v1/jobs/{id}`, cancel), the models their plan may use, and a job's
+//! live events ([`events`]).
+
+pub mod events;
 
 use axum::{
     Json,
@@ -15,7 +18,10 @@ use crate::http::{
     extractors::{json::ApiJson, query::ApiQuery},
     tenant_errors::parse_id,
 };
-use pingvas_core::{accounts::CurrentUser, generation, jobs};
+use pingvas_core::{
+    accounts::CurrentUser,
+    generation::{self, jobs},
+};
 
 /// Generate images: check the parameters, reserve the quota, queue a job.
 #[utoipa::path(

@@ -10,19 +10,22 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::{
+    server_fns::{ui_cancel_job, ui_generate},
+    watch::watch_job,
+};
 use crate::{
     api::{
         account_fns::ui_profile,
-        gallery_fns::{ui_cancel_job, ui_generate, ui_image},
+        gallery_fns::ui_image,
         tenant_fns::{ui_boards, ui_create_workflow, ui_models, ui_workflows},
     },
     auth::{Auth, RequireAuth},
-    components::job_watch::watch_job,
 };
 use contract::{
     boards::Board,
     error::UiError,
-    generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS, GenerateRequest, ModelInfo, Scheduler},
+    generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS, GenerateRequest, JobStatus, ModelInfo, Scheduler},
     images::{ImageInfo, JobEvent},
     plans::{Plan, PlanLimits},
 };
@@ -82,28 +85,44 @@ fn GenerateForm() -> impl IntoView {
 
     let preset_name = RwSignal::new(String::new());
     let preset_saved = RwSignal::new(None::<String>);
-    // Sets the fields a preset or an image's parameters name; the others stay as they are.
-    let apply = move |params: &serde_json::Value| {
-        let text =
-            |key: &str| params.get(key).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-        let fields = [
-            ("prompt", prompt),
-            ("negative_prompt", negative),
-            ("seed", seed),
-            ("steps", steps),
-            ("cfg_scale", cfg),
-            ("scheduler", scheduler),
-            ("width", width),
-            ("height", height),
-            ("model", model),
+    let number = |text: String| text.trim().parse::<i64>().ok();
+    // The form as one typed request: what Generate sends, and (less board and batch) what a
+    // preset saves.
+    let form_request = move || GenerateRequest {
+        prompt: prompt.get_untracked(),
+        negative_prompt: Some(negative.get_untracked()).filter(|n| !n.trim().is_empty()),
+        seed: if randomise.get_untracked() { None } else { number(seed.get_untracked()) },
+        steps: number(steps.get_untracked()),
+        cfg_scale: cfg.get_untracked().trim().parse().ok(),
+        scheduler: Some(scheduler.get_untracked()),
+        width: number(width.get_untracked()),
+        height: number(height.get_untracked()),
+        batch_size: number(batch.get_untracked()),
+        model: Some(model.get_untracked()).filter(|m| !m.is_empty()),
+        board_id: board.get_untracked().parse().ok(),
+    };
+    // Sets the fields a request names (a preset's, an image's, a link's); the others stay.
+    let apply = move |request: &GenerateRequest| {
+        if !request.prompt.is_empty() {
+            prompt.set(request.prompt.clone());
+        }
+        let texts = [
+            (negative, request.negative_prompt.clone()),
+            (seed, request.seed.map(|v| v.to_string())),
+            (steps, request.steps.map(|v| v.to_string())),
+            (cfg, request.cfg_scale.map(|v| v.to_string())),
+            (scheduler, request.scheduler.clone()),
+            (width, request.width.map(|v| v.to_string())),
+            (height, request.height.map(|v| v.to_string())),
+            (model, request.model.clone()),
         ];
-        for (key, field) in fields {
-            if let Some(v) = text(key) {
-                field.set(v);
+        for (field, value) in texts {
+            if let Some(value) = value {
+                field.set(value);
             }
         }
         // A given seed is meant to be reused, not replaced by a random one.
-        if text("seed").is_some() {
+        if request.seed.is_some() {
             randomise.set(false);
         }
     };
@@ -113,14 +132,10 @@ fn GenerateForm() -> impl IntoView {
         let workflow =
             query.with_untracked(|q| q.get("workflow")).and_then(|id| id.parse::<WorkflowId>().ok());
         // "Try it" links (the home page's examples): a prompt, and the seed that made the example.
-        let linked = query.with_untracked(|q| {
-            let mut fields = serde_json::Map::new();
-            for key in ["prompt", "seed"] {
-                if let Some(value) = q.get(key).filter(|v| !v.trim().is_empty()) {
-                    fields.insert(key.to_owned(), serde_json::Value::String(value));
-                }
-            }
-            serde_json::Value::Object(fields)
+        let linked = query.with_untracked(|q| GenerateRequest {
+            prompt: q.get("prompt").unwrap_or_default(),
+            seed: q.get("seed").and_then(|s| s.trim().parse().ok()),
+            ..GenerateRequest::default()
         });
         spawn_local(async move {
             if let Ok(list) = auth.call(ui_models).await {
@@ -139,36 +154,25 @@ fn GenerateForm() -> impl IntoView {
             // "Use these settings" from the gallery.
             if let Some(id) = from
                 && let Ok(image) = auth.call(|token| ui_image(token, id)).await
-                && let Some(p) = image.params
-                && let Ok(params) = serde_json::to_value(&p)
+                && let Some(params) = image.params
             {
-                apply(&params);
+                apply(&GenerateRequest { batch_size: None, ..GenerateRequest::from(&params) });
             }
             if let Some(id) = workflow
                 && let Ok(presets) = auth.call(ui_workflows).await
                 && let Some(preset) = presets.into_iter().find(|w| w.workflow_id == id)
             {
-                apply(&preset.params);
+                match GenerateRequest::from_preset(&preset.params) {
+                    Ok(settings) => apply(&settings),
+                    Err(message) => error.set(Some(UiError::Failed(message))),
+                }
             }
         });
     });
 
-    let number = |text: String| text.trim().parse::<i64>().ok();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let request = GenerateRequest {
-            prompt: prompt.get_untracked(),
-            negative_prompt: Some(negative.get_untracked()).filter(|n| !n.trim().is_empty()),
-            seed: if randomise.get_untracked() { None } else { number(seed.get_untracked()) },
-            steps: number(steps.get_untracked()),
-            cfg_scale: cfg.get_untracked().trim().parse().ok(),
-            scheduler: Some(scheduler.get_untracked()),
-            width: number(width.get_untracked()),
-            height: number(height.get_untracked()),
-            batch_size: number(batch.get_untracked()),
-            model: Some(model.get_untracked()).filter(|m| !m.is_empty()),
-            board_id: board.get_untracked().parse().ok(),
-        };
+        let request = form_request();
         error.set(None);
         results.set(Vec::new());
         elapsed.set(None);
@@ -184,20 +188,15 @@ fn GenerateForm() -> impl IntoView {
                     if let Ok(profile) = auth.call(ui_profile).await {
                         auth.set_user(profile);
                     }
-                    let watch = watch_job(&accepted.events_url, move |update| {
+                    let watch = watch_job(&accepted.events_url, move |mut update| {
                         let finished = update.status.is_finished();
-                        let ids = update.image_ids.clone();
+                        // The completed event carries the images it made.
+                        let made = std::mem::take(&mut update.images);
                         event.set(Some(update));
                         if finished {
                             elapsed.set(started_at.get_untracked().map(|t| (js_now() - t) / 1000.0));
+                            results.set(made);
                             spawn_local(async move {
-                                let mut made = Vec::new();
-                                for id in ids {
-                                    if let Ok(image) = auth.call(|token| ui_image(token, id)).await {
-                                        made.push(image);
-                                    }
-                                }
-                                results.set(made);
                                 if let Ok(profile) = auth.call(ui_profile).await {
                                     auth.set_user(profile);
                                 }
@@ -213,19 +212,8 @@ fn GenerateForm() -> impl IntoView {
     };
     let save_preset = move |_| {
         let name = preset_name.get_untracked();
-        let mut params = serde_json::json!({
-            "prompt": prompt.get_untracked(),
-            "negative_prompt": negative.get_untracked(),
-            "steps": number(steps.get_untracked()),
-            "cfg_scale": cfg.get_untracked().trim().parse::<f64>().ok(),
-            "scheduler": scheduler.get_untracked(),
-            "width": number(width.get_untracked()),
-            "height": number(height.get_untracked()),
-            "model": model.get_untracked(),
-        });
-        if !randomise.get_untracked() {
-            params["seed"] = serde_json::json!(number(seed.get_untracked()));
-        }
+        let preset = form_request().as_preset(!randomise.get_untracked());
+        let params = serde_json::to_value(&preset).unwrap_or_default();
         spawn_local(async move {
             match auth.call(|token| ui_create_workflow(token, name.clone(), params.clone())).await {
                 Ok(saved) => {
@@ -377,15 +365,15 @@ fn GenerateForm() -> impl IntoView {
 /// The progress bar, queue position and preview of the job being made.
 #[component]
 fn JobProgress(event: JobEvent) -> impl IntoView {
-    let status = match event.status.as_str() {
-        "queued" => match event.queue_position {
+    let status = match event.status {
+        JobStatus::Queued => match event.queue_position {
             Some(0) | None => "Queued: next in line".to_owned(),
             Some(n) => format!("Queued: {n} ahead of you"),
         },
-        "running" => format!("Step {} of {}", event.step, event.total),
-        "completed" => "Done".to_owned(),
-        "failed" => format!("Failed: {}", event.error.clone().unwrap_or_default()),
-        _ => "Cancelled; unused images were refunded".to_owned(),
+        JobStatus::Running => format!("Step {} of {}", event.step, event.total),
+        JobStatus::Completed => "Done".to_owned(),
+        JobStatus::Failed => format!("Failed: {}", event.error.clone().unwrap_or_default()),
+        JobStatus::Cancelled => "Cancelled; unused images were refunded".to_owned(),
     };
     view! {
         <section class="panel job-progress" data-testid="job-progress" data-status=event.status.as_str()>

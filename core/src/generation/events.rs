@@ -21,10 +21,8 @@ use tokio::sync::{
     watch,
 };
 
-use crate::{
-    jobs, queue,
-    tenancy::{TenantDb, TenantError},
-};
+use super::{jobs, queue};
+use crate::tenancy::{TenantDb, TenantError};
 use contract::ids::{JobId, UserId};
 
 /// How long a job's reader waits for a notification before re-reading the job anyway.
@@ -283,6 +281,8 @@ pub async fn snapshot(db: &TenantDb, user: UserId, id: JobId) -> Result<JobEvent
             format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(png))
         }),
         image_ids: job.image_ids,
+        // Signed per session where the stream is served.
+        images: Vec::new(),
         error: job.error,
     })
 }

@@ -11,7 +11,7 @@ use axum::{
     http::HeaderMap,
     response::sse::{Event, KeepAlive, Sse},
 };
-use contract::{ids::JobId, images::JobEvent};
+use contract::{generation::JobStatus, ids::JobId, images::JobEvent};
 use futures::{Stream, stream};
 use tokio::time::Instant;
 
@@ -24,7 +24,8 @@ use crate::http::{
 };
 use pingvas_core::{
     accounts::Accounts,
-    job_events::JobWatch,
+    gallery,
+    generation::events::JobWatch,
     links::{LinkOwner, LinkPurpose, SignedQuery},
 };
 
@@ -106,9 +107,24 @@ pub async fn job_events(
         owner,
         next_session_check: Instant::now() + SESSION_RECHECK,
     };
-    let events = futures::StreamExt::map(
+    let core = state.core.clone();
+    let events = futures::StreamExt::then(
         futures::StreamExt::chain(stream::once(std::future::ready(first)), rest_of(open)),
-        |event| Ok(Event::default().event(event.name()).json_data(&event).unwrap_or_default()),
+        move |mut event| {
+            let core = core.clone();
+            async move {
+                if event.status == JobStatus::Completed {
+                    // A failed read leaves the ids, from which the page can still link them.
+                    match gallery::made_by_job(&core, owner, event.job_id).await {
+                        Ok(images) => event.images = images,
+                        Err(e) => {
+                            tracing::warn!(job = %event.job_id, error = %e, "completed job's images unread")
+                        }
+                    }
+                }
+                Ok(Event::default().event(event.name()).json_data(&event).unwrap_or_default())
+            }
+        },
     );
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use contract::generation::{GenerationParams, JobStatus};
 
+use super::jobs;
 use crate::{
     images::{self, NewImage},
-    jobs,
     tenancy::TenantDb,
 };
 use contract::ids::{BoardId, JobId, UserId, WorkerId};
