@@ -2,6 +2,8 @@
 //!
 //! The same components render on the server (feature `ssr`) and hydrate in the browser (feature
 //! `hydrate`), so the first paint is complete HTML and interactivity arrives with the wasm bundle.
+// The workspace page's view types nest deeper than the default limit lets rustc lay out.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod auth;

@@ -37,7 +37,8 @@ impl From<BoardRow> for Board {
 }
 
 const COLUMNS: &str = "board_id, name, cover_image_id, \
-     (SELECT count(*) FROM images i WHERE i.board_id = boards.board_id AND i.user_id = boards.user_id) AS image_count, \
+     (SELECT count(*) FROM images i WHERE i.board_id = boards.board_id AND i.user_id = boards.user_id \
+       AND i.origin IN ('generated', 'uploaded')) AS image_count, \
      created_at, updated_at";
 
 /// A trimmed board name of 1–100 characters on one line.

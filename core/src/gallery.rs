@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::{
     Core,
     accounts::CurrentUser,
-    images::{self, ImageRecord, NewImage},
+    images::{self, ImageRecord, NewImage, Origin},
     imaging::{self, ImagingError, UploadLimits},
     links::LinkOwner,
     storage::{FileKind, ImageStore, StorageError},
@@ -61,6 +61,14 @@ pub async fn made_by_job(core: &Core, owner: LinkOwner, job: JobId) -> Result<Ve
 /// 404 if it is not theirs.
 pub async fn image(core: &Core, user: &CurrentUser, id: ImageId) -> Result<ImageInfo, TenantError> {
     signed_now(core, user, images::get(&core.tenants, user.user_id, id).await?)
+}
+
+/// Moves a staged canvas result of `user`'s into the gallery.
+///
+/// # Errors
+/// 404 if it is not theirs.
+pub async fn accept(core: &Core, user: &CurrentUser, id: ImageId) -> Result<ImageInfo, TenantError> {
+    signed_now(core, user, images::accept(&core.tenants, user.user_id, id).await?)
 }
 
 /// Stars, unstars or moves one of `user`'s images.
@@ -143,7 +151,8 @@ impl UploadBuffers {
     }
 }
 
-/// Adds `file` to `user`'s gallery (on `board`): refused early if the storage budget has no
+/// Adds `file` to `user`'s gallery (on `board`), or as an asset for edits to start from when
+/// `origin` is [`Origin::Asset`] (on no board): refused early if the storage budget has no
 /// room, checked by content (type, declared pixels, bit depth) before it is decoded, thumbnailed,
 /// stored, and recorded under the budget's lock. Files stored for a row that could not be
 /// recorded are deleted again.
@@ -154,6 +163,7 @@ pub async fn upload(
     core: &Core,
     user: &CurrentUser,
     board: Option<BoardId>,
+    origin: Origin,
     file: bytes::Bytes,
 ) -> Result<ImageInfo, UploadError> {
     images::check_room(&core.tenants, user.user_id, user.plan, file.len()).await?;
@@ -177,7 +187,8 @@ pub async fn upload(
     let image_id = ImageId(uuid::Uuid::new_v4());
     let record = NewImage {
         image_id,
-        board_id: board,
+        origin,
+        board_id: board.filter(|_| origin != Origin::Asset),
         storage_key: ImageStore::key(user.user_id, image_id, FileKind::Original, checked.extension),
         thumbnail_key: ImageStore::key(user.user_id, image_id, FileKind::Thumbnail, "webp"),
         content_type: checked.content_type,

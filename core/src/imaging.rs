@@ -114,6 +114,16 @@ pub fn preview_png(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<u8>, Imagi
     encode(&DynamicImage::ImageRgb8(rgb_image(width, height, rgb)?), ImageFormat::Png)
 }
 
+/// An image file we stored (an upload, already checked, or a generated PNG) as 8-bit RGBA:
+/// width, height and pixels, for an edit to start from.
+///
+/// # Errors
+/// [`ImagingError::NotAnImage`] when it does not decode.
+pub fn decode_rgba(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>), ImagingError> {
+    let image = image::load_from_memory(bytes).map_err(|_| ImagingError::NotAnImage)?.to_rgba8();
+    Ok((image.width(), image.height(), image.into_raw()))
+}
+
 /// Checks an uploaded file by its content (never its name or declared type) and makes its
 /// thumbnail. The header is read first and the image decoded only if it fits `limits`.
 ///

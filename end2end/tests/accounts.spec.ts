@@ -20,7 +20,7 @@ function recordUrls(page: Page): string[] {
 test("a new user signs up, signs out and signs in again with email and password", async ({ page }) => {
   const email = uniqueEmail("ada");
   await register(page, email);
-  await expect(page).toHaveURL("/");
+  await expect(page).toHaveURL("/generate");
 
   await page.getByTestId("sign-out").click();
   await expect(page).toHaveURL("/login");

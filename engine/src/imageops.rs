@@ -177,36 +177,28 @@ pub fn crop_region(
     let ratio_target = target_width as f64 / target_height as f64;
     if ratio_crop > ratio_target {
         let desired = (x2 - x1) as f64 / ratio_target;
-        let diff = (desired - (y2 - y1) as f64) as i64;
-        y1 -= diff.div_euclid(2);
-        y2 += diff - diff.div_euclid(2);
-        if y2 >= h {
-            let over = y2 - h;
-            y2 -= over;
-            y1 -= over;
-        }
-        if y1 < 0 {
-            y2 -= y1;
-            y1 = 0;
-        }
-        y2 = y2.min(h);
+        (y1, y2) = widen((y1, y2), (desired - (y2 - y1) as f64) as i64, h);
     } else {
         let desired = (y2 - y1) as f64 * ratio_target;
-        let diff = (desired - (x2 - x1) as f64) as i64;
-        x1 -= diff.div_euclid(2);
-        x2 += diff - diff.div_euclid(2);
-        if x2 >= w {
-            let over = x2 - w;
-            x2 -= over;
-            x1 -= over;
-        }
-        if x1 < 0 {
-            x2 -= x1;
-            x1 = 0;
-        }
-        x2 = x2.min(w);
+        (x1, x2) = widen((x1, x2), (desired - (x2 - x1) as f64) as i64, w);
     }
     Some(CropBox { x1: x1 as usize, y1: y1 as usize, x2: x2 as usize, y2: y2 as usize })
+}
+
+/// `[lo, hi)` grown by `diff` (half before, the rest after), then shifted back inside
+/// `[0, limit)` and clipped to it, as `get_crop_region` does on either axis.
+const fn widen((lo, hi): (i64, i64), diff: i64, limit: i64) -> (i64, i64) {
+    let (mut lo, mut hi) = (lo - diff.div_euclid(2), hi + diff - diff.div_euclid(2));
+    if hi >= limit {
+        let over = hi - limit;
+        hi -= over;
+        lo -= over;
+    }
+    if lo < 0 {
+        hi -= lo;
+        lo = 0;
+    }
+    (lo, if hi < limit { hi } else { limit })
 }
 
 /// The pixels of `area` of an image `width` wide with `channels` per pixel.

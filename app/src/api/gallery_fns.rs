@@ -36,6 +36,12 @@ pub async fn ui_update_image(
     as_user(&access_token, async |core, user| gallery::update(core, &user, id, &edit).await).await
 }
 
+/// Keep a staged canvas result: it joins my gallery.
+#[server(prefix = "/api/v1/ui", endpoint = "images/accept")]
+pub async fn ui_accept_image(access_token: String, id: ImageId) -> Result<ImageInfo, UiError> {
+    as_user(&access_token, async |core, user| gallery::accept(core, &user, id).await).await
+}
+
 /// Delete one of my images.
 #[server(prefix = "/api/v1/ui", endpoint = "images/delete")]
 pub async fn ui_delete_image(access_token: String, id: ImageId) -> Result<(), UiError> {

@@ -5,6 +5,15 @@
 #[cfg(feature = "hydrate")]
 use contract::{error::UiError, images::ImageInfo};
 
+/// What an upload is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// One of my pictures, in the gallery.
+    Gallery,
+    /// An image for an edit to start from (the canvas's base or mask), out of the gallery.
+    Asset,
+}
+
 /// Uploads `file` (to `board`, if given) as the holder of `access_token`.
 ///
 /// # Errors
@@ -13,15 +22,20 @@ use contract::{error::UiError, images::ImageInfo};
 #[cfg(feature = "hydrate")]
 pub async fn upload_image(
     access_token: String,
-    file: web_sys::File,
+    file: web_sys::Blob,
+    name: &str,
     board: Option<contract::ids::BoardId>,
+    purpose: Purpose,
 ) -> Result<ImageInfo, UiError> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
 
     let failed = |what: &str| UiError::Failed(format!("The upload failed: {what}."));
     let form = web_sys::FormData::new().map_err(|_| failed("no form data"))?;
-    form.append_with_blob_and_filename("file", &file, &file.name()).map_err(|_| failed("the file"))?;
+    form.append_with_blob_and_filename("file", &file, name).map_err(|_| failed("the file"))?;
+    if purpose == Purpose::Asset {
+        form.append_with_str("purpose", "asset").map_err(|_| failed("the purpose"))?;
+    }
     if let Some(board) = board {
         form.append_with_str("board_id", &board.to_string()).map_err(|_| failed("the board"))?;
     }

@@ -151,8 +151,12 @@ fn Gallery() -> impl IntoView {
             let board = board_filter.get_untracked().parse::<BoardId>().ok();
             uploading.set(true);
             spawn_local(async move {
+                let name = file.name();
                 let result = auth
-                    .call(|token| crate::components::upload::upload_image(token, file.clone(), board))
+                    .call(|token| {
+                        use crate::components::upload::{Purpose, upload_image};
+                        upload_image(token, file.clone().into(), &name, board, Purpose::Gallery)
+                    })
                     .await;
                 uploading.set(false);
                 match result {

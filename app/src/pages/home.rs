@@ -42,6 +42,50 @@ pub const SHOWCASE: [ShowcaseExample; 6] = [
     ShowcaseExample { prompt: "blue circle", seed: 1, image: "/showcase/blue-circle.png" },
 ];
 
+/// An edit the starter model made: from one of the [`SHOWCASE`] pictures, with the canvas's
+/// defaults (Euler a, 25 steps, CFG 7.5, 64×64) and this prompt, seed and strength, through a mask
+/// when there is one (white: repainted, no blur). `showcase.rs` remakes these too, through the
+/// worker's own edit preparation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditExample {
+    /// What it shows, for people.
+    pub title: &'static str,
+    /// The picture it starts from, under `public/`.
+    pub source: &'static str,
+    /// The mask, under `public/`, for inpainting.
+    pub mask: Option<&'static str>,
+    /// The prompt.
+    pub prompt: &'static str,
+    /// The seed.
+    pub seed: i64,
+    /// Strength, in hundredths.
+    pub strength_percent: u8,
+    /// The result, under `public/`.
+    pub image: &'static str,
+}
+
+/// The home page's edit examples: image to image and inpainting.
+pub const EDIT_SHOWCASE: [EditExample; 2] = [
+    EditExample {
+        title: "Image to image",
+        source: "/showcase/red-apple.png",
+        mask: None,
+        prompt: "star",
+        seed: 2,
+        strength_percent: 60,
+        image: "/showcase/edit-image-to-image.png",
+    },
+    EditExample {
+        title: "Inpainting",
+        source: "/showcase/grinning-face.png",
+        mask: Some("/showcase/edit-mask.png"),
+        prompt: "smiling face with sunglasses",
+        seed: 3,
+        strength_percent: 100,
+        image: "/showcase/edit-inpainting.png",
+    },
+];
+
 /// `/generate` with `example`'s prompt and seed filled in.
 #[must_use]
 pub fn try_link(example: &ShowcaseExample) -> String {
@@ -111,6 +155,36 @@ pub fn HomePage() -> impl IntoView {
                     .collect_view()}
             </ul>
         </section>
+        <section class="showcase" aria-labelledby="edits-title">
+            <h2 id="edits-title">"Edit what you have"</h2>
+            <p>
+                "On the canvas a picture can be redrawn from a prompt, repainted where you brush a "
+                "mask, or extended past its edges. The starter model did these:"
+            </p>
+            <ul class="edit-showcase">
+                {EDIT_SHOWCASE
+                    .iter()
+                    .map(|example| {
+                        let how = match example.mask {
+                            None => format!("“{}”, strength {:.2}", example.prompt, f64::from(example.strength_percent) / 100.0),
+                            Some(_) => format!("“{}” where masked", example.prompt),
+                        };
+                        view! {
+                            <li data-testid="edit-example">
+                                <strong>{example.title}</strong>
+                                <div class="edit-steps">
+                                    <img src=example.source alt="The picture it starts from" width="96" height="96"/>
+                                    {example.mask.map(|mask| view! { <img src=mask alt="The mask: white is repainted" width="96" height="96"/> })}
+                                    <span aria-hidden="true">"→"</span>
+                                    <img src=example.image alt=example.prompt width="96" height="96"/>
+                                </div>
+                                <span class="showcase-prompt">{how}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
         <section class="inspiration" aria-labelledby="inspiration-title">
             <h2 id="inspiration-title">"Need a prompt?"</h2>
             <p class="prompt-idea" data-testid="prompt-idea" aria-live="polite">
@@ -139,6 +213,12 @@ mod tests {
         assert_eq!(try_link(&example), "/generate?prompt=a%20red%20apple%2C%20%C3%A7a%20%26%20co&seed=7");
         for example in &SHOWCASE {
             assert!(example.image.starts_with("/showcase/") && example.image.ends_with(".png"));
+        }
+        for example in &EDIT_SHOWCASE {
+            for file in [example.source, example.image].into_iter().chain(example.mask) {
+                assert!(file.starts_with("/showcase/") && file.ends_with(".png"), "{file}");
+            }
+            assert!(example.strength_percent <= 100);
         }
     }
 

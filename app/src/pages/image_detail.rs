@@ -99,6 +99,7 @@ fn ImageView(info: ImageInfo) -> impl IntoView {
                     view! { <p class="muted">"Uploaded image."</p> }.into_any()
                 }}
                 <p class="muted">{format!("{} × {} px · {} bytes", info.width, info.height, info.byte_size)}</p>
+                <a class="button" href=format!("/generate?canvas={id}") data-testid="edit-on-canvas">"Edit on canvas"</a>
                 <a class="button" href=info.file_url download=format!("pingvas-{id}.png") data-testid="download">"Download"</a>
                 <button type="button" class="button danger" data-testid="delete" on:click=delete>"Delete"</button>
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}

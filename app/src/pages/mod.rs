@@ -24,7 +24,7 @@ pub use self::{
     billing::BillingPage,
     email_links::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
     gallery::GalleryPage,
-    home::{HomePage, SHOWCASE, ShowcaseExample},
+    home::{EDIT_SHOWCASE, EditExample, HomePage, SHOWCASE, ShowcaseExample},
     image_detail::ImageDetailPage,
     legal::{PrivacyPage, TermsPage},
     login::LoginPage,

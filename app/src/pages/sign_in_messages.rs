@@ -32,7 +32,8 @@ pub fn safe_next(next: Option<String>) -> String {
         {
             path
         }
-        _ => "/".to_owned(),
+        // Signed-in users land on the workspace.
+        _ => "/generate".to_owned(),
     }
 }
 
@@ -46,7 +47,7 @@ mod tests {
         for bad in
             [None, Some("https://evil.example".into()), Some("//evil.example".into()), Some("/\\x".into())]
         {
-            assert_eq!(safe_next(bad), "/");
+            assert_eq!(safe_next(bad), "/generate");
         }
     }
 

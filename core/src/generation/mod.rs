@@ -6,8 +6,11 @@
 //! - [`queue`]: where a job is claimed (fairness, leases, heartbeats, re-queueing dead
 //!   workers' jobs) and where each image is recorded;
 //! - [`worker`]: runs claimed jobs on its device with the engine and stores their files;
+//! - [`edit`]: an edit's images made into the engine's input (region, infill, mask, scale) and
+//!   the mask applied to its result;
 //! - [`events`]: job changes fanned out to event streams across server instances.
 
+pub mod edit;
 pub mod events;
 pub mod jobs;
 pub mod queue;

@@ -3,21 +3,25 @@
 //! with its images reserved or leaves no trace. Running jobs is the workers' part.
 
 use contract::{
-    generation::{GenerateRequest, GenerationRefusal, Job, JobAccepted, ModelInfo, check_request},
+    generation::{
+        GenerateRequest, GenerationParams, GenerationRefusal, Job, JobAccepted, ModelInfo, Region,
+        check_request, fit_size,
+    },
     plans::Plan,
 };
 
-use contract::ids::JobId;
+use contract::ids::{ImageId, JobId};
 use time::OffsetDateTime;
 
 use super::jobs;
 use crate::{
     Core,
     accounts::CurrentUser,
+    images,
     links::{LinkOwner, LinkPurpose, LinkSigner},
     quota::{self, QuotaError},
     storage_budget::{self, Adding},
-    tenancy::{TenantDb, TenantError},
+    tenancy::{TenantDb, TenantError, TenantTx},
 };
 
 /// Why a request was not queued.
@@ -102,9 +106,9 @@ pub fn usable_models(catalog: &[ModelInfo], plan: Plan) -> impl Iterator<Item = 
 /// Checks `request`, reserves its images and queues it for `user`.
 ///
 /// # Errors
-/// 403 `email_unverified` before the address is verified, 422/403 for the parameters, 413 when
-/// the gallery has no room, 422 for a board that is not theirs, 429 when the quota is short
-/// or the plan's jobs at once are all queued or running.
+/// 403 `email_unverified` before the address is verified, 422/403 for the parameters, 404 for an
+/// init image or mask that is not theirs, 413 when the gallery has no room, 422 for a board that
+/// is not theirs, 429 when the quota is short or the plan's jobs at once are all queued or running.
 pub async fn accept(
     db: &TenantDb,
     catalog: &[ModelInfo],
@@ -129,6 +133,8 @@ pub async fn accept(
             );
         }
     }
+    // Before anything is reserved: an image that is not theirs must cost nothing.
+    let params = check_sources(&mut tx, request, params, user.plan, catalog).await?;
     let images = i32::try_from(params.batch_size).unwrap_or(i32::MAX);
     // Locks the user's row before the quota reservation takes it: one order for every request.
     let used = storage_budget::lock_usage(tx.conn(), user.user_id).await?;
@@ -161,4 +167,59 @@ pub async fn accept(
     tx.commit().await?;
     tracing::info!(job = %job.job_id, user = %user.user_id, images, "generation queued");
     Ok(job)
+}
+
+/// Checks that the images an edit names are images of the user whose transaction `tx` is, that
+/// the mask is the init image's size and the region touches it, and sizes a request that names
+/// no width or height by its region (see [`fit_size`]).
+///
+/// # Errors
+/// 404 `not_found` for an image that is not theirs, exactly as for one that does not exist (an
+/// id must not tell whether it belongs to someone else); 422 naming the field otherwise.
+async fn check_sources(
+    tx: &mut TenantTx,
+    request: &GenerateRequest,
+    params: GenerationParams,
+    plan: Plan,
+    catalog: &[ModelInfo],
+) -> Result<GenerationParams, GenerationError> {
+    let Some(edit) = &params.edit else { return Ok(params) };
+    let ids: Vec<ImageId> = std::iter::once(edit.init_image_id).chain(edit.mask_image_id).collect();
+    let sizes = images::sizes_of(tx, &ids).await?;
+    let size_of = |id: ImageId| sizes.iter().find(|(i, ..)| *i == id).map(|&(_, w, h)| (w, h));
+    let (width, height) = size_of(edit.init_image_id).ok_or(TenantError::NotFound)?;
+    let invalid = |field, message: String| GenerationRefusal::Invalid { field, message };
+    if let Some(mask) = edit.mask_image_id {
+        let (mask_width, mask_height) = size_of(mask).ok_or(TenantError::NotFound)?;
+        if (mask_width, mask_height) != (width, height) {
+            return Err(invalid(
+                "mask_image_id",
+                format!(
+                    "The mask is {mask_width}×{mask_height}; make it the init image's size, {width}×{height}."
+                ),
+            )
+            .into());
+        }
+    }
+    let region = edit.region.unwrap_or_else(|| Region::whole(width, height));
+    if !region.overlaps(width, height) {
+        return Err(invalid(
+            "region",
+            format!("The region must share pixels with the {width}×{height} init image."),
+        )
+        .into());
+    }
+    if request.width.is_some() && request.height.is_some() {
+        return Ok(params);
+    }
+    let to_u32 = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+    let (fit_width, fit_height) =
+        fit_size(to_u32(region.width), to_u32(region.height), plan.limits().max_side);
+    let sized = GenerateRequest {
+        width: Some(request.width.unwrap_or(i64::from(fit_width))),
+        height: Some(request.height.unwrap_or(i64::from(fit_height))),
+        seed: Some(params.seed),
+        ..request.clone()
+    };
+    Ok(check_request(&sized, plan, catalog, || params.seed)?)
 }

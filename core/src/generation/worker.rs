@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use contract::generation::{GenerationParams, JobStatus};
+use contract::generation::{Edit, GenerationParams, JobStatus};
 use engine::{
     EngineError,
     device::DeviceChoice,
@@ -26,12 +26,13 @@ use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::{
+    edit::{self, Prepared, Rgba},
     jobs,
     queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
 };
 use crate::{
     config::{CatalogEntry, WorkerSettings},
-    images::NewImage,
+    images::{self, NewImage, Origin},
     imaging,
     storage::{FileKind, ImageStore, StorageError},
     tenancy::{TenantDb, TenantError},
@@ -64,6 +65,9 @@ pub enum WorkerError {
     /// The worker is shutting down and stopped the job between steps.
     #[error("the worker is shutting down")]
     ShuttingDown,
+    /// An image the edit starts from was deleted or cannot be read.
+    #[error("{0}")]
+    Source(String),
 }
 
 impl WorkerError {
@@ -254,7 +258,7 @@ impl Worker {
             Err(error) => {
                 tracing::error!(job = %job.job_id, error = %error, "job failed");
                 let reason = match &error {
-                    WorkerError::UnknownModel(_) => error.to_string(),
+                    WorkerError::UnknownModel(_) | WorkerError::Source(_) => error.to_string(),
                     WorkerError::Engine(EngineError::Request(why)) => format!("The generator refused this request: {why}"),
                     _ => "The generator failed while making this image; the images it did not make were refunded.".into(),
                 };
@@ -265,6 +269,10 @@ impl Worker {
     }
 
     async fn run_job(&mut self, job: &ClaimedJob) -> Result<(), WorkerError> {
+        let edit = match &job.params.edit {
+            Some(edit) => Some(Arc::new(self.prepare_edit(job, edit).await?)),
+            None => None,
+        };
         let name = job.params.model.clone();
         let mut model = self.take_model(&name).await?;
         let mut outcome = Ok(());
@@ -273,7 +281,7 @@ impl Worker {
                 outcome = Err(WorkerError::ShuttingDown);
                 break;
             }
-            let (back, result) = self.run_image(job, index, model).await?;
+            let (back, result) = self.run_image(job, index, model, edit.clone()).await?;
             model = back;
             match result {
                 Ok(Stored::More) => {}
@@ -288,12 +296,52 @@ impl Worker {
         outcome
     }
 
+    /// Loads the images `edit` of `job` starts from and prepares the engine's input, once for all
+    /// the job's images.
+    async fn prepare_edit(&self, job: &ClaimedJob, edit: &Edit) -> Result<Prepared, WorkerError> {
+        let gone = || {
+            WorkerError::Source(
+                "An image this edit starts from was deleted before it ran; nothing was made.".into(),
+            )
+        };
+        let mut files = Vec::new();
+        for id in std::iter::once(edit.init_image_id).chain(edit.mask_image_id) {
+            let record = match images::get(&self.db, job.user_id, id).await {
+                Ok(record) => record,
+                Err(TenantError::NotFound) => return Err(gone()),
+                Err(TenantError::Database(e)) => return Err(e.into()),
+                Err(e) => return Err(WorkerError::Source(e.to_string())),
+            };
+            files.push(match self.store.get(&record.storage_key).await {
+                Ok(bytes) => bytes,
+                Err(StorageError::NotFound(_)) => return Err(gone()),
+                Err(e) => return Err(e.into()),
+            });
+        }
+        let (wanted, size) = (edit.clone(), (job.params.width as usize, job.params.height as usize));
+        blocking(move || {
+            let decode = |bytes: &[u8]| {
+                imaging::decode_rgba(bytes)
+                    .map(|(w, h, rgba)| Rgba { width: w as usize, height: h as usize, rgba })
+                    .map_err(|_| WorkerError::Source("An image this edit starts from cannot be read.".into()))
+            };
+            let init = decode(&files[0])?;
+            let mask = files.get(1).map(|f| decode(f)).transpose()?.map(|m| edit::mask_of(&m));
+            if mask.as_ref().is_some_and(|m| m.len() != init.width * init.height) {
+                return Err(WorkerError::Source("The mask is not the init image's size.".into()));
+            }
+            Ok(edit::prepare(&wanted, &init, mask.as_deref(), size))
+        })
+        .await?
+    }
+
     /// Makes, stores and records image `index` of `job`; the model always comes back.
     async fn run_image(
         &mut self,
         job: &ClaimedJob,
         index: u32,
         model: StableDiffusion,
+        edit: Option<Arc<Prepared>>,
     ) -> Result<(StableDiffusion, Result<Stored, WorkerError>), WorkerError> {
         let params = &job.params;
         let request = engine_request(params, index)?;
@@ -307,7 +355,13 @@ impl Worker {
             };
             let options =
                 RunOptions { on_progress: Some(&mut report), previews: true, cancel: Some(engine_cancel) };
-            let result = model.generate(&request, options);
+            let result = match &edit {
+                None => model.generate(&request, options),
+                Some(edit) => model.run(&request, &edit.mode, options).map(|mut generation| {
+                    generation.images.iter_mut().for_each(|image| edit.finish(image));
+                    generation
+                }),
+            };
             (model, result)
         });
 
@@ -378,8 +432,13 @@ impl Worker {
     ) -> Result<Stored, WorkerError> {
         let image = image.ok_or_else(|| EngineError::Request("the engine returned no image".into()))?;
         let started = Instant::now();
-        let image_params =
-            GenerationParams { seed: i64::try_from(seed).unwrap_or(0), batch_size: 1, ..params.clone() };
+        // Whether it waits in the staging area is where it is, not how to make it again.
+        let image_params = GenerationParams {
+            seed: i64::try_from(seed).unwrap_or(0),
+            batch_size: 1,
+            staged: false,
+            ..params.clone()
+        };
         // One serialisation for the PNG's text chunk and the image row.
         let params_json = serde_json::to_string(&image_params).unwrap_or_default();
         let text = params_json.clone();
@@ -401,6 +460,7 @@ impl Worker {
         let image_id = image_id(job.job_id, index);
         let record = NewImage {
             image_id,
+            origin: if params.staged { Origin::Staged } else { Origin::Generated },
             board_id: job.board_id,
             storage_key: ImageStore::key(job.user_id, image_id, FileKind::Original, "png"),
             thumbnail_key: ImageStore::key(job.user_id, image_id, FileKind::Thumbnail, "webp"),

@@ -80,7 +80,8 @@ pub fn safe_next(next: Option<&str>) -> String {
         {
             path.to_owned()
         }
-        _ => "/".to_owned(),
+        // Signed-in users land on the workspace.
+        _ => "/generate".to_owned(),
     }
 }
 
@@ -134,7 +135,7 @@ mod tests {
             Some("javascript:alert(1)"),
             Some("/ok\r\nSet-Cookie: x"),
         ] {
-            assert_eq!(safe_next(bad), "/", "{bad:?}");
+            assert_eq!(safe_next(bad), "/generate", "{bad:?}");
         }
     }
 }

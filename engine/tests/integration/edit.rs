@@ -13,11 +13,10 @@
 use crate::common;
 
 use burn::tensor::Device;
-use common::{Reference, assert_close, fixtures, relative_error};
+use common::{Reference, assert_close, fixtures, relative_error, request};
 use engine::imageops::{self, CropBox};
 use engine::noise::{Encoded, NoiseSource};
 use engine::pipeline::{ImageToImage, Inpaint, Mode, RgbImage, RunOptions};
-use engine::schedulers::SchedulerKind;
 use engine::{EngineError, GenerateRequest, StableDiffusion};
 use serde_json::Value;
 
@@ -60,21 +59,6 @@ fn size(reference: &Reference) -> usize {
 fn input_image(reference: &Reference) -> RgbImage {
     let side = size(reference);
     RgbImage { width: side, height: side, rgb: bytes(reference.values("input.image")) }
-}
-
-fn request(reference: &Reference, scheduler: &str) -> GenerateRequest {
-    let meta = &reference.meta;
-    let side = size(reference);
-    GenerateRequest {
-        prompt: meta["prompt"].as_str().unwrap().into(),
-        negative_prompt: meta["negative_prompt"].as_str().unwrap().into(),
-        steps: meta["steps"].as_u64().unwrap() as usize,
-        guidance_scale: meta["guidance"].as_f64().unwrap(),
-        scheduler: scheduler.parse::<SchedulerKind>().unwrap(),
-        width: side,
-        height: side,
-        ..GenerateRequest::default()
-    }
 }
 
 fn mode(reference: &Reference, case: &Value) -> Mode {

@@ -135,6 +135,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(boards::get_board, boards::update_board, boards::delete_board))
         .routes(routes!(workflows::list_workflows, workflows::create_workflow))
         .routes(routes!(workflows::get_workflow, workflows::update_workflow, workflows::delete_workflow))
+        .routes(routes!(gallery::accept_image))
         .routes(routes!(generation::generate))
         .routes(routes!(generation::list_jobs))
         .routes(routes!(generation::get_job))

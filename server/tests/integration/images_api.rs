@@ -16,12 +16,7 @@ use common::{
     register_verified, send_as, upload,
 };
 use http_body_util::BodyExt;
-use pingvas_core::{
-    config::{WorkerSettings, default_catalog},
-    generation::worker::Worker,
-    storage::ImageStore,
-    tenancy::TenantDb,
-};
+use pingvas_core::tenancy::TenantDb;
 use serde_json::{Value, json};
 
 struct Gallery {
@@ -373,15 +368,7 @@ async fn a_jobs_event_stream_shows_it_queued_then_running_then_completed_with_a_
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let reader = tokio::spawn(sse_events(stream, 100));
 
-    let store = ImageStore::local(&g.objects).unwrap();
-    let settings = WorkerSettings {
-        device: engine::device::DeviceChoice::Cpu,
-        in_process: false,
-        lease: Duration::from_secs(30),
-        max_attempts: 3,
-        object_store_url: None,
-    };
-    let mut worker = Worker::new(TenantDb::new(g.pool.clone()), store, default_catalog(), settings);
+    let mut worker = common::cpu_worker(&g.pool, &g.objects);
     assert!(worker.run_next().await.unwrap());
     let events = reader.await.unwrap();
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();

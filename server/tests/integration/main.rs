@@ -15,6 +15,7 @@ mod billing;
 mod common;
 mod cors;
 mod database_roles;
+mod edits;
 mod email_flows;
 mod embedded_postgres;
 mod foundation;

@@ -18,7 +18,7 @@ use common::{
 use contract::ids::{ImageId, JobId, UserId, WorkerId};
 use contract::plans::Plan;
 use pingvas_core::{
-    config::{WorkerSettings, default_catalog},
+    config::default_catalog,
     generation::{
         queue::{self, Recovered},
         worker::{Worker, image_id},
@@ -203,16 +203,6 @@ async fn finish_running(owner_pool: &sqlx::PgPool) {
         .unwrap();
 }
 
-fn settings(lease: Duration) -> WorkerSettings {
-    WorkerSettings {
-        device: engine::device::DeviceChoice::Cpu,
-        in_process: false,
-        lease,
-        max_attempts: 3,
-        object_store_url: None,
-    }
-}
-
 /// A `server worker` process on `test_db`, storing into `objects`, with leases of `lease_seconds`.
 async fn worker_process(test_db: &TestDatabase, objects: &str, lease_seconds: u32) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
@@ -275,7 +265,7 @@ async fn a_worker_killed_mid_job_leaves_it_to_another_that_completes_it_exactly_
         TenantDb::new(test_db.pool.clone()),
         store.clone(),
         default_catalog(),
-        settings(Duration::from_secs(2)),
+        common::worker_settings(Duration::from_secs(2)),
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
@@ -358,8 +348,12 @@ async fn a_job_cancelled_while_running_stops_its_worker_and_leaves_nothing_behin
             .await;
     let objects = tempdir("cancelled");
     let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
-    let mut worker =
-        Worker::new(TenantDb::new(test_db.pool.clone()), store, default_catalog(), settings(LEASE));
+    let mut worker = Worker::new(
+        TenantDb::new(test_db.pool.clone()),
+        store,
+        default_catalog(),
+        common::worker_settings(LEASE),
+    );
     let running = tokio::spawn(async move { worker.run_next().await.unwrap() });
 
     wait_for_progress(&test_db.owner_pool, job).await;
@@ -397,7 +391,7 @@ async fn a_storage_failure_is_retried_a_bounded_number_of_times_then_fails_and_r
     let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
     std::fs::remove_dir(&objects).unwrap();
     std::fs::write(&objects, b"not a folder").unwrap();
-    let mut settings = settings(LEASE);
+    let mut settings = common::worker_settings(LEASE);
     settings.max_attempts = 2;
     let mut worker = Worker::new(TenantDb::new(test_db.pool.clone()), store, default_catalog(), settings);
 
@@ -456,8 +450,12 @@ async fn a_worker_told_to_stop_mid_job_hands_it_back_without_spending_a_try() {
     assert_eq!(quota_row(&test_db.owner_pool, &ada).await.1, 1, "still reserved, not refunded");
 
     let store = ImageStore::local(std::path::Path::new(&objects)).unwrap();
-    let mut next =
-        Worker::new(TenantDb::new(test_db.pool.clone()), store, default_catalog(), settings(LEASE));
+    let mut next = Worker::new(
+        TenantDb::new(test_db.pool.clone()),
+        store,
+        default_catalog(),
+        common::worker_settings(LEASE),
+    );
     assert!(next.run_next().await.unwrap());
     let (status, attempts, produced): (String, i32, i32) =
         sqlx::query_as("SELECT status, attempts, images_produced FROM generation_jobs WHERE job_id = $1")

@@ -22,7 +22,8 @@ use crate::http::{
 use contract::ids::{BoardId, ImageId};
 use pingvas_core::{
     accounts::CurrentUser,
-    gallery, images,
+    gallery,
+    images::{self, Origin},
     imaging::ImagingError,
     links::{LinkOwner, LinkPurpose, SignedQuery},
     storage::StorageError,
@@ -126,7 +127,25 @@ pub async fn update_image(
     Ok(Json(gallery::update(&state, &user, parse_id(&id)?, &edit).await?))
 }
 
-/// Delete one of my images and its files.
+/// Keep a staged canvas result: it joins my gallery (accepting one already there changes nothing).
+#[utoipa::path(
+    post, path = "/api/v1/images/{id}/accept", tag = "images", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The image's id")),
+    responses(
+        (status = 200, description = "In the gallery", body = ImageInfo),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 404, description = "No image of mine has this id", body = ErrorBody),
+    )
+)]
+pub async fn accept_image(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ImageInfo>, ApiError> {
+    Ok(Json(gallery::accept(&state, &user, parse_id(&id)?).await?))
+}
+
+/// Delete one of my images and its files (for a staged result: discard it).
 #[utoipa::path(
     delete, path = "/api/v1/images/{id}", tag = "images", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The image's id")),
@@ -251,8 +270,11 @@ pub struct UploadForm {
     /// A PNG, JPEG or WebP image, at most 20 MB and 8192 pixels a side.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// One of my boards, for the image.
+    /// One of my boards, for the image (not for assets).
     board_id: Option<Uuid>,
+    /// `gallery` (the default): one of my pictures; `asset`: an image for edits to start from
+    /// (a canvas's base or mask), kept out of the gallery.
+    purpose: Option<String>,
 }
 
 /// Add an image of my own (PNG, JPEG or WebP, recognised by its content).
@@ -293,7 +315,7 @@ pub async fn upload_image(
     };
     // Not multipart at all, or no boundary: answered in the API's error format, not axum's text.
     let mut form = form.map_err(|_| invalid_form())?;
-    let (mut file, mut board_id) = (None, None);
+    let (mut file, mut board_id, mut origin) = (None, None, Origin::Uploaded);
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
             Some("file") => file = Some(field.bytes().await.map_err(multipart_error)?),
@@ -305,9 +327,16 @@ pub async fn upload_image(
                     })?);
                 }
             }
+            Some("purpose") => {
+                origin = match field.text().await.map_err(multipart_error)?.trim() {
+                    "" | "gallery" => Origin::Uploaded,
+                    "asset" => Origin::Asset,
+                    _ => return Err(invalid("purpose", "Use `gallery` or `asset`.")),
+                };
+            }
             _ => {}
         }
     }
     let file = file.ok_or_else(|| invalid("file", "Choose an image file to upload (the `file` part)."))?;
-    Ok((StatusCode::CREATED, Json(gallery::upload(&state, &user, board_id, file).await?)))
+    Ok((StatusCode::CREATED, Json(gallery::upload(&state, &user, board_id, origin, file).await?)))
 }

@@ -505,14 +505,24 @@ pub async fn upload(
     file: &[u8],
     board: Option<&str>,
 ) -> axum::response::Response {
+    upload_with(app, user, file, &board.map(|b| ("board_id", b)).into_iter().collect::<Vec<_>>()).await
+}
+
+/// `POST /api/v1/images/upload` as `user`, the file and the text `fields` as multipart parts.
+pub async fn upload_with(
+    app: &Router,
+    user: &SignedIn,
+    file: &[u8],
+    fields: &[(&str, &str)],
+) -> axum::response::Response {
     let boundary = "pingvas-test-boundary";
     let mut body = Vec::new();
     body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.png\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
     body.extend(file);
     body.extend(b"\r\n");
-    if let Some(board) = board {
+    for (name, value) in fields {
         body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"board_id\"\r\n\r\n{board}\r\n")
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
                 .as_bytes(),
         );
     }
@@ -525,4 +535,26 @@ pub async fn upload(
     let addr: std::net::SocketAddr = format!("{PEER}:40000").parse().unwrap();
     request.extensions_mut().insert(axum::extract::ConnectInfo(addr));
     app.clone().oneshot(request).await.unwrap()
+}
+
+/// What the tests' workers run with: the CPU, three attempts, a lease of `lease`.
+pub fn worker_settings(lease: std::time::Duration) -> pingvas_core::config::WorkerSettings {
+    pingvas_core::config::WorkerSettings {
+        device: engine::device::DeviceChoice::Cpu,
+        in_process: false,
+        lease,
+        max_attempts: 3,
+        object_store_url: None,
+    }
+}
+
+/// A worker on `pool` with the starter model, storing files in the folder `objects`.
+pub fn cpu_worker(pool: &PgPool, objects: &std::path::Path) -> pingvas_core::generation::worker::Worker {
+    let store = pingvas_core::storage::ImageStore::local(objects).unwrap();
+    pingvas_core::generation::worker::Worker::new(
+        pingvas_core::tenancy::TenantDb::new(pool.clone()),
+        store,
+        pingvas_core::config::default_catalog(),
+        worker_settings(std::time::Duration::from_secs(30)),
+    )
 }

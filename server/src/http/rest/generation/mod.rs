@@ -23,7 +23,9 @@ use pingvas_core::{
     generation::{self, jobs},
 };
 
-/// Generate images: check the parameters, reserve the quota, queue a job.
+/// Generate images: check the parameters, reserve the quota, queue a job. With `init_image_id` it
+/// edits one of my images: image-to-image, inpainting with `mask_image_id`, outpainting with a
+/// `region` that reaches past the image.
 #[utoipa::path(
     post, path = "/api/v1/images/generate", tag = "generation", security(("bearer" = [])),
     request_body = GenerateRequest,
@@ -31,6 +33,7 @@ use pingvas_core::{
         (status = 202, description = "Queued; the quota is reserved", body = JobAccepted),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "`plan_required`: a parameter beyond my plan (the message names the plan); `email_unverified`: the account's email is not verified yet", body = ErrorBody),
+        (status = 404, description = "`not_found`: the init image or mask is not one of my images (whether it exists or is someone else's); nothing is charged", body = ErrorBody),
         (status = 413, description = "`storage_quota_exceeded`: the gallery has no room for the batch's images under the plan's storage budget", body = ErrorBody),
         (status = 422, description = "`invalid_parameter` (with `field`) or `unknown_board`", body = ErrorBody),
         (status = 429, description = "`quota_exceeded`, with `Retry-After` until the monthly reset; or `too_many_jobs`: the plan's jobs at once are all queued or running", body = ErrorBody),

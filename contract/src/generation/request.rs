@@ -1,13 +1,10 @@
-//! Generation requests and jobs: the request as sent, the pure check that turns it into the
-//! parameters a job runs with (against the caller's plan and the model catalog), and the job as
-//! clients see it. Server and UI run the same check, so a form never promises what the server
-//! then refuses.
+//! A generation request as sent, the parameters a job runs with, and the pure check between
+//! them.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
-use crate::ids::{BoardId, ImageId, JobId, ModelName};
-
+use super::{Edit, ModelInfo, Region, Scheduler, check_edit};
+use crate::ids::{BoardId, ImageId, ModelName};
 use crate::plans::{Plan, PlanLimits};
 
 /// Longest prompt and negative prompt, in characters.
@@ -29,96 +26,6 @@ pub const DEFAULT_STEPS: i64 = 25;
 pub const DEFAULT_CFG_SCALE: f64 = 7.5;
 /// Default width and height.
 pub const DEFAULT_SIDE: i64 = 512;
-
-/// A sampling scheduler.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Scheduler {
-    /// DDIM.
-    Ddim,
-    /// Euler.
-    Euler,
-    /// Euler ancestral.
-    EulerA,
-    /// DPM++ 2M.
-    #[serde(rename = "dpmpp_2m")]
-    DpmPp2m,
-    /// DPM++ 2M with Karras sigmas.
-    #[serde(rename = "dpmpp_2m_karras")]
-    DpmPp2mKarras,
-}
-
-impl Scheduler {
-    /// Every scheduler.
-    pub const ALL: [Self; 5] = [Self::Ddim, Self::Euler, Self::EulerA, Self::DpmPp2m, Self::DpmPp2mKarras];
-
-    /// Its name in requests.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Ddim => "ddim",
-            Self::Euler => "euler",
-            Self::EulerA => "euler_a",
-            Self::DpmPp2m => "dpmpp_2m",
-            Self::DpmPp2mKarras => "dpmpp_2m_karras",
-        }
-    }
-
-    /// The name people read.
-    #[must_use]
-    pub const fn display_name(self) -> &'static str {
-        match self {
-            Self::Ddim => "DDIM",
-            Self::Euler => "Euler",
-            Self::EulerA => "Euler ancestral",
-            Self::DpmPp2m => "DPM++ 2M",
-            Self::DpmPp2mKarras => "DPM++ 2M Karras",
-        }
-    }
-
-    /// The scheduler a request names.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-}
-
-/// A model people may choose: an entry of the operator's catalog.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ModelInfo {
-    /// What requests name it by.
-    pub name: ModelName,
-    /// What people read.
-    pub title: String,
-    /// The cheapest plan that may use it.
-    pub min_plan: Plan,
-    /// Width and height a request gets when it names none (the size the model was trained at).
-    #[serde(default = "default_side")]
-    pub default_side: u32,
-}
-
-impl ModelInfo {
-    /// Whether `plan` may use this model: the one rule the request check, the REST model list and
-    /// the pages all apply.
-    #[must_use]
-    pub fn open_to(&self, plan: Plan) -> bool {
-        plan >= self.min_plan
-    }
-}
-
-const fn default_side() -> u32 {
-    DEFAULT_SIDE as u32
-}
-
-/// `GET /api/v1/models`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ModelList {
-    /// Models the caller's plan may use; the first is the default.
-    pub items: Vec<ModelInfo>,
-}
 
 /// `POST /api/v1/images/generate`. Numbers are read wide so that out-of-range values get a clear
 /// message naming the field, not a parse error.
@@ -158,6 +65,28 @@ pub struct GenerateRequest {
     /// One of the caller's boards, for the results.
     #[serde(default)]
     pub board_id: Option<BoardId>,
+    /// Edit this image of mine (an upload, an asset or a generated one): image-to-image, or with
+    /// a mask or a region reaching past it, inpainting and outpainting.
+    #[serde(default)]
+    pub init_image_id: Option<ImageId>,
+    /// Grey image of the init image's size: white is repainted, black kept (needs `init_image_id`).
+    #[serde(default)]
+    pub mask_image_id: Option<ImageId>,
+    /// How much of the init image to change, 0–1 (default 0.75; 1 with a mask).
+    #[serde(default)]
+    pub strength: Option<f64>,
+    /// Blur of the mask's edge in pixels, 0–64 (default 4); the result is pasted back through it.
+    #[serde(default)]
+    pub mask_blur: Option<i64>,
+    /// The part of the init image to generate, which may reach past its edges (outpainting);
+    /// the whole image by default. It is scaled to `width × height`, which default to its size
+    /// (scaled down to the plan's largest side if need be).
+    #[serde(default)]
+    pub region: Option<Region>,
+    /// Keep the results out of the gallery until accepted (`POST /api/v1/images/{id}/accept`):
+    /// the canvas's staging area. Deleting one discards it.
+    #[serde(default)]
+    pub staged: bool,
 }
 
 impl GenerateRequest {
@@ -165,7 +94,23 @@ impl GenerateRequest {
     /// without the seed unless it is `kept` (a preset with a random seed draws a new one).
     #[must_use]
     pub fn as_preset(&self, seed_kept: bool) -> Self {
-        Self { seed: self.seed.filter(|_| seed_kept), batch_size: None, board_id: None, ..self.clone() }
+        Self { seed: self.seed.filter(|_| seed_kept), ..self.without_images() }
+    }
+
+    /// The settings alone: without where the images go, how many, and what images an edit
+    /// starts from (a preset names no picture).
+    fn without_images(&self) -> Self {
+        Self {
+            batch_size: None,
+            board_id: None,
+            init_image_id: None,
+            mask_image_id: None,
+            strength: None,
+            mask_blur: None,
+            region: None,
+            staged: false,
+            ..self.clone()
+        }
     }
 
     /// A preset's settings from its stored JSON object (presets saved over REST may hold
@@ -176,7 +121,7 @@ impl GenerateRequest {
     pub fn from_preset(params: &serde_json::Value) -> Result<Self, String> {
         let request: Self = serde_json::from_value(params.clone())
             .map_err(|e| format!("This preset's settings cannot be used: {e}."))?;
-        Ok(Self { board_id: None, batch_size: None, ..request })
+        Ok(request.without_images())
     }
 }
 
@@ -195,6 +140,12 @@ impl From<&GenerationParams> for GenerateRequest {
             batch_size: Some(i64::from(params.batch_size)),
             model: Some(params.model.0.clone()),
             board_id: None,
+            init_image_id: params.edit.as_ref().map(|e| e.init_image_id),
+            mask_image_id: params.edit.as_ref().and_then(|e| e.mask_image_id),
+            strength: params.edit.as_ref().map(|e| e.strength),
+            mask_blur: params.edit.as_ref().map(|e| i64::from(e.mask_blur)),
+            region: params.edit.as_ref().and_then(|e| e.region),
+            staged: params.staged,
         }
     }
 }
@@ -223,6 +174,12 @@ pub struct GenerationParams {
     pub batch_size: u32,
     /// The catalog model's name.
     pub model: ModelName,
+    /// What an edit starts from; none for text-to-image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Edit>,
+    /// The results wait in the canvas's staging area, out of the gallery, until accepted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub staged: bool,
 }
 
 /// Why a request cannot run.
@@ -366,6 +323,7 @@ pub fn check_request(
         });
     }
 
+    let edit = check_edit(request)?;
     let width = check_side("width", request.width, model.default_side, &limits)?;
     let height = check_side("height", request.height, model.default_side, &limits)?;
 
@@ -390,108 +348,9 @@ pub fn check_request(
         height,
         batch_size: u32::try_from(batch).unwrap_or(u32::MAX),
         model: model.name.clone(),
+        edit,
+        staged: request.staged,
     })
-}
-
-/// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    /// Waiting for a worker.
-    Queued,
-    /// A worker is on it.
-    Running,
-    /// Its images exist.
-    Completed,
-    /// It stopped with an error; unproduced images were refunded.
-    Failed,
-    /// Cancelled; unproduced images were refunded.
-    Cancelled,
-}
-
-impl JobStatus {
-    /// Every status.
-    pub const ALL: [Self; 5] = [Self::Queued, Self::Running, Self::Completed, Self::Failed, Self::Cancelled];
-
-    /// Its stored name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
-    /// The status a stored name denotes.
-    #[must_use]
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
-    }
-
-    /// Whether nothing more will happen to the job.
-    #[must_use]
-    pub const fn is_finished(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
-    }
-}
-
-/// A generation job as its owner sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Job {
-    /// Its id.
-    pub job_id: JobId,
-    /// Where it is.
-    pub status: JobStatus,
-    /// What it makes.
-    pub params: GenerationParams,
-    /// The board its images go to.
-    pub board_id: Option<BoardId>,
-    /// Steps done so far, of `progress_total`.
-    pub progress_step: i32,
-    /// Steps in all (steps × batch).
-    pub progress_total: i32,
-    /// Images charged to this month's quota (refunds already subtracted).
-    pub images_charged: i32,
-    /// Why it failed, for people.
-    pub error: Option<String>,
-    /// The images it made.
-    pub image_ids: Vec<ImageId>,
-    /// When it was accepted.
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub created_at: OffsetDateTime,
-    /// When a worker started it.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    pub started_at: Option<OffsetDateTime>,
-    /// When it finished.
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
-    pub finished_at: Option<OffsetDateTime>,
-}
-
-/// `POST /api/v1/images/generate` → 202.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct JobAccepted {
-    /// The queued job.
-    pub job: Job,
-    /// Its live progress (`GET /api/v1/jobs/{id}/events`) by a signed link that works for an
-    /// hour without the bearer token, for `EventSource`.
-    pub events_url: String,
-}
-
-/// `GET /api/v1/jobs`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct JobList {
-    /// The caller's jobs, newest first.
-    pub items: Vec<Job>,
 }
 
 #[cfg(test)]
@@ -511,6 +370,18 @@ mod tests {
         let params = check(&original, Plan::Studio).unwrap();
         let recalled = GenerateRequest::from(&params);
         assert_eq!(check(&recalled, Plan::Studio).unwrap(), params);
+
+        let canvas_job = GenerateRequest {
+            init_image_id: Some(ImageId(uuid::Uuid::from_u128(3))),
+            mask_image_id: Some(ImageId(uuid::Uuid::from_u128(4))),
+            mask_blur: Some(0),
+            region: Some(Region { x: 32, y: 0, width: 96, height: 64 }),
+            staged: true,
+            ..original
+        };
+        let params = check(&canvas_job, Plan::Studio).unwrap();
+        assert_eq!(params.edit.as_ref().map(|e| e.strength), Some(1.0), "a mask's default strength");
+        assert_eq!(check(&GenerateRequest::from(&params), Plan::Studio).unwrap(), params);
     }
 
     #[test]
@@ -521,13 +392,17 @@ mod tests {
             steps: Some(30),
             batch_size: Some(4),
             board_id: Some(BoardId(uuid::Uuid::nil())),
+            init_image_id: Some(ImageId(uuid::Uuid::nil())),
+            strength: Some(0.5),
+            staged: true,
             ..GenerateRequest::default()
         };
         let saved = serde_json::to_value(request.as_preset(false)).unwrap();
         let loaded = GenerateRequest::from_preset(&saved).unwrap();
         assert_eq!(
             loaded,
-            GenerateRequest { seed: None, batch_size: None, board_id: None, ..request.clone() }
+            GenerateRequest { prompt: "a penguin".into(), steps: Some(30), ..GenerateRequest::default() },
+            "a preset names no picture"
         );
         assert_eq!(
             GenerateRequest::from_preset(&serde_json::to_value(request.as_preset(true)).unwrap())
@@ -629,17 +504,5 @@ mod tests {
             ..request("x")
         };
         assert!(check(&everything, Plan::Studio).is_ok());
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for s in Scheduler::ALL {
-            assert_eq!(Scheduler::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
-        for s in JobStatus::ALL {
-            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-        }
     }
 }

@@ -1,18 +1,21 @@
-//! `/generate`: the generation form (prompt, negative prompt, seed with "randomise", steps,
-//! guidance, scheduler, size, batch, model, board), a live progress bar with previews fed by the
-//! job's server-sent events, and the results, which land in the gallery. Controls beyond the
-//! plan are shown disabled with the plan that unlocks them; the server enforces the same limits.
-//! `?from=<image id>` fills the form with that image's settings, `?workflow=<id>` with a saved
-//! preset's (Pro and up, who can also save the form as a preset here).
+//! The workspace's parameters (prompt, negative prompt, seed with "randomise", steps, guidance,
+//! scheduler, size, batch, model, board, and an edit's strength and mask blur) and the progress
+//! of the job they started. With an image on the canvas a
+//! generation edits the box's region of it and its results are staged there; on an empty canvas
+//! it makes pictures from the prompt alone, which land in the gallery. Controls beyond the plan
+//! are shown disabled with the plan that unlocks them; the server enforces the same limits.
+//! `?from=<image id>` fills the form with that image's settings (and an edit's init image onto
+//! the canvas), `?canvas=<image id>` opens that image on the canvas, `?workflow=<id>` fills the
+//! form with a saved preset's (Pro and up, who can also save the form as a preset here).
 
 use contract::ids::{ImageId, JobId, WorkflowId};
 use leptos::{prelude::*, task::spawn_local};
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{
     server_fns::{ui_cancel_job, ui_generate},
     watch::watch_job,
+    workspace::Workspace,
 };
 use crate::{
     api::{
@@ -20,30 +23,21 @@ use crate::{
         gallery_fns::ui_image,
         tenant_fns::{ui_boards, ui_create_workflow, ui_models, ui_workflows},
     },
-    auth::{Auth, RequireAuth},
+    auth::Auth,
 };
 use contract::{
     boards::Board,
     error::UiError,
-    generation::{DEFAULT_CFG_SCALE, DEFAULT_STEPS, GenerateRequest, JobStatus, ModelInfo, Scheduler},
-    images::{ImageInfo, JobEvent},
+    generation::{
+        DEFAULT_CFG_SCALE, DEFAULT_INPAINT_STRENGTH, DEFAULT_MASK_BLUR, DEFAULT_STEPS, DEFAULT_STRENGTH,
+        GenerateRequest, JobStatus, MAX_MASK_BLUR, ModelInfo, Scheduler,
+    },
+    images::JobEvent,
     plans::{Plan, PlanLimits},
 };
 
 /// Sizes offered, in pixels.
 const SIDES: [u32; 8] = [64, 96, 128, 256, 512, 768, 1024, 1536];
-
-/// The generation page.
-#[component]
-pub fn GeneratePage() -> impl IntoView {
-    view! {
-        <Title text="Generate"/>
-        <RequireAuth>
-            <h1>"Generate"</h1>
-            <GenerateForm/>
-        </RequireAuth>
-    }
-}
 
 /// The caller's plan (Free until the profile says otherwise).
 fn current_plan(auth: Auth) -> Plan {
@@ -60,8 +54,11 @@ fn unlock_hint(plan: Plan, allows: impl Fn(&PlanLimits) -> bool) -> String {
 
 #[component]
 #[allow(clippy::too_many_lines)] // One form: splitting it would scatter its signals.
-fn GenerateForm() -> impl IntoView {
+pub fn GenerateForm(workspace: Workspace) -> impl IntoView {
     let auth = Auth::get();
+    let Workspace { canvas, event, results, elapsed } = workspace;
+    let strength = RwSignal::new(None::<f64>);
+    let mask_blur = RwSignal::new(DEFAULT_MASK_BLUR.to_string());
     let models = RwSignal::new(Vec::<ModelInfo>::new());
     let boards = RwSignal::new(Vec::<Board>::new());
     let prompt = RwSignal::new(String::new());
@@ -77,11 +74,8 @@ fn GenerateForm() -> impl IntoView {
     let model = RwSignal::new(String::new());
     let board = RwSignal::new(String::new());
     let error = RwSignal::new(None::<UiError>);
-    let event = RwSignal::new(None::<JobEvent>);
     let job_id = RwSignal::new(None::<JobId>);
-    let results = RwSignal::new(Vec::<ImageInfo>::new());
     let started_at = RwSignal::new(None::<f64>);
-    let elapsed = RwSignal::new(None::<f64>);
 
     let preset_name = RwSignal::new(String::new());
     let preset_saved = RwSignal::new(None::<String>);
@@ -100,6 +94,7 @@ fn GenerateForm() -> impl IntoView {
         batch_size: number(batch.get_untracked()),
         model: Some(model.get_untracked()).filter(|m| !m.is_empty()),
         board_id: board.get_untracked().parse().ok(),
+        ..GenerateRequest::default()
     };
     // Sets the fields a request names (a preset's, an image's, a link's); the others stay.
     let apply = move |request: &GenerateRequest| {
@@ -125,10 +120,17 @@ fn GenerateForm() -> impl IntoView {
         if request.seed.is_some() {
             randomise.set(false);
         }
+        if let Some(value) = request.strength {
+            strength.set(Some(value));
+        }
+        if let Some(value) = request.mask_blur {
+            mask_blur.set(value.to_string());
+        }
     };
     let query = use_query_map();
     Effect::new(move |_| {
         let from = query.with_untracked(|q| q.get("from")).and_then(|id| id.parse::<ImageId>().ok());
+        let on_canvas = query.with_untracked(|q| q.get("canvas")).and_then(|id| id.parse::<ImageId>().ok());
         let workflow =
             query.with_untracked(|q| q.get("workflow")).and_then(|id| id.parse::<WorkflowId>().ok());
         // "Try it" links (the home page's examples): a prompt, and the seed that made the example.
@@ -144,6 +146,8 @@ fn GenerateForm() -> impl IntoView {
                     model.set(first.name.0.clone());
                     width.set(first.default_side.to_string());
                     height.set(first.default_side.to_string());
+                    let side = i32::try_from(first.default_side).unwrap_or(64);
+                    canvas.resize_area((side, side));
                 }
                 models.set(list);
             }
@@ -156,7 +160,19 @@ fn GenerateForm() -> impl IntoView {
                 && let Ok(image) = auth.call(|token| ui_image(token, id)).await
                 && let Some(params) = image.params
             {
-                apply(&GenerateRequest { batch_size: None, ..GenerateRequest::from(&params) });
+                let recalled = GenerateRequest { batch_size: None, ..GenerateRequest::from(&params) };
+                apply(&recalled);
+                // An edit's settings bring back the image it started from.
+                if let Some(init) = recalled.init_image_id
+                    && let Ok(image) = auth.call(|token| ui_image(token, init)).await
+                {
+                    canvas.load_base(&image.file_url);
+                }
+            }
+            if let Some(id) = on_canvas
+                && let Ok(image) = auth.call(|token| ui_image(token, id)).await
+            {
+                canvas.load_base(&image.file_url);
             }
             if let Some(id) = workflow
                 && let Ok(presets) = auth.call(ui_workflows).await
@@ -177,7 +193,32 @@ fn GenerateForm() -> impl IntoView {
         results.set(Vec::new());
         elapsed.set(None);
         started_at.set(Some(js_now()));
+        let max_side = current_plan(auth).limits().max_side;
         spawn_local(async move {
+            // With an image on the canvas, the request edits the box's region of it.
+            let request = match canvas.edit_source(auth, max_side).await {
+                Ok(None) => request,
+                Ok(Some(source)) => GenerateRequest {
+                    init_image_id: Some(source.init),
+                    mask_image_id: source.mask,
+                    region: source.region,
+                    width: Some(i64::from(source.size.0)),
+                    height: Some(i64::from(source.size.1)),
+                    strength: Some(strength.get_untracked().unwrap_or(if source.mask.is_some() {
+                        DEFAULT_INPAINT_STRENGTH
+                    } else {
+                        DEFAULT_STRENGTH
+                    })),
+                    mask_blur: number(mask_blur.get_untracked()),
+                    staged: true,
+                    ..request
+                },
+                Err(e) => {
+                    error.set(Some(e));
+                    return;
+                }
+            };
+            let staged = request.staged;
             match auth.call(|token| ui_generate(token, request.clone())).await {
                 Ok(accepted) => {
                     job_id.set(Some(accepted.job.job_id));
@@ -192,10 +233,20 @@ fn GenerateForm() -> impl IntoView {
                         let finished = update.status.is_finished();
                         // The completed event carries the images it made.
                         let made = std::mem::take(&mut update.images);
+                        if !finished {
+                            canvas.show_preview(update.preview.as_deref());
+                        }
                         event.set(Some(update));
                         if finished {
                             elapsed.set(started_at.get_untracked().map(|t| (js_now() - t) / 1000.0));
-                            results.set(made);
+                            if staged {
+                                canvas.show_preview(None);
+                                canvas.stage(made);
+                            } else {
+                                canvas.show_preview(made.first().map(|i| i.file_url.as_str()));
+                                results.set(made);
+                            }
+                            canvas.gallery_changed.update(|n| *n += 1);
                             spawn_local(async move {
                                 if let Ok(profile) = auth.call(ui_profile).await {
                                     auth.set_user(profile);
@@ -234,6 +285,12 @@ fn GenerateForm() -> impl IntoView {
         }
     };
 
+    // On an empty canvas the box is the size to be made.
+    let resize_box = move || {
+        if let (Some(w), Some(h)) = (number(width.get_untracked()), number(height.get_untracked())) {
+            canvas.resize_area((i32::try_from(w).unwrap_or(64), i32::try_from(h).unwrap_or(64)));
+        }
+    };
     let plan = move || current_plan(auth);
     let running = move || event.get().is_some_and(|e| !e.status.is_finished());
     let field_error = move |name: &'static str| {
@@ -287,14 +344,36 @@ fn GenerateForm() -> impl IntoView {
                     {Scheduler::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{s.display_name()}</option> }).collect_view()}
                 </select>
             </label>
-            <label>"Width"
-                <select data-testid="width" prop:value=move || width.get() on:change=move |ev| width.set(event_target_value(&ev))>
+            {move || canvas.base.get().map(|_| {
+                let area = canvas.area.get();
+                view! {
+                    <p class="wide muted" data-testid="edit-size">{format!("Editing the canvas: the box's {}×{} pixels are generated.", area.w, area.h)}</p>
+                    <label>"Strength"
+                        <input type="range" min="0" max="1" step="0.05" data-testid="strength"
+                            prop:value=move || strength.get().map_or(String::new(), |v| v.to_string())
+                            on:input=move |ev| strength.set(event_target_value(&ev).parse().ok())/>
+                        <span class="muted">{move || strength.get().map_or_else(
+                            || "1 where masked, else 0.75".to_owned(),
+                            |v| format!("{v:.2}: 0 keeps the image, 1 paints afresh"))}</span>
+                        {field_error("strength")}
+                    </label>
+                    <label>"Mask blur"
+                        <input type="number" min="0" max=MAX_MASK_BLUR.to_string() data-testid="mask-blur" bind:value=mask_blur/>
+                        <span class="muted">"pixels of soft edge"</span>
+                        {field_error("mask_blur")}
+                    </label>
+                }
+            })}
+            <label class:hidden=move || canvas.base.get().is_some()>"Width"
+                <select data-testid="width" prop:value=move || width.get()
+                    on:change=move |ev| { width.set(event_target_value(&ev)); resize_box(); }>
                     {size_options}
                 </select>
                 {field_error("width")}
             </label>
-            <label>"Height"
-                <select data-testid="height" prop:value=move || height.get() on:change=move |ev| height.set(event_target_value(&ev))>
+            <label class:hidden=move || canvas.base.get().is_some()>"Height"
+                <select data-testid="height" prop:value=move || height.get()
+                    on:change=move |ev| { height.set(event_target_value(&ev)); resize_box(); }>
                     {size_options}
                 </select>
                 {field_error("height")}
@@ -344,27 +423,13 @@ fn GenerateForm() -> impl IntoView {
             {move || preset_saved.get().map(|m| view! { <span class="success" data-testid="preset-saved">{m}</span> })}
             {move || error.get().and_then(|e| e.for_field("name")).map(|m| view! { <span class="field-error" role="alert">{m}</span> })}
         </section>
-        {move || event.get().map(|e| view! { <JobProgress event=e/> })}
-        {move || elapsed.get().map(|s| view! { <p class="muted" data-testid="elapsed">{format!("Done in {s:.1} s.")}</p> })}
-        {move || (!results.get().is_empty()).then(|| view! {
-            <section class="panel">
-                <h2>"Results"</h2>
-                <div class="gallery-grid" data-testid="results">
-                    {results.get().into_iter().map(|image| view! {
-                        <a href=format!("/gallery/{}", image.image_id) class="thumb" data-testid="result">
-                            <img src=image.thumbnail_url alt="Generated image"/>
-                        </a>
-                    }).collect_view()}
-                </div>
-                <a href="/gallery" class="button" data-testid="open-gallery">"Open the gallery"</a>
-            </section>
-        })}
     }
+    .into_any()
 }
 
 /// The progress bar, queue position and preview of the job being made.
 #[component]
-fn JobProgress(event: JobEvent) -> impl IntoView {
+pub fn JobProgress(event: JobEvent) -> impl IntoView {
     let status = match event.status {
         JobStatus::Queued => match event.queue_position {
             Some(0) | None => "Queued: next in line".to_owned(),
