@@ -32,3 +32,7 @@ BEGIN
         OFFSET p_offset LIMIT p_limit;
 END;
 $$;
+
+-- CREATE OR REPLACE drops the pinned search path (security requirement 60): pin it again.
+ALTER FUNCTION tenant_image_page(uuid, uuid, boolean, bigint, bigint) SET search_path FROM CURRENT;
+REVOKE EXECUTE ON FUNCTION tenant_image_page(uuid, uuid, boolean, bigint, bigint) FROM PUBLIC;

@@ -406,15 +406,21 @@ async fn s01_every_id_route_answers_404_to_another_tenant_and_changes_nothing() 
                     let id = body_json(response).await["workflow_id"].as_str().unwrap().to_owned();
                     (id.clone(), format!("/api/v1/workflows/{id}"))
                 }
-                "/api/v1/images/{id}" | "/api/v1/images/{id}/file" | "/api/v1/images/{id}/thumbnail" => {
+                "/api/v1/images/{id}"
+                | "/api/v1/images/{id}/file"
+                | "/api/v1/images/{id}/thumbnail"
+                | "/api/v1/images/{id}/accept" => {
+                    // A staged result for accept, whose origin would change if it were accepted.
+                    let origin = if path.ends_with("/accept") { "staged" } else { "uploaded" };
                     let id: String = sqlx::query_scalar(
                         "INSERT INTO images (user_id, origin, storage_key, thumbnail_key, content_type, width,
                                              height, byte_size)
-                         VALUES ($1::uuid, 'uploaded', 'users/b/images/i.png', 'users/b/thumbnails/i.webp',
+                         VALUES ($1::uuid, $2, 'users/b/images/i.png', 'users/b/thumbnails/i.webp',
                                  'image/png', 8, 8, 100)
                          RETURNING image_id::text",
                     )
                     .bind(&bob.user_id)
+                    .bind(origin)
                     .fetch_one(&test_db.owner_pool)
                     .await
                     .unwrap();
