@@ -3,8 +3,13 @@
 //! past the image to extend it. A generation with a base edits the box's region of it (image to
 //! image, inpainting where masked, outpainting past the edges); its results wait in the box, in a
 //! staging strip, to be accepted (painted into the base and kept in the gallery) or discarded.
-//! The geometry and history are plain data ([`model`]); the browser side is [`surface`].
+//! The geometry and history are plain data ([`model`]); the browser side is [`surface`]
+//! (drawing), [`brush`] (the mask brush) and [`input`] (pointer, wheel and keys).
 
+#[cfg(feature = "hydrate")]
+mod brush;
+#[cfg(feature = "hydrate")]
+mod input;
 pub mod model;
 #[cfg(feature = "hydrate")]
 mod surface;
@@ -269,8 +274,8 @@ pub fn CanvasPane(handle: CanvasHandle) -> impl IntoView {
         if let Some(display) = canvas_ref.get() {
             let area = handle.area.get_untracked();
             handle.studio.set_value(surface::Studio::new(handle, display.clone(), (area.w, area.h)));
-            surface::listen(handle, &display);
-            let keys = surface::shortcuts(handle);
+            input::listen(handle, &display);
+            let keys = input::shortcuts(handle);
             on_cleanup(move || keys.remove());
             handle.with_studio(|s| s.render());
         }

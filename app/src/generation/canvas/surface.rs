@@ -1,15 +1,17 @@
 //! The canvas in the browser: the base image and the mask as off-screen `<canvas>` elements, the
 //! visible one redrawn from them with the view's zoom and pan, the box, staged results and live
-//! previews; pointer events (mouse, pen and touch alike) paint, erase, move and resize the box
-//! or pan. Strokes are kept as data ([`Strokes`]) and the mask is repainted from them on undo.
+//! previews; pointer events (mouse, pen and touch alike, wired in [`super::input`]) paint, erase,
+//! move and resize the box or pan. Strokes are kept as data ([`Strokes`]) and the mask is
+//! repainted from them on undo.
 
 use contract::ids::ImageId;
-use leptos::prelude::{GetUntracked, Set, Update};
+use leptos::prelude::{GetUntracked, Set};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, HtmlImageElement, PointerEvent};
 
 use super::{
     CanvasHandle, Tool,
+    brush::{dab, paint, segment},
     model::{self, Rect, Stroke, Strokes, View},
 };
 
@@ -77,45 +79,6 @@ fn new_canvas(width: i32, height: i32) -> Option<HtmlCanvasElement> {
 
 fn size_of(canvas: &HtmlCanvasElement) -> (i32, i32) {
     (i32::try_from(canvas.width()).unwrap_or(0), i32::try_from(canvas.height()).unwrap_or(0))
-}
-
-/// Paints one round dab of `stroke` at `(x, y)`.
-fn dab(ctx: &CanvasRenderingContext2d, stroke: &Stroke, (x, y): (f64, f64)) {
-    let radius = (stroke.size / 2.0).max(0.5);
-    let _ = ctx.set_global_composite_operation(if stroke.erase { "destination-out" } else { "source-over" });
-    ctx.begin_path();
-    let _ = ctx.arc(x, y, radius, 0.0, std::f64::consts::TAU);
-    if stroke.hardness >= 0.99 {
-        ctx.set_fill_style_str("#fff");
-    } else if let Ok(gradient) = ctx.create_radial_gradient(x, y, radius * stroke.hardness, x, y, radius) {
-        let _ = gradient.add_color_stop(0.0, "rgba(255,255,255,1)");
-        let _ = gradient.add_color_stop(1.0, "rgba(255,255,255,0)");
-        ctx.set_fill_style_canvas_gradient(&gradient);
-    }
-    ctx.fill();
-    let _ = ctx.set_global_composite_operation("source-over");
-}
-
-/// Paints `stroke` from `from` to `to` with dabs a quarter of the brush apart.
-fn segment(ctx: &CanvasRenderingContext2d, stroke: &Stroke, from: (f64, f64), to: (f64, f64)) {
-    let distance = (to.0 - from.0).hypot(to.1 - from.1);
-    let spacing = (stroke.size / 4.0).max(1.0);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let dabs = (distance / spacing).ceil() as usize;
-    for i in 1..=dabs {
-        #[allow(clippy::cast_precision_loss)]
-        let t = i as f64 / dabs as f64;
-        dab(ctx, stroke, (from.0 + (to.0 - from.0) * t, from.1 + (to.1 - from.1) * t));
-    }
-}
-
-fn paint(ctx: &CanvasRenderingContext2d, stroke: &Stroke) {
-    if let Some(&first) = stroke.points.first() {
-        dab(ctx, stroke, first);
-    }
-    for pair in stroke.points.windows(2) {
-        segment(ctx, stroke, pair[0], pair[1]);
-    }
 }
 
 impl Studio {
@@ -538,104 +501,4 @@ pub async fn png_of(canvas: &HtmlCanvasElement) -> Result<web_sys::Blob, JsValue
         }
     });
     wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
-}
-
-/// Wires the canvas's pointer and wheel events to the studio (they live as long as the page).
-pub fn listen(handle: CanvasHandle, display: &HtmlCanvasElement) {
-    let on = |name: &str, act: fn(&mut Studio, &PointerEvent)| {
-        let callback = Closure::<dyn FnMut(PointerEvent)>::new(move |event: PointerEvent| {
-            event.prevent_default();
-            handle.with_studio(|studio| act(studio, &event));
-        });
-        let _ = display.add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
-        callback.forget();
-    };
-    on("pointerdown", Studio::pointer_down);
-    on("pointermove", Studio::pointer_move);
-    on("pointerup", |studio, _| studio.pointer_up());
-    on("pointercancel", |studio, _| studio.pointer_up());
-    on("pointerleave", |studio, _| studio.pointer_leave());
-    let wheel = Closure::<dyn FnMut(web_sys::WheelEvent)>::new(move |event: web_sys::WheelEvent| {
-        event.prevent_default();
-        let factor = if event.delta_y() < 0.0 { 1.1 } else { 1.0 / 1.1 };
-        let at = (f64::from(event.offset_x()), f64::from(event.offset_y()));
-        handle.with_studio(|studio| studio.zoom(factor, Some(at)));
-    });
-    let options = web_sys::AddEventListenerOptions::new();
-    options.set_passive(false);
-    let _ = display.add_event_listener_with_callback_and_add_event_listener_options(
-        "wheel",
-        wheel.as_ref().unchecked_ref(),
-        &options,
-    );
-    wheel.forget();
-}
-
-/// The canvas's keyboard shortcuts, while no text field has the focus: B brush, E eraser, V box,
-/// H pan, [ and ] brush size, Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo, + and − zoom, 0 fit.
-/// The listener goes when the returned handle is removed (the page's cleanup).
-pub fn shortcuts(handle: CanvasHandle) -> leptos::prelude::WindowListenerHandle {
-    leptos::prelude::window_event_listener(leptos::ev::keydown, move |event: web_sys::KeyboardEvent| {
-        let typing = event
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
-        if typing || event.alt_key() {
-            return;
-        }
-        let command = event.ctrl_key() || event.meta_key();
-        let key = event.key().to_lowercase();
-        let handled = match (command, key.as_str()) {
-            (true, "z") => {
-                handle.history_step(event.shift_key());
-                true
-            }
-            (true, "y") => {
-                handle.history_step(true);
-                true
-            }
-            (true, _) => false,
-            (false, "b") => {
-                handle.tool.set(Tool::Brush);
-                true
-            }
-            (false, "e") => {
-                handle.tool.set(Tool::Eraser);
-                true
-            }
-            (false, "v") => {
-                handle.tool.set(Tool::Move);
-                true
-            }
-            (false, "h") => {
-                handle.tool.set(Tool::Pan);
-                true
-            }
-            (false, "[") => {
-                handle.brush.update(|b| *b = (*b / 1.25).max(1.0));
-                true
-            }
-            (false, "]") => {
-                handle.brush.update(|b| *b = (*b * 1.25).min(256.0));
-                true
-            }
-            (false, "+" | "=") => {
-                handle.zoom_by(1.25);
-                true
-            }
-            (false, "-") => {
-                handle.zoom_by(1.0 / 1.25);
-                true
-            }
-            (false, "0") => {
-                handle.fit();
-                true
-            }
-            _ => false,
-        };
-        if handled {
-            event.prevent_default();
-            handle.redraw();
-        }
-    })
 }
