@@ -118,6 +118,12 @@ ensure_moto() {
   pip_tool "$MOTO_VENV" moto "$MOTO_VERSION" "moto[server]==$MOTO_VERSION" "an S3-compatible server for the storage tests"
 }
 
+# Prometheus' promtool: lints a scrape of /metrics and unit-tests the alert rules.
+ensure_promtool() {
+  command -v promtool >/dev/null || apt_install prometheus
+  command -v promtool >/dev/null || die "promtool not found after installing Debian's prometheus"
+}
+
 # A Stripe-compatible server for the billing tests (it signs its webhooks as Stripe does).
 LOCALSTRIPE_VERSION="1.15.10"
 LOCALSTRIPE_VENV="${PINGVAS_LOCALSTRIPE_VENV:-$HOME/.cache/pingvas-localstripe}"

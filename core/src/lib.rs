@@ -6,7 +6,7 @@
 //! `tenancy` (the only way to tenant tables), `quota`, `generation` (requests, jobs, the queue,
 //! workers and job events), `images` (the gallery), `boards`, `workflows`, `admin`,
 //! `account_data` (export and deletion). Infrastructure: `config`, `db`, `storage`, `mail`,
-//! `secrets`, `links` (signed URLs), `rate_limit`, `client_ip`.
+//! `secrets`, `links` (signed URLs), `rate_limit`, `client_ip`, `metrics` (what operators scrape).
 
 pub mod account_data;
 pub mod accounts;
@@ -23,6 +23,7 @@ pub mod images;
 pub mod imaging;
 pub mod links;
 pub mod mail;
+pub mod metrics;
 pub mod oauth;
 pub mod quota;
 pub mod rate_limit;

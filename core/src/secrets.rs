@@ -75,6 +75,16 @@ pub fn random_hex(bytes: usize) -> io::Result<String> {
     Ok(hex::encode(buf))
 }
 
+/// Byte-string comparison whose time does not depend on where the inputs differ (only on their
+/// lengths), for secrets presented by a client.
+#[must_use]
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::unix::fs::PermissionsExt;

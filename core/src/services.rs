@@ -60,6 +60,8 @@ pub struct Services {
     pub upload_buffers: crate::gallery::UploadBuffers,
     /// Account exports in progress (`EXPORT_CONCURRENCY`, one per account).
     pub exports: crate::account_data::ExportSlots,
+    /// What this process counts for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// The core could not be built.
@@ -71,6 +73,9 @@ pub enum CoreError {
     /// The object store is misconfigured or unreachable.
     #[error("image storage: {0}")]
     Storage(#[from] StorageError),
+    /// The metrics registry refused a family (a name or label that is not valid).
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 impl Core {
@@ -103,6 +108,7 @@ impl Core {
                 })
                 .transpose()?,
             tenants: TenantDb::new(db.clone()),
+            metrics: crate::metrics::Metrics::new()?,
             accounts: Accounts::new(db.clone(), &config),
             db,
             config: Arc::new(config),

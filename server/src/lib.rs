@@ -8,3 +8,4 @@ pub mod cli;
 pub mod http;
 pub mod serve;
 pub mod telemetry;
+pub mod worker_http;

@@ -1,10 +1,18 @@
 //! Start-up and shutdown of the web server.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use leptos::config::get_configuration;
 use thiserror::Error;
 use tokio::net::TcpListener;
 
-use crate::http::{AppState, router};
+use crate::{
+    http::{AppState, router},
+    worker_http,
+};
 use pingvas_core::{
     config::{Config, WorkerSettings},
     db::{self, DbError},
@@ -72,13 +80,25 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
             state.store.clone(),
             state.config.catalog.clone(),
             state.config.worker.clone(),
-        );
-        tokio::spawn(warm_and_run(worker, worker_stopped))
+        )
+        .with_metrics(state.metrics.clone());
+        tokio::spawn(warm_and_run(worker, worker_stopped, None))
     });
+    let (stopping, delay) = (state.stopping.clone(), state.config.operations.shutdown_delay);
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let listener = TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
     tracing::info!("listening on http://{address}");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)?;
+    // On SIGTERM: unready and streams ended at once; still accepting for `delay` while load
+    // balancers notice; then no new connections, and the requests in flight are finished.
+    let told_to_stop = async move {
+        shutdown_signal().await;
+        stopping.begin();
+        if !delay.is_zero() {
+            tracing::info!(seconds = delay.as_secs(), "unready; accepting requests a while longer");
+            tokio::time::sleep(delay).await;
+        }
+    };
+    axum::serve(listener, app).with_graceful_shutdown(told_to_stop).await.map_err(StartError::Serve)?;
     if let Some(worker) = worker {
         stop(worker, &stop_worker).await;
     }
@@ -90,7 +110,8 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
 }
 
 /// Runs a generation worker alone: connects and migrates the database like `serve`, opens the
-/// object store, warms the model up and runs jobs until SIGTERM or Ctrl-C.
+/// object store, answers probes and scrapes on `WORKER_HTTP_ADDR` if set, warms the model up and
+/// runs jobs until SIGTERM or Ctrl-C (then it is no longer ready, and hands its job back).
 ///
 /// # Errors
 /// See [`StartError`].
@@ -103,12 +124,35 @@ pub async fn run_worker(config: Config) -> Result<(), StartError> {
         &WorkerSettings::default_object_dir(&config.data_dir),
     )
     .map_err(pingvas_core::CoreError::from)?;
+    let metrics = pingvas_core::metrics::Metrics::new().map_err(pingvas_core::CoreError::from)?;
     let worker =
-        Worker::new(TenantDb::new(pool.clone()), store, config.catalog.clone(), config.worker.clone());
+        Worker::new(TenantDb::new(pool.clone()), store, config.catalog.clone(), config.worker.clone())
+            .with_metrics(metrics.clone());
+    let ready = Arc::new(AtomicBool::new(false));
+    let listener = match config.worker.http_addr {
+        Some(address) => {
+            let listener =
+                TcpListener::bind(address).await.map_err(|source| StartError::Bind { address, source })?;
+            tracing::info!("worker probes and metrics on http://{address}");
+            let probes = worker_http::Probes {
+                metrics,
+                pool: pool.clone(),
+                token: config.operations.metrics_token.clone(),
+                ready: Arc::clone(&ready),
+            };
+            // Served until the process ends, so the drain itself can be watched.
+            Some(tokio::spawn(async move { axum::serve(listener, worker_http::router(probes)).await }))
+        }
+        None => None,
+    };
     let (stop_signal, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(warm_and_run(worker, stopped));
+    let running = tokio::spawn(warm_and_run(worker, stopped, Some(Arc::clone(&ready))));
     shutdown_signal().await;
+    ready.store(false, Ordering::Relaxed);
     stop(running, &stop_signal).await;
+    if let Some(listener) = listener {
+        listener.abort();
+    }
     pool.close().await;
     Ok(())
 }
@@ -128,14 +172,25 @@ async fn stop(worker: tokio::task::JoinHandle<()>, signal: &tokio::sync::watch::
     }
 }
 
-/// Warms `worker` up (a failure is logged: its jobs then fail with a clear reason) and runs it.
-async fn warm_and_run(mut worker: Worker, stop: tokio::sync::watch::Receiver<bool>) {
+/// Warms `worker` up (a failure is logged: its jobs then fail with a clear reason, and `ready`
+/// stays false so the orchestrator sees it) and runs it.
+async fn warm_and_run(
+    mut worker: Worker,
+    stop: tokio::sync::watch::Receiver<bool>,
+    ready: Option<Arc<AtomicBool>>,
+) {
     // Each step's activation buffers are reused rather than mapped and unmapped anew.
     if !engine::cpu::memory::keep_freed_memory_for_reuse() {
         tracing::debug!("the allocator keeps its defaults");
     }
-    if let Err(e) = worker.warm_up().await {
-        tracing::error!(error = %e, "the worker could not load or run the default model");
+    match worker.warm_up().await {
+        Ok(()) => {
+            // Not if the process was told to stop while the model loaded.
+            if let Some(ready) = ready.filter(|_| !*stop.borrow()) {
+                ready.store(true, Ordering::Relaxed);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "the worker could not load or run the default model"),
     }
     worker.run(stop).await;
 }

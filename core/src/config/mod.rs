@@ -10,6 +10,7 @@ mod keys;
 mod limits;
 mod mail;
 mod oauth;
+mod operations;
 mod values;
 mod worker;
 
@@ -23,6 +24,7 @@ pub use self::catalog::{CatalogEntry, STARTER_MODEL, default_catalog, starter_mo
 pub use self::limits::Limits;
 pub use self::mail::{MailSettings, MailTransport};
 pub use self::oauth::{OAuthSettings, Provider, ProviderSettings};
+pub use self::operations::{MetricsToken, Operations};
 pub use self::values::{
     AppDatabase, DatabaseSource, DbSchema, EncryptionKey, Environment, JwtSecret, LogFormat,
     MIN_JWT_SECRET_BYTES, PublicUrl,
@@ -90,6 +92,8 @@ pub struct Config {
     pub mail: MailSettings,
     /// `STRIPE_*` and `BILLING_*`: subscriptions, when configured (`None`: billing is hidden).
     pub billing: Option<BillingSettings>,
+    /// `METRICS_TOKEN`: how operators' tools observe the server.
+    pub operations: Operations,
     /// Things worth a warning once logging is up (e.g. a generated secret).
     pub warnings: Vec<String>,
 }
@@ -338,6 +342,7 @@ impl Config {
         let limits = Limits::parse(&var)?;
         let mail = MailSettings::parse(&var, environment.is_development(), &data_dir)?;
         let billing = BillingSettings::parse(&var)?;
+        let operations = Operations::parse(&var)?;
 
         Ok(Self {
             oauth,
@@ -348,6 +353,7 @@ impl Config {
             limits,
             mail,
             billing,
+            operations,
             environment,
             data_dir,
             public_url,

@@ -24,6 +24,10 @@ pub struct WorkerSettings {
     /// `OBJECT_STORE_URL`: `s3://bucket[/prefix]` (credentials from `AWS_*`) or a folder;
     /// default the data folder's `objects/`.
     pub object_store_url: Option<String>,
+    /// `WORKER_HTTP_ADDR`: where `server worker` answers `/healthz`, `/readyz` and `/metrics`
+    /// (e.g. `0.0.0.0:9000`); unset, it listens nowhere. `server serve` ignores it (its worker
+    /// is observed through the web server).
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 impl WorkerSettings {
@@ -60,7 +64,17 @@ impl WorkerSettings {
         )?;
         let max_attempts =
             bounded_number(var, "WORKER_MAX_ATTEMPTS", 3, 1..=20, "a whole number from 1 to 20")?;
+        let http_addr = match var("WORKER_HTTP_ADDR").map(|a| a.trim().to_owned()) {
+            None => None,
+            Some(a) if a.is_empty() => None,
+            Some(a) => Some(a.parse().map_err(|_| ConfigError::Invalid {
+                variable: "WORKER_HTTP_ADDR",
+                value: a,
+                expected: "an address and port, e.g. 0.0.0.0:9000",
+            })?),
+        };
         Ok(Self {
+            http_addr,
             device,
             in_process,
             lease: Duration::from_secs(lease_seconds),
@@ -91,11 +105,15 @@ mod tests {
         assert_eq!((defaults.lease, defaults.max_attempts), (Duration::from_secs(30), 3));
         let gpu = parse(&[("WORKER_DEVICE", "cuda:1"), ("IN_PROCESS_WORKER", "false")]).unwrap();
         assert_eq!((gpu.device, gpu.in_process), (DeviceChoice::Cuda(1), false));
+        let listening = parse(&[("WORKER_HTTP_ADDR", "0.0.0.0:9000")]).unwrap();
+        assert_eq!(listening.http_addr, Some("0.0.0.0:9000".parse().unwrap()));
+        assert_eq!(defaults.http_addr, None);
         for (variable, value) in [
             ("WORKER_DEVICE", "tpu"),
             ("IN_PROCESS_WORKER", "maybe"),
             ("WORKER_LEASE_SECONDS", "1"),
             ("WORKER_MAX_ATTEMPTS", "0"),
+            ("WORKER_HTTP_ADDR", "localhost"),
         ] {
             let err = parse(&[(variable, value)]).unwrap_err().to_string();
             assert!(err.starts_with(variable), "{err}");

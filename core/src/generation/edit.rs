@@ -3,13 +3,28 @@
 //! in it, is unknown: infilled, and painted whatever the mask says), scaled to the request's size,
 //! and run as image-to-image or, with a mask or unknown pixels, inpainting; the result is then
 //! pasted over the prepared image through the blurred mask, so that outside it the pixels are the
-//! init image's own, not their trip through the VAE. Pure: the worker loads and decodes the files.
+//! init image's own, not their trip through the VAE. Pure: [`super::sources`] fetches the files.
 
 use contract::generation::{Edit, Region};
 use engine::{
     imageops,
     pipeline::{GeneratedImage, ImageToImage, Inpaint, Mode, RgbImage},
 };
+
+/// Why an edit's source images cannot be used; the message is the job's failure as its owner
+/// sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// The init image or the mask was deleted between the request and its run.
+    #[error("An image this edit starts from was deleted before it ran; nothing was made.")]
+    Gone,
+    /// A stored file is not an image (the upload check makes this a damaged file).
+    #[error("An image this edit starts from cannot be read.")]
+    Unreadable,
+    /// Checked at the request already; checked again because the files are what counts.
+    #[error("The mask is not the init image's size.")]
+    MaskSize,
+}
 
 /// Blur of the infill's streaks of edge colours, in pixels (see [`imageops::infill`]).
 const INFILL_BLUR: f32 = 8.0;
@@ -52,13 +67,38 @@ impl Prepared {
 /// The grey mask of a mask image: its brightness, where it is opaque (a transparent pixel keeps,
 /// so a mask painted on a transparent layer works as well as black-and-white).
 #[must_use]
-pub fn mask_of(image: &Rgba) -> Vec<u8> {
+fn mask_of(image: &Rgba) -> Vec<u8> {
     let rgb: Vec<u8> = image.rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
     imageops::luma(&rgb)
         .into_iter()
         .zip(image.rgba.chunks_exact(4))
         .map(|(grey, p)| u8::try_from(u16::from(grey) * u16::from(p[3]) / 255).unwrap_or(u8::MAX))
         .collect()
+}
+
+/// The engine's input for `edit` from the encoded files of its init image and mask, generating
+/// `size`.
+///
+/// # Errors
+/// [`SourceError::Unreadable`] for a file that does not decode, [`SourceError::MaskSize`] for a
+/// mask of another size than the init image.
+pub fn prepare_files(
+    edit: &Edit,
+    init: &[u8],
+    mask: Option<&[u8]>,
+    size: (usize, usize),
+) -> Result<Prepared, SourceError> {
+    let decode = |bytes: &[u8]| {
+        crate::imaging::decode_rgba(bytes)
+            .map(|(w, h, rgba)| Rgba { width: w as usize, height: h as usize, rgba })
+            .map_err(|_| SourceError::Unreadable)
+    };
+    let init = decode(init)?;
+    let mask = mask.map(decode).transpose()?.map(|m| mask_of(&m));
+    if mask.as_ref().is_some_and(|m| m.len() != init.width * init.height) {
+        return Err(SourceError::MaskSize);
+    }
+    Ok(prepare(edit, &init, mask.as_deref(), size))
 }
 
 /// The engine's input for `edit` of `init` (with `mask`, grey and `init`'s size, if it has one),

@@ -6,6 +6,7 @@
 //! - [`queue`]: where a job is claimed (fairness, leases, heartbeats, re-queueing dead
 //!   workers' jobs) and where each image is recorded;
 //! - [`worker`]: runs claimed jobs on its device with the engine and stores their files;
+//! - [`sources`]: where a job's edit fetches its init image and mask (as their owner);
 //! - [`edit`]: an edit's images made into the engine's input (region, infill, mask, scale) and
 //!   the mask applied to its result;
 //! - [`events`]: job changes fanned out to event streams across server instances.
@@ -14,6 +15,7 @@ pub mod edit;
 pub mod events;
 pub mod jobs;
 pub mod queue;
+pub mod sources;
 mod submit;
 pub mod worker;
 

@@ -32,6 +32,8 @@ pub struct ClaimedJob {
     pub images_produced: u32,
     /// Which attempt this is (1 for the first).
     pub attempt: i32,
+    /// How long it had been in the queue when claimed (since its enqueue, earlier tries included).
+    pub waited: std::time::Duration,
 }
 
 /// What became of expired leases.
@@ -63,6 +65,30 @@ fn seconds(lease: Duration) -> f64 {
     lease.as_secs_f64()
 }
 
+/// The whole queue's depth and its oldest jobs, for `/metrics`: counts across every user, read
+/// through the `queue_stats()` function (the jobs table hides other users' rows; the function
+/// returns numbers only), in one round trip.
+///
+/// # Errors
+/// The database failed.
+pub async fn stats(db: &sqlx::PgPool) -> Result<crate::metrics::QueueStats, sqlx::Error> {
+    let rows: Vec<(String, i64, f64)> =
+        sqlx::query_as("SELECT state, jobs, oldest_seconds FROM queue_stats()").fetch_all(db).await?;
+    let mut stats = crate::metrics::QueueStats::default();
+    for (state, jobs, oldest) in rows {
+        match state.as_str() {
+            "queued" => (stats.queued, stats.oldest_queued_seconds) = (jobs, oldest),
+            "running" => (stats.running, stats.oldest_running_seconds) = (jobs, oldest),
+            _ => {}
+        }
+    }
+    Ok(stats)
+}
+
+/// A claimed job's row: id, owner, parameters (JSON text), board, images already made, attempt,
+/// and seconds since its enqueue.
+type ClaimRow = (JobId, UserId, String, Option<BoardId>, i32, i32, f64);
+
 /// Claims the next job for `worker`, holding it for `lease`; `None` when nothing is queued (or
 /// every queued job is being claimed by someone else right now).
 ///
@@ -74,7 +100,7 @@ pub async fn claim(
     lease: Duration,
 ) -> Result<Option<ClaimedJob>, QueueError> {
     let mut tx = db.begin_background("claim generation job").await?;
-    let row: Option<(JobId, UserId, String, Option<BoardId>, i32, i32)> = sqlx::query_as(
+    let row: Option<ClaimRow> = sqlx::query_as(
         "WITH next AS (
              SELECT j.job_id FROM generation_jobs j
              LEFT JOIN queue_turns t ON t.user_id = j.user_id
@@ -88,13 +114,14 @@ pub async fn claim(
              lease_expires_at = clock_timestamp() + make_interval(secs => $2),
              started_at = coalesce(j.started_at, now())
          FROM next WHERE j.job_id = next.job_id
-         RETURNING j.job_id, j.user_id, j.params::text, j.board_id, j.images_produced, j.attempts",
+         RETURNING j.job_id, j.user_id, j.params::text, j.board_id, j.images_produced, j.attempts,
+                   extract(epoch FROM clock_timestamp() - j.created_at)::float8",
     )
     .bind(worker)
     .bind(seconds(lease))
     .fetch_optional(tx.conn())
     .await?;
-    let Some((job_id, user_id, params, board_id, produced, attempt)) = row else {
+    let Some((job_id, user_id, params, board_id, produced, attempt, waited)) = row else {
         return Ok(None);
     };
     sqlx::query(
@@ -113,6 +140,7 @@ pub async fn claim(
         board_id,
         images_produced: u32::try_from(produced).unwrap_or(0),
         attempt,
+        waited: std::time::Duration::try_from_secs_f64(waited).unwrap_or_default(),
     }))
 }
 

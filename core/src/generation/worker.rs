@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use contract::generation::{Edit, GenerationParams, JobStatus};
+use contract::generation::{GenerationParams, JobStatus};
 use engine::{
     EngineError,
     device::DeviceChoice,
@@ -26,14 +26,16 @@ use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::{
-    edit::{self, Prepared, Rgba},
+    edit::{Prepared, SourceError},
     jobs,
     queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
+    sources::{self, LoadError},
 };
 use crate::{
     config::{CatalogEntry, WorkerSettings},
-    images::{self, NewImage, Origin},
+    images::{NewImage, Origin},
     imaging,
+    metrics::{JobOutcome, Metrics},
     storage::{FileKind, ImageStore, StorageError},
     tenancy::{TenantDb, TenantError},
 };
@@ -66,8 +68,19 @@ pub enum WorkerError {
     #[error("the worker is shutting down")]
     ShuttingDown,
     /// An image the edit starts from was deleted or cannot be read.
-    #[error("{0}")]
-    Source(String),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+impl From<LoadError> for WorkerError {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::Source(e) => Self::Source(e),
+            LoadError::Database(e) => e.into(),
+            LoadError::Storage(e) => Self::Storage(e),
+            LoadError::Panicked(e) => Self::Panicked(e),
+        }
+    }
 }
 
 impl WorkerError {
@@ -101,6 +114,8 @@ pub struct Worker {
     models: HashMap<ModelName, StableDiffusion>,
     /// Turns true when [`Worker::run`] is told to stop.
     shutdown: Option<watch::Receiver<bool>>,
+    /// Where its jobs, generations and model loads are counted, if anywhere.
+    metrics: Option<Metrics>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -155,7 +170,21 @@ impl Worker {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".into());
         let suffix = crate::secrets::random_hex(4).unwrap_or_default();
         let id = WorkerId(format!("{host}-{}-{suffix}", std::process::id()));
-        Self { db, store, catalog, settings, id, models: HashMap::new(), shutdown: None }
+        Self { db, store, catalog, settings, id, models: HashMap::new(), shutdown: None, metrics: None }
+    }
+
+    /// The same worker counting into `metrics` (the process's, scraped at `/metrics`).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Records into the process's metrics, if this worker has them.
+    fn count(&self, record: impl FnOnce(&Metrics)) {
+        if let Some(metrics) = &self.metrics {
+            record(metrics);
+        }
     }
 
     fn shutting_down(&self) -> bool {
@@ -187,6 +216,7 @@ impl Worker {
         })
         .await??;
         tracing::info!(model = %name, device = %choice, ms = millis(started.elapsed()), "model loaded");
+        self.count(|m| m.model_load(name.as_str(), &choice.to_string(), started.elapsed()));
         Ok(model)
     }
 
@@ -228,19 +258,33 @@ impl Worker {
     /// # Errors
     /// The database failed while claiming (a failing job is recorded as failed, not returned).
     pub async fn run_next(&mut self) -> Result<bool, WorkerError> {
-        queue::recover_expired(&self.db, self.settings.max_attempts).await?;
+        let recovered = queue::recover_expired(&self.db, self.settings.max_attempts).await?;
+        self.count(|m| m.leases_expired(recovered.requeued, recovered.failed));
         let Some(job) = queue::claim(&self.db, &self.id, self.settings.lease).await? else {
             return Ok(false);
         };
         tracing::info!(job = %job.job_id, attempt = job.attempt, worker = %self.id, "job claimed");
-        match self.run_job(&job).await {
-            Ok(()) => {}
+        self.count(|m| m.queue_wait(job.waited));
+        let outcome = self.finish(&job).await?;
+        self.count(|m| m.job_finished(outcome));
+        Ok(true)
+    }
+
+    /// Runs claimed `job` and settles it: completed, given back (for another try, or because the
+    /// worker is stopping) or failed with a reason its owner can read.
+    async fn finish(&mut self, job: &ClaimedJob) -> Result<JobOutcome, WorkerError> {
+        Ok(match self.run_job(job).await {
+            Ok(()) => JobOutcome::Completed,
             Err(WorkerError::Queue(QueueError::Lost) | WorkerError::Engine(EngineError::Cancelled)) => {
                 tracing::info!(job = %job.job_id, "job cancelled or taken over; stopped");
+                JobOutcome::Stopped
             }
             Err(WorkerError::ShuttingDown) => {
                 if queue::release(&self.db, job.job_id, &self.id, Release::ShuttingDown).await? {
                     tracing::info!(job = %job.job_id, "shutting down: job handed back to the queue");
+                    JobOutcome::HandedBack
+                } else {
+                    JobOutcome::Stopped
                 }
             }
             Err(error)
@@ -254,6 +298,7 @@ impl Worker {
                     .await? =>
             {
                 tracing::warn!(job = %job.job_id, attempt = job.attempt, error = %error, "job given back to the queue for another try");
+                JobOutcome::Retried
             }
             Err(error) => {
                 tracing::error!(job = %job.job_id, error = %error, "job failed");
@@ -263,14 +308,17 @@ impl Worker {
                     _ => "The generator failed while making this image; the images it did not make were refunded.".into(),
                 };
                 jobs::fail(&self.db, job.job_id, &reason).await?;
+                JobOutcome::Failed
             }
-        }
-        Ok(true)
+        })
     }
 
     async fn run_job(&mut self, job: &ClaimedJob) -> Result<(), WorkerError> {
         let edit = match &job.params.edit {
-            Some(edit) => Some(Arc::new(self.prepare_edit(job, edit).await?)),
+            Some(edit) => {
+                let size = (job.params.width as usize, job.params.height as usize);
+                Some(Arc::new(sources::load(&self.db, &self.store, job.user_id, edit, size).await?))
+            }
             None => None,
         };
         let name = job.params.model.clone();
@@ -296,45 +344,6 @@ impl Worker {
         outcome
     }
 
-    /// Loads the images `edit` of `job` starts from and prepares the engine's input, once for all
-    /// the job's images.
-    async fn prepare_edit(&self, job: &ClaimedJob, edit: &Edit) -> Result<Prepared, WorkerError> {
-        let gone = || {
-            WorkerError::Source(
-                "An image this edit starts from was deleted before it ran; nothing was made.".into(),
-            )
-        };
-        let mut files = Vec::new();
-        for id in std::iter::once(edit.init_image_id).chain(edit.mask_image_id) {
-            let record = match images::get(&self.db, job.user_id, id).await {
-                Ok(record) => record,
-                Err(TenantError::NotFound) => return Err(gone()),
-                Err(TenantError::Database(e)) => return Err(e.into()),
-                Err(e) => return Err(WorkerError::Source(e.to_string())),
-            };
-            files.push(match self.store.get(&record.storage_key).await {
-                Ok(bytes) => bytes,
-                Err(StorageError::NotFound(_)) => return Err(gone()),
-                Err(e) => return Err(e.into()),
-            });
-        }
-        let (wanted, size) = (edit.clone(), (job.params.width as usize, job.params.height as usize));
-        blocking(move || {
-            let decode = |bytes: &[u8]| {
-                imaging::decode_rgba(bytes)
-                    .map(|(w, h, rgba)| Rgba { width: w as usize, height: h as usize, rgba })
-                    .map_err(|_| WorkerError::Source("An image this edit starts from cannot be read.".into()))
-            };
-            let init = decode(&files[0])?;
-            let mask = files.get(1).map(|f| decode(f)).transpose()?.map(|m| edit::mask_of(&m));
-            if mask.as_ref().is_some_and(|m| m.len() != init.width * init.height) {
-                return Err(WorkerError::Source("The mask is not the init image's size.".into()));
-            }
-            Ok(edit::prepare(&wanted, &init, mask.as_deref(), size))
-        })
-        .await?
-    }
-
     /// Makes, stores and records image `index` of `job`; the model always comes back.
     async fn run_image(
         &mut self,
@@ -349,6 +358,7 @@ impl Worker {
         let cancel = Arc::new(AtomicBool::new(false));
         let (progress_tx, mut progress_rx) = mpsc::unbounded_channel::<Progress>();
         let engine_cancel = Arc::clone(&cancel);
+        let started = Instant::now();
         let mut engine = tokio::task::spawn_blocking(move || {
             let mut report = |p: &Progress| {
                 let _ = progress_tx.send(p.clone());
@@ -412,6 +422,8 @@ impl Worker {
         let result = match generated {
             Err(EngineError::Cancelled) if stopping => Err(WorkerError::ShuttingDown),
             Ok(generation) => {
+                let device = self.settings.device.to_string();
+                self.count(|m| m.generation(params.model.as_str(), &device, started.elapsed()));
                 self.store(job, index, seed, params, generation.images.into_iter().next(), generation.timings)
                     .await
             }

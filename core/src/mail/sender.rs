@@ -216,6 +216,21 @@ pub async fn delete_old(db: &PgPool) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
+/// The outbox as `/metrics` reports it: messages waiting (not sent, not given up on) and the
+/// oldest one's age.
+///
+/// # Errors
+/// The database failed.
+pub async fn outbox_stats(db: &PgPool) -> Result<crate::metrics::MailStats, sqlx::Error> {
+    let (pending, oldest_pending_seconds): (i64, f64) = sqlx::query_as(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
+         FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(crate::metrics::MailStats { pending, oldest_pending_seconds })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,8 @@
 //! session to accept a code. It is taken out of the session on the first callback, so each
 //! `state` works once (SECURITY.md 11), and it names its provider (SECURITY.md 12).
 
+use crate::secrets::constant_time_eq;
 use serde::{Deserialize, Serialize};
-use subtle_eq::constant_time_eq;
 
 use crate::config::Provider;
 
@@ -82,16 +82,6 @@ pub fn safe_next(next: Option<&str>) -> String {
         }
         // Signed-in users land on the workspace.
         _ => "/generate".to_owned(),
-    }
-}
-
-/// Byte-string comparison whose time does not depend on where the inputs differ.
-mod subtle_eq {
-    pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-        if a.len() != b.len() {
-            return false;
-        }
-        a.iter().zip(b).fold(0_u8, |acc, (x, y)| acc | (x ^ y)) == 0
     }
 }
 

@@ -6,6 +6,8 @@ pub mod extractors;
 pub mod middleware;
 pub mod openapi;
 pub mod rest;
+pub mod scrape;
+pub mod stopping;
 pub mod tenant_errors;
 
 use app::{App, shell};
@@ -25,7 +27,7 @@ use tower::ServiceBuilder;
 
 use self::{
     error::ApiError,
-    middleware::{api_rate_limit, compression, cors, request_log, security_headers, static_cache},
+    middleware::{api_rate_limit, compression, cors, metrics, request_log, security_headers, static_cache},
 };
 use pingvas_core::{
     Core, CoreError, config::Config, oauth::session_store::PgSessionStore, rate_limit::RateLimiter,
@@ -43,6 +45,8 @@ pub struct AppState {
     pub api_limiter: Arc<RateLimiter<IpAddr>>,
     /// Failed billing-webhook signatures per client IP (the webhook is outside `api_limiter`).
     pub webhook_failures: Arc<RateLimiter<IpAddr>>,
+    /// Set when the process is told to stop: readiness fails and event streams end.
+    pub stopping: stopping::Stopping,
 }
 
 impl AppState {
@@ -64,6 +68,7 @@ impl AppState {
             leptos_options: Arc::new(leptos_options),
             api_limiter,
             webhook_failures,
+            stopping: stopping::Stopping::default(),
         })
     }
 }
@@ -105,6 +110,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/openapi.json",
             get(move || std::future::ready(([(CONTENT_TYPE, "application/json")], openapi_json.clone()))),
         )
+        // Prometheus' scrape (not part of the API: text, not JSON).
+        .route("/metrics", get(scrape::metrics_endpoint))
         // Unknown API paths answer JSON, not the HTML 404 page.
         .route("/api/v1/{*rest}", any(|| std::future::ready(ApiError::route_not_found())))
         .leptos_routes_with_context(
@@ -118,6 +125,8 @@ pub fn router(state: AppState) -> Router {
         .layer(cors)
         .layer(compression::layer())
         .layer(axum::middleware::from_fn(static_cache::set))
+        // Outermost of the router's layers: it sees every answer, refusals by the limiter included.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .with_state(state);
     security_headers::apply(router, https).layer(
         ServiceBuilder::new()

@@ -19,10 +19,7 @@ use contract::{
 use engine::{StableDiffusion, device::DeviceChoice, pipeline::RunOptions, png::encode_png};
 use pingvas_core::{
     config::default_catalog,
-    generation::{
-        edit::{self, Rgba},
-        worker::engine_request,
-    },
+    generation::{edit, worker::engine_request},
 };
 
 /// The largest difference of one 8-bit value allowed, and of their mean: the CPU kernels pick
@@ -83,11 +80,6 @@ fn check_or_bless(
     );
 }
 
-fn rgba(path: &Path) -> Rgba {
-    let image = image::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).to_rgba8();
-    Rgba { width: image.width() as usize, height: image.height() as usize, rgba: image.into_raw() }
-}
-
 #[test]
 fn each_home_page_edit_is_what_the_starter_model_makes_of_its_picture() {
     let (model, models) = starter();
@@ -105,10 +97,12 @@ fn each_home_page_edit_is_what_the_starter_model_makes_of_its_picture() {
             ..GenerateRequest::default()
         };
         let params = check_request(&request, Plan::Free, &models, || 0).unwrap();
-        let mask = example.mask.map(|m| edit::mask_of(&rgba(&file(m))));
+        let read = |url: &str| std::fs::read(file(url)).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let mask = example.mask.map(read);
         let size = (params.width as usize, params.height as usize);
         let prepared =
-            edit::prepare(params.edit.as_ref().unwrap(), &rgba(&file(example.source)), mask.as_deref(), size);
+            edit::prepare_files(params.edit.as_ref().unwrap(), &read(example.source), mask.as_deref(), size)
+                .unwrap();
         let mut made =
             model.run(&engine_request(&params, 0).unwrap(), &prepared.mode, RunOptions::default()).unwrap();
         let mut image = made.images.remove(0);

@@ -16,7 +16,10 @@ use axum::{
 };
 
 use crate::http::{AppState, error::ApiError, extractors::client_context::client_ip};
-use pingvas_core::rate_limit::{Decision, RateLimiter, client_key, network_group};
+use pingvas_core::{
+    metrics::Limiter,
+    rate_limit::{Decision, RateLimiter, client_key, network_group},
+};
 
 const BILLING_WEBHOOK: &str = "/api/v1/billing/webhook";
 
@@ -40,6 +43,7 @@ pub async fn limit_api_requests(State(state): State<AppState>, request: Request,
         Decision::Allowed { .. } => next.run(request).await,
         Decision::Limited { retry_after } => {
             tracing::warn!(%client, "API rate limit reached");
+            state.metrics.rate_limited(Limiter::Api);
             too_many_requests(retry_after)
         }
     }

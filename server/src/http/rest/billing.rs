@@ -233,6 +233,7 @@ pub async fn receive_webhook(
     let (key, group) = (client_key(client.ip, prefix), network_group(client.ip, prefix));
     let now = Instant::now();
     if let Some(retry_after) = state.webhook_failures.is_limited(&key, &group, now) {
+        state.metrics.rate_limited(pingvas_core::metrics::Limiter::Webhook);
         return Err(too_many_requests(retry_after));
     }
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());

@@ -29,17 +29,25 @@ pub async fn healthz() -> Json<ProbeStatus> {
     Json(ProbeStatus { status: "ok" })
 }
 
-/// The database answers and every migration of this build is applied.
+/// The process is not stopping, and the database answers with every migration of this build
+/// applied.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve requests", body = ProbeStatus),
-        (status = 503, description = "Database unreachable or migrations pending", body = ErrorBody)
+        (status = 503, description = "Stopping, database unreachable or migrations pending", body = ErrorBody)
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<ProbeStatus>, ApiError> {
+    if state.stopping.is_stopping() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "This server is shutting down.",
+        ));
+    }
     match db::readiness(&state.db).await {
         Readiness::Ready => Ok(Json(ProbeStatus { status: "ready" })),
         Readiness::Unreachable => Err(ApiError::new(

@@ -545,6 +545,7 @@ pub fn worker_settings(lease: std::time::Duration) -> pingvas_core::config::Work
         lease,
         max_attempts: 3,
         object_store_url: None,
+        http_addr: None,
     }
 }
 

@@ -20,6 +20,7 @@ use crate::http::{
     error::{ApiError, ErrorBody},
     extractors::query::ApiQuery,
     rest::gallery::bearer_or_link,
+    stopping::Stopping,
     tenant_errors::parse_id,
 };
 use pingvas_core::{
@@ -27,30 +28,36 @@ use pingvas_core::{
     gallery,
     generation::events::JobWatch,
     links::{LinkOwner, LinkPurpose, SignedQuery},
+    metrics::StreamGuard,
 };
 
 /// How often an open stream checks that its session still lives (SECURITY.md 43: within a
 /// minute of signing out, revoking the session, changing the password or deactivation).
 const SESSION_RECHECK: Duration = Duration::from_secs(30);
 
-/// An open stream: its job's channel, and whose session it belongs to.
+/// An open stream: its job's channel, whose session it belongs to, and its place in the count of
+/// open streams (released when the stream is dropped, however it ends).
 struct Open {
     watch: JobWatch,
+    _counted: StreamGuard,
+    stopping: Stopping,
     accounts: Accounts,
     owner: LinkOwner,
     next_session_check: Instant,
 }
 
 /// The events a stream sends after its first: each new state of the job, until one shows it
-/// finished, its reader stops, or its session ends.
+/// finished, its reader stops, its session ends, or the server is stopping (the browser then
+/// reconnects, to another instance).
 fn rest_of(open: Open) -> impl Stream<Item = JobEvent> {
     stream::unfold(Some(open), |open| async move {
         let mut open = open?;
         loop {
-            if open.watch.events.borrow().status.is_finished() {
+            if open.watch.events.borrow().status.is_finished() || open.stopping.is_stopping() {
                 return None;
             }
             tokio::select! {
+                () = open.stopping.wait() => return None,
                 changed = open.watch.events.changed() => {
                     changed.ok()?;
                     let event = open.watch.events.borrow_and_update().clone();
@@ -103,6 +110,8 @@ pub async fn job_events(
     let first = watch.events.borrow_and_update().clone();
     let open = Open {
         watch,
+        _counted: state.metrics.event_stream_opened(),
+        stopping: state.stopping.clone(),
         accounts: state.accounts.clone(),
         owner,
         next_session_check: Instant::now() + SESSION_RECHECK,

@@ -1,0 +1,2 @@
+DROP FUNCTION queue_stats();
+DROP INDEX generation_jobs_running_idx;
