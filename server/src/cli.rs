@@ -20,6 +20,11 @@ pub enum Command {
         /// The account's email.
         email: String,
     },
+    /// GET a URL once and succeed on 2xx (container health checks and `helm test`).
+    Probe {
+        /// What to ask.
+        url: String,
+    },
     /// Print usage.
     Help,
 }
@@ -40,6 +45,8 @@ Usage:
   server user make-superuser EMAIL
                           give the account with EMAIL superuser and staff rights; if there is
                           none, create it with the password in PINGVAS_SUPERUSER_PASSWORD
+  server probe URL        GET URL once; exit 0 on a 2xx answer, 1 otherwise (for images
+                          without a shell: health checks and `helm test`)
   server help             show this text
 
 Configuration comes from environment variables and an optional .env file (see README.md).";
@@ -63,6 +70,7 @@ where
         ["migrate", "run"] => Ok(Command::MigrateRun),
         ["migrate", "revert"] => Ok(Command::MigrateRevert),
         ["user", "make-superuser", email] => Ok(Command::MakeSuperuser { email: (*email).to_owned() }),
+        ["probe", url] => Ok(Command::Probe { url: (*url).to_owned() }),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         other => Err(format!("unknown command `{}`", other.join(" "))),
     }
@@ -78,6 +86,10 @@ mod tests {
         assert_eq!(parse(none), Ok(Command::Serve));
         assert_eq!(parse(["serve"]), Ok(Command::Serve));
         assert_eq!(parse(["worker"]), Ok(Command::Worker));
+        assert_eq!(
+            parse(["probe", "http://web/readyz"]),
+            Ok(Command::Probe { url: "http://web/readyz".into() })
+        );
         assert_eq!(parse(["db", "url"]), Ok(Command::DbUrl));
         assert_eq!(parse(["db", "stop"]), Ok(Command::DbStop));
         assert_eq!(parse(["migrate", "run"]), Ok(Command::MigrateRun));

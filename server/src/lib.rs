@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod http;
+pub mod probe;
 pub mod serve;
 pub mod telemetry;
 pub mod worker_http;

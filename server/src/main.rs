@@ -24,6 +24,19 @@ async fn main() -> ExitCode {
         eprintln!("{}", cli::USAGE);
         return ExitCode::SUCCESS;
     }
+    // Needs no configuration: it runs in pods that have none (helm test).
+    if let Command::Probe { url } = &command {
+        return match server::probe::probe(url).await {
+            Ok(status) => {
+                eprintln!("{url}: {status}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
 
     // A malformed .env is reported; a missing one is normal.
     if let Err(e) = dotenvy::dotenv()
@@ -104,6 +117,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             tracing::info!(%user, created, "superuser ready");
             Ok(())
         }
-        Command::Help => Ok(()),
+        // Answered before configuration is read.
+        Command::Probe { .. } | Command::Help => Ok(()),
     }
 }

@@ -60,9 +60,9 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     let leptos_options = site.leptos_options;
     let address = leptos_options.site_addr;
 
-    let owner = db::connect_options(&config).await?;
-    // Migrations run as the owner; requests run as the application's role (row-level security).
-    let app_options = db::prepare(&owner, &config).await?;
+    // Migrations run as the owner (unless a migration job already did and this process holds
+    // only the application role); requests run as the application's role (row-level security).
+    let app_options = db::startup_options(&config).await?;
     let pool = db::pool(app_options, config.database_max_connections);
     tracing::info!(migrations = db::migration_versions().count(), "database ready");
 
@@ -109,15 +109,14 @@ pub async fn serve(config: Config) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Runs a generation worker alone: connects and migrates the database like `serve`, opens the
+/// Runs a generation worker alone: connects (and migrates) the database like `serve`, opens the
 /// object store, answers probes and scrapes on `WORKER_HTTP_ADDR` if set, warms the model up and
 /// runs jobs until SIGTERM or Ctrl-C (then it is no longer ready, and hands its job back).
 ///
 /// # Errors
 /// See [`StartError`].
 pub async fn run_worker(config: Config) -> Result<(), StartError> {
-    let owner = db::connect_options(&config).await?;
-    let app_options = db::prepare(&owner, &config).await?;
+    let app_options = db::startup_options(&config).await?;
     let pool = db::pool(app_options, config.database_max_connections.min(4));
     let store = ImageStore::from_url(
         config.worker.object_store_url.as_deref(),

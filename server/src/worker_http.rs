@@ -10,18 +10,17 @@ use axum::{
     Json, Router,
     extract::State,
     http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::get,
 };
-use serde_json::json;
 use sqlx::PgPool;
 
-use crate::http::scrape::{self, Sample};
-use pingvas_core::{
-    config::MetricsToken,
-    db::{self, Readiness},
-    metrics::Metrics,
+use crate::http::{
+    error::ApiError,
+    rest::health::{self, ProbeStatus},
+    scrape::{self, Sample},
 };
+use pingvas_core::{config::MetricsToken, db, metrics::Metrics};
 
 /// What the listener reads.
 #[derive(Debug, Clone)]
@@ -39,7 +38,7 @@ pub struct Probes {
 /// `/healthz`, `/readyz` and `/metrics`.
 pub fn router(probes: Probes) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/healthz", get(health::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(probes)
@@ -47,20 +46,15 @@ pub fn router(probes: Probes) -> Router {
 
 /// Ready: the model is warm, the worker is not stopping, and the database answers with every
 /// migration of this build applied.
-async fn readyz(State(probes): State<Probes>) -> Response {
-    let unready = |code: &str, message: &str| {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "code": code, "message": message }))).into_response()
-    };
+async fn readyz(State(probes): State<Probes>) -> Result<Json<ProbeStatus>, ApiError> {
     if !probes.ready.load(Ordering::Relaxed) {
-        return unready("not_warm", "The worker is loading its model, or stopping.");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_warm",
+            "The worker is loading its model, or stopping.",
+        ));
     }
-    match db::readiness(&probes.pool).await {
-        Readiness::Ready => Json(json!({ "status": "ready" })).into_response(),
-        Readiness::Unreachable => unready("database_unreachable", "The database is not answering."),
-        Readiness::MigrationsPending { .. } => {
-            unready("migrations_pending", "The database schema is not up to date yet.")
-        }
-    }
+    health::readiness_answer(db::readiness(&probes.pool).await)
 }
 
 async fn metrics(State(probes): State<Probes>, headers: HeaderMap) -> Response {

@@ -42,7 +42,8 @@ pub struct Config {
     /// `PUBLIC_URL`: where users reach the app; default `http://127.0.0.1:3000` in development,
     /// required and `https://` in production.
     pub public_url: PublicUrl,
-    /// `DATABASE_URL`, or the embedded cluster when unset (development only).
+    /// `DATABASE_URL`, or the embedded cluster when unset (development only), or in production
+    /// with only `DATABASE_APP_URL` set, no owner at all (the process never migrates).
     pub database: DatabaseSource,
     /// `DATABASE_APP_URL`: the unprivileged role requests run as (required in production); in
     /// development the server manages a `pingvas_app` role itself.
@@ -238,10 +239,13 @@ impl Config {
         let database = match var("DATABASE_URL") {
             Some(url) => DatabaseSource::Url(url),
             None if environment.is_development() => DatabaseSource::Embedded,
+            // Web servers and workers that must not hold the owner's credentials.
+            None if var("DATABASE_APP_URL").is_some() => DatabaseSource::AppRoleOnly,
             None => {
                 return Err(ConfigError::MissingInProduction {
                     variable: "DATABASE_URL",
-                    why: "the embedded database is for development only",
+                    why: "the embedded database is for development only (a process that must not \
+                          migrate may set DATABASE_APP_URL alone)",
                 });
             }
         };
@@ -577,6 +581,23 @@ mod tests {
         assert_eq!(config.jwt_secret.expose(), LONG_SECRET.as_bytes());
         assert_eq!(config.log_format, LogFormat::Json);
         assert!(config.warnings.is_empty());
+    }
+
+    #[test]
+    fn production_with_only_the_application_role_never_holds_the_owner() {
+        let config = parse(&[
+            ("PINGVAS_ENV", "production"),
+            ("PUBLIC_URL", PUBLIC_URL),
+            ("DATABASE_APP_URL", "postgres://pingvas_app@db/app"),
+            ("JWT_SECRET_KEY", LONG_SECRET),
+            ("TOKEN_ENCRYPTION_KEY", ENCRYPTION_KEY),
+            ("SMTP_URL", "smtps://mail.example:465"),
+        ])
+        .unwrap();
+        assert_eq!(config.database, DatabaseSource::AppRoleOnly);
+        // Development keeps its embedded cluster whatever else is set.
+        let development = parse(&[("DATABASE_APP_URL", "postgres://pingvas_app@db/app")]).unwrap();
+        assert_eq!(development.database, DatabaseSource::Embedded);
     }
 
     #[test]

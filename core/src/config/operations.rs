@@ -19,6 +19,10 @@ pub struct Operations {
     /// while `/readyz` already fails, so that load balancers stop sending before it stops
     /// listening (0–120, default 0; behind Kubernetes' endpoints, a few seconds).
     pub shutdown_delay: Duration,
+    /// `DATABASE_SCALER_ROLE`: an existing login role (the operator creates it) that `server
+    /// migrate run` lets connect and call `queue_stats()` and nothing else, for KEDA's
+    /// PostgreSQL scaler to count queued and running jobs.
+    pub scaler_role: Option<String>,
 }
 
 /// The bearer token a scraper presents. Its `Debug` output never shows it.
@@ -64,8 +68,28 @@ impl Operations {
             0..=120,
             "a whole number of seconds from 0 to 120",
         )?;
-        Ok(Self { metrics_token, shutdown_delay: Duration::from_secs(shutdown_delay) })
+        let scaler_role = match var("DATABASE_SCALER_ROLE").map(|r| r.trim().to_owned()) {
+            None => None,
+            Some(r) if r.is_empty() => None,
+            Some(r) if is_plain_role_name(&r) => Some(r),
+            Some(r) => {
+                return Err(ConfigError::Invalid {
+                    variable: "DATABASE_SCALER_ROLE",
+                    value: r,
+                    expected: "a role name of 1–63 lower-case letters, digits and underscores, not starting with a digit",
+                });
+            }
+        };
+        Ok(Self { metrics_token, shutdown_delay: Duration::from_secs(shutdown_delay), scaler_role })
     }
+}
+
+/// A role name that needs no quoting: what operators type in `CREATE ROLE` without quotes.
+fn is_plain_role_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
 }
 
 #[cfg(test)]
@@ -74,6 +98,19 @@ mod tests {
 
     fn parse(vars: &[(&str, &str)]) -> Result<Operations, ConfigError> {
         Operations::parse(&|name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn the_scaler_role_is_a_plain_name() {
+        assert_eq!(
+            parse(&[("DATABASE_SCALER_ROLE", "pingvas_keda")]).unwrap().scaler_role.as_deref(),
+            Some("pingvas_keda")
+        );
+        assert_eq!(parse(&[]).unwrap().scaler_role, None);
+        let long = "k".repeat(64);
+        for bad in ["Keda", "9keda", "keda; DROP TABLE users", long.as_str()] {
+            assert!(parse(&[("DATABASE_SCALER_ROLE", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub enum DatabaseSource {
     Url(String),
     /// The private cluster in the data folder (see [`crate::db::embedded`]).
     Embedded,
+    /// Production without `DATABASE_URL`: this process holds only the application role's URL,
+    /// so it never migrates; it starts only on a database a migration job already brought up to
+    /// date (the Helm chart's `database.appRoleOnly`).
+    AppRoleOnly,
 }
 
 /// How the application's own (unprivileged) database role is reached.
@@ -68,6 +72,7 @@ impl fmt::Debug for DatabaseSource {
         match self {
             Self::Url(_) => f.write_str("Url([redacted])"),
             Self::Embedded => f.write_str("Embedded"),
+            Self::AppRoleOnly => f.write_str("AppRoleOnly"),
         }
     }
 }

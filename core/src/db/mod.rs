@@ -45,6 +45,26 @@ pub enum DbError {
     /// A migration failed to apply or revert.
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// Migrating needs the owner's URL, and this process was given only the application role's.
+    #[error(
+        "DATABASE_URL (the owning role's) is needed to migrate; this process has only DATABASE_APP_URL \
+         (run `server migrate run` where DATABASE_URL is set, e.g. the chart's migration job)"
+    )]
+    OwnerNeeded,
+    /// Started with only the application role on a database that lacks this build's migrations.
+    #[error(
+        "the database lacks {pending} migration(s) of this build; run `server migrate run` with the owner's \
+         DATABASE_URL first (the chart's migration job does), then start this process again"
+    )]
+    NotMigrated {
+        /// How many of this build's migrations are not applied.
+        pending: usize,
+    },
+    /// `DATABASE_SCALER_ROLE` names a role that does not exist.
+    #[error(
+        "DATABASE_SCALER_ROLE names `{0}`, which does not exist: create it (CREATE ROLE … LOGIN PASSWORD …) first"
+    )]
+    ScalerRoleMissing(String),
 }
 
 /// Connection options for the configured database, starting the embedded cluster (and creating
@@ -54,6 +74,7 @@ pub enum DbError {
 /// An invalid URL, or an embedded cluster that cannot be made, started or reached.
 pub async fn connect_options(config: &Config) -> Result<PgConnectOptions, DbError> {
     let options = match &config.database {
+        DatabaseSource::AppRoleOnly => return Err(DbError::OwnerNeeded),
         DatabaseSource::Url(url) => PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl)?,
         DatabaseSource::Embedded => {
             let endpoint = embedded::EmbeddedCluster::new(&config.data_dir).ensure_running().await?;
@@ -106,8 +127,37 @@ pub async fn prepare(owner: &PgConnectOptions, config: &Config) -> Result<PgConn
         roles::ensure_app_role(&mut conn, role, schema.as_str()).await?;
     }
     roles::grant_app_privileges(&mut conn, app_options.get_username(), schema.as_str()).await?;
+    if let Some(scaler) = &config.operations.scaler_role {
+        roles::grant_scaler_privileges(&mut conn, scaler, schema.as_str()).await?;
+    }
     conn.close().await.map_err(DbError::Unreachable)?;
     Ok(in_schema(app_options, schema))
+}
+
+/// What `serve` and `worker` connect with. Holding the owner's URL, they migrate first
+/// ([`prepare`]); holding only the application role's ([`DatabaseSource::AppRoleOnly`]), they
+/// check that a migration job already applied every migration of this build, and refuse to
+/// start otherwise rather than serve a schema they do not know.
+///
+/// # Errors
+/// As [`prepare`], or [`DbError::NotMigrated`] / [`DbError::Unreachable`] without an owner.
+pub async fn startup_options(config: &Config) -> Result<PgConnectOptions, DbError> {
+    let DatabaseSource::AppRoleOnly = config.database else {
+        let owner = connect_options(config).await?;
+        return prepare(&owner, config).await;
+    };
+    let AppDatabase::Url(url) = &config.app_database else {
+        // The configuration only yields AppRoleOnly beside DATABASE_APP_URL.
+        return Err(DbError::OwnerNeeded);
+    };
+    let options = in_schema(PgConnectOptions::from_str(url).map_err(DbError::InvalidUrl)?, &config.db_schema);
+    let mut conn = PgConnection::connect_with(&options).await.map_err(DbError::Unreachable)?;
+    let pending = pending_migrations(&mut conn).await.map_err(DbError::Unreachable)?;
+    conn.close().await.map_err(DbError::Unreachable)?;
+    if pending > 0 {
+        return Err(DbError::NotMigrated { pending });
+    }
+    Ok(options)
 }
 
 /// Creates `name` on the server `admin` points to, unless it exists.
@@ -201,19 +251,26 @@ pub enum Readiness {
 
 /// Checks that the database answers and that every migration this build knows is applied.
 pub async fn readiness(pool: &PgPool) -> Readiness {
-    let applied: Result<Vec<i64>, sqlx::Error> =
-        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await;
-    let applied: HashSet<i64> = match applied {
-        Ok(versions) => versions.into_iter().collect(),
-        // 42P01 undefined_table: reachable, but never migrated.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => HashSet::new(),
+    match pending_migrations(pool).await {
+        Ok(0) => Readiness::Ready,
+        Ok(pending) => Readiness::MigrationsPending { pending },
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            return Readiness::Unreachable;
+            Readiness::Unreachable
         }
-    };
-    let pending = migration_versions().filter(|version| !applied.contains(version)).count();
-    if pending == 0 { Readiness::Ready } else { Readiness::MigrationsPending { pending } }
+    }
+}
+
+/// How many of this build's migrations the database has not applied.
+async fn pending_migrations<'c>(db: impl sqlx::PgExecutor<'c>) -> Result<usize, sqlx::Error> {
+    let applied: HashSet<i64> =
+        match sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(db).await {
+            Ok(versions) => versions.into_iter().collect(),
+            // 42P01 undefined_table: reachable, but never migrated.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P01") => HashSet::new(),
+            Err(e) => return Err(e),
+        };
+    Ok(migration_versions().filter(|version| !applied.contains(version)).count())
 }
 
 /// Undoes the most recently applied migration (its `.down.sql`), if any.

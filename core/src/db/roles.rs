@@ -36,6 +36,31 @@ async fn run(conn: &mut PgConnection, statement: String) -> Result<(), DbError> 
     conn.execute(sqlx::AssertSqlSafe(statement)).await.map(|_| ()).map_err(DbError::Unreachable)
 }
 
+async fn role_exists(conn: &mut PgConnection, role: &str) -> Result<bool, DbError> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+        .bind(role)
+        .fetch_one(conn)
+        .await
+        .map_err(DbError::Unreachable)
+}
+
+/// Lets `role` connect to the current database and see into `schema` (the first grants every
+/// role of ours needs); returns both names quoted for the grants that follow.
+async fn grant_connect_and_usage(
+    owner: &mut PgConnection,
+    role: &str,
+    schema: &str,
+) -> Result<(String, String), DbError> {
+    let (name, schema) = (quote_identifier(role), quote_identifier(schema));
+    let database: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut *owner)
+        .await
+        .map_err(DbError::Unreachable)?;
+    run(owner, format!("GRANT CONNECT ON DATABASE {} TO {name}", quote_identifier(&database))).await?;
+    run(owner, format!("GRANT USAGE ON SCHEMA {schema} TO {name}")).await?;
+    Ok((name, schema))
+}
+
 /// Creates `role` as an unprivileged login role if it does not exist, and (re)sets its
 /// attributes, password and `search_path` (`schema`). Needs a connection with `CREATEROLE`.
 ///
@@ -43,12 +68,7 @@ async fn run(conn: &mut PgConnection, statement: String) -> Result<(), DbError> 
 /// The statements failed (no permission, for instance).
 pub async fn ensure_app_role(owner: &mut PgConnection, role: &AppRole, schema: &str) -> Result<(), DbError> {
     let name = quote_identifier(&role.name);
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
-        .bind(&role.name)
-        .fetch_one(&mut *owner)
-        .await
-        .map_err(DbError::Unreachable)?;
-    if !exists {
+    if !role_exists(owner, &role.name).await? {
         match run(owner, format!("CREATE ROLE {name} LOGIN")).await {
             // 42710 duplicate_object: another process created it meanwhile.
             Err(DbError::Unreachable(sqlx::Error::Database(e))) if e.code().as_deref() == Some("42710") => {}
@@ -75,15 +95,8 @@ pub async fn ensure_app_role(owner: &mut PgConnection, role: &AppRole, schema: &
 /// # Errors
 /// The statements failed.
 pub async fn grant_app_privileges(owner: &mut PgConnection, role: &str, schema: &str) -> Result<(), DbError> {
-    let name = quote_identifier(role);
-    let schema = quote_identifier(schema);
-    let database: String = sqlx::query_scalar("SELECT current_database()")
-        .fetch_one(&mut *owner)
-        .await
-        .map_err(DbError::Unreachable)?;
+    let (name, schema) = grant_connect_and_usage(owner, role, schema).await?;
     for statement in [
-        format!("GRANT CONNECT ON DATABASE {} TO {name}", quote_identifier(&database)),
-        format!("GRANT USAGE ON SCHEMA {schema} TO {name}"),
         format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {name}"),
         format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {schema}._sqlx_migrations FROM {name}"),
         // The audit log is append-only for requests.
@@ -95,6 +108,24 @@ pub async fn grant_app_privileges(owner: &mut PgConnection, role: &str, schema: 
         run(owner, statement).await?;
     }
     Ok(())
+}
+
+/// Lets `role` (which the operator created, with its own password) connect and count the queue
+/// through `queue_stats()` and nothing more: KEDA's PostgreSQL scaler. No table privilege, so
+/// even a leaked scaler password reads no user's data. Idempotent; run after migrating.
+///
+/// # Errors
+/// [`DbError::ScalerRoleMissing`] when there is no such role; otherwise the statements failed.
+pub async fn grant_scaler_privileges(
+    owner: &mut PgConnection,
+    role: &str,
+    schema: &str,
+) -> Result<(), DbError> {
+    if !role_exists(owner, role).await? {
+        return Err(DbError::ScalerRoleMissing(role.to_owned()));
+    }
+    let (name, schema) = grant_connect_and_usage(owner, role, schema).await?;
+    run(owner, format!("GRANT EXECUTE ON FUNCTION {schema}.queue_stats() TO {name}")).await
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod events;
 pub mod jobs;
 pub mod queue;
 pub mod sources;
+mod store;
 mod submit;
 pub mod worker;
 

@@ -14,30 +14,29 @@ use std::{
     time::{Duration, Instant},
 };
 
-use contract::generation::{GenerationParams, JobStatus};
+use contract::generation::GenerationParams;
 use engine::{
     EngineError,
     device::DeviceChoice,
     model::StableDiffusion,
-    pipeline::{GenerateRequest, Progress, RunOptions, Timings},
+    pipeline::{GenerateRequest, Progress, RunOptions},
 };
-use serde_json::json;
 use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::{
     edit::{Prepared, SourceError},
     jobs,
-    queue::{self, ClaimedJob, MadeImage, QueueError, Release, Stored},
+    queue::{self, ClaimedJob, QueueError, Release, Stored},
     sources::{self, LoadError},
+    store,
 };
 use crate::{
     config::{CatalogEntry, WorkerSettings},
-    images::{NewImage, Origin},
     imaging,
     metrics::{JobOutcome, Metrics},
-    storage::{FileKind, ImageStore, StorageError},
-    tenancy::{TenantDb, TenantError},
+    storage::{ImageStore, StorageError},
+    tenancy::TenantDb,
 };
 use contract::ids::{ImageId, JobId, ModelName, WorkerId};
 
@@ -134,7 +133,7 @@ pub fn image_id(job: JobId, index: u32) -> ImageId {
     ImageId(Uuid::new_v5(&job.0, &index.to_be_bytes()))
 }
 
-fn millis(duration: Duration) -> u64 {
+pub(super) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -424,103 +423,14 @@ impl Worker {
             Ok(generation) => {
                 let device = self.settings.device.to_string();
                 self.count(|m| m.generation(params.model.as_str(), &device, started.elapsed()));
-                self.store(job, index, seed, params, generation.images.into_iter().next(), generation.timings)
-                    .await
+                let made = store::Made { job, index, seed, params, timings: generation.timings };
+                let output =
+                    store::Output { db: &self.db, store: &self.store, worker: &self.id, device: &device };
+                store::store(&output, &made, generation.images.into_iter().next()).await
             }
             Err(e) => Err(e.into()),
         };
         Ok((model, result))
-    }
-
-    /// Encodes, stores and records one generated image.
-    async fn store(
-        &self,
-        job: &ClaimedJob,
-        index: u32,
-        seed: u64,
-        params: &GenerationParams,
-        image: Option<engine::pipeline::GeneratedImage>,
-        timings: Timings,
-    ) -> Result<Stored, WorkerError> {
-        let image = image.ok_or_else(|| EngineError::Request("the engine returned no image".into()))?;
-        let started = Instant::now();
-        // Whether it waits in the staging area is where it is, not how to make it again.
-        let image_params = GenerationParams {
-            seed: i64::try_from(seed).unwrap_or(0),
-            batch_size: 1,
-            staged: false,
-            ..params.clone()
-        };
-        // One serialisation for the PNG's text chunk and the image row.
-        let params_json = serde_json::to_string(&image_params).unwrap_or_default();
-        let text = params_json.clone();
-        let (width, height) = (image.width as u32, image.height as u32);
-        let (png, thumbnail) = blocking(move || -> Result<_, WorkerError> {
-            let mut png = Vec::new();
-            engine::png::encode_png(
-                &mut png,
-                image.width,
-                image.height,
-                &image.rgb,
-                &[("parameters", &text)],
-            )?;
-            let thumbnail = imaging::thumbnail(width, height, &image.rgb)
-                .map_err(|e| EngineError::Request(e.to_string()))?;
-            Ok((png, thumbnail))
-        })
-        .await??;
-        let image_id = image_id(job.job_id, index);
-        let record = NewImage {
-            image_id,
-            origin: if params.staged { Origin::Staged } else { Origin::Generated },
-            board_id: job.board_id,
-            storage_key: ImageStore::key(job.user_id, image_id, FileKind::Original, "png"),
-            thumbnail_key: ImageStore::key(job.user_id, image_id, FileKind::Thumbnail, "webp"),
-            content_type: "image/png",
-            width,
-            height,
-            byte_size: png.len(),
-        };
-        self.store.put(&record.storage_key, png).await?;
-        self.store.put(&record.thumbnail_key, thumbnail).await?;
-        let timings = json!({
-            "text_ms": millis(timings.text),
-            "denoise_ms": millis(timings.denoise),
-            "decode_ms": millis(timings.decode),
-            "store_ms": millis(started.elapsed()),
-        });
-        let made = MadeImage {
-            index,
-            image: &record,
-            params_json: &params_json,
-            device: &self.settings.device.to_string(),
-            timings_ms: &timings,
-        };
-        let recorded = queue::store_image(&self.db, job, &self.id, &made).await;
-        if matches!(recorded, Err(QueueError::Lost)) {
-            self.discard_if_orphaned(job, &record).await;
-        }
-        recorded.map_err(Into::into)
-    }
-
-    /// Deletes the files of an image whose row was not recorded because the job left this
-    /// worker, when nobody will record them now (see [`orphaned`]).
-    async fn discard_if_orphaned(&self, job: &ClaimedJob, record: &NewImage) {
-        let now = match jobs::get(&self.db, job.user_id, job.job_id).await {
-            Ok(current) => Some(current),
-            Err(TenantError::NotFound) => None,
-            Err(e) => {
-                tracing::warn!(job = %job.job_id, error = %e, "cannot check a lost job's state");
-                return;
-            }
-        };
-        if orphaned(now.as_ref().map(|j| (j.status, j.image_ids.as_slice())), record.image_id) {
-            for key in [&record.storage_key, &record.thumbnail_key] {
-                if let Err(e) = self.store.delete(key).await {
-                    tracing::warn!(key, error = %e, "orphaned image file not deleted");
-                }
-            }
-        }
     }
 
     /// Runs jobs until `shutdown` turns true: woken by `generation_queue` notifications, and
@@ -586,36 +496,8 @@ async fn shutdown_requested(shutdown: Option<watch::Receiver<bool>>) {
 }
 
 /// Runs CPU-heavy `work` on a blocking thread.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, WorkerError> {
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WorkerError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| WorkerError::Panicked(e.to_string()))
-}
-
-/// Whether the files of `image`, whose row was not recorded because its job left this worker,
-/// are nobody's now, given the job as it is (`None`: it no longer exists). They are when the job
-/// finished without it (cancelled, failed) or is gone: its account was deleted while it ran, after
-/// the account's files were removed (issue 33, finding 9). A job queued or running again keeps
-/// them, since its next worker writes the same keys.
-fn orphaned(job_now: Option<(JobStatus, &[ImageId])>, image: ImageId) -> bool {
-    match job_now {
-        None => true,
-        Some((status, recorded)) => status.is_finished() && !recorded.contains(&image),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn files_of_a_job_that_is_gone_or_finished_without_them_are_orphans_others_are_kept() {
-        let image = ImageId(Uuid::from_u128(7));
-        let other = ImageId(Uuid::from_u128(8));
-        assert!(orphaned(None, image), "the account was deleted while the job ran");
-        assert!(orphaned(Some((JobStatus::Cancelled, &[other])), image));
-        assert!(orphaned(Some((JobStatus::Failed, &[])), image));
-        assert!(!orphaned(Some((JobStatus::Completed, &[image])), image), "recorded after all");
-        for again in [JobStatus::Queued, JobStatus::Running] {
-            assert!(!orphaned(Some((again, &[])), image), "{again:?}: its next worker writes the same keys");
-        }
-    }
 }

@@ -4,7 +4,10 @@
 use crate::common;
 
 use common::{TestDatabase, app, config, register};
-use pingvas_core::db;
+use pingvas_core::{
+    config::{AppDatabase, DatabaseSource},
+    db::{self, DbError},
+};
 
 #[tokio::test]
 async fn s05_the_application_role_is_unprivileged_and_owns_nothing() {
@@ -88,4 +91,26 @@ async fn each_db_schema_has_its_own_tables_and_role_and_cannot_read_the_other() 
     {
         sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&test_db.owner_pool).await.unwrap();
     }
+}
+
+/// Issue 35, the chart's `database.appRoleOnly`: web servers and workers hold only the
+/// application role's URL. They start on a database a migration job brought up to date, cannot
+/// migrate, and refuse a database that lacks a migration of their build.
+#[tokio::test]
+async fn with_only_the_application_role_a_process_starts_on_a_migrated_database_and_never_migrates() {
+    let test_db = TestDatabase::migrated().await;
+    let mut config = config(&[]);
+    config.database = DatabaseSource::AppRoleOnly;
+    config.app_database = AppDatabase::Url(test_db.app_url());
+    let options = db::startup_options(&config).await.unwrap();
+    assert_eq!(Some(options.get_username()), test_db.app_role.as_deref());
+    assert!(matches!(db::connect_options(&config).await, Err(DbError::OwnerNeeded)));
+
+    sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)")
+        .execute(&test_db.owner_pool)
+        .await
+        .unwrap();
+    let refused = db::startup_options(&config).await.unwrap_err();
+    assert!(matches!(refused, DbError::NotMigrated { pending: 1 }), "{refused}");
+    assert!(refused.to_string().contains("server migrate run"), "the message says what to do: {refused}");
 }

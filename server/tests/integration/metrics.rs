@@ -1,7 +1,7 @@
 //! `/metrics` on real PostgreSQL (issue 35): the web server's scrape passes `promtool check
 //! metrics` and labels requests by matched route (never the raw path or a user); the whole
 //! queue is counted across users through `queue_stats()`, which a role that may only EXECUTE it
-//! can call though the jobs table stays closed to it; `METRICS_TOKEN` guards the scrape; a
+//! can call though the jobs table stays closed to it (the grants `DATABASE_SCALER_ROLE` gets); `METRICS_TOKEN` guards the scrape; a
 //! worker counts its jobs, generations and model loads; and a `server worker` process answers
 //! probes and scrapes on `WORKER_HTTP_ADDR`.
 
@@ -14,7 +14,10 @@ use uuid::Uuid;
 use crate::common::{
     self, TestDatabase, app, app_with_config, body_text, config, generate, get, get_from, register_verified,
 };
-use pingvas_core::metrics::Metrics;
+use pingvas_core::{
+    db::{DbError, roles},
+    metrics::Metrics,
+};
 
 /// `promtool check metrics` over `text`: its complaints, or `None` when it has none.
 fn promtool_complaints(text: &str) -> Option<String> {
@@ -95,14 +98,15 @@ async fn a_role_that_may_only_execute_queue_stats_reads_counts_and_no_jobs() {
     generate(&app, &ada, json!({"prompt": "a penguin", "steps": 2, "width": 64, "height": 64})).await;
     let role = format!("scaler_{}", Uuid::new_v4().simple());
     let mut conn = test_db.owner_pool.acquire().await.unwrap();
-    for statement in [
-        format!("CREATE ROLE {role} NOLOGIN"),
-        format!("GRANT USAGE ON SCHEMA public TO {role}"),
-        format!("GRANT EXECUTE ON FUNCTION queue_stats() TO {role}"),
-        format!("SET ROLE {role}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&mut *conn).await.unwrap();
-    }
+    // What `server migrate run` grants DATABASE_SCALER_ROLE, once the operator has made it.
+    let missing = roles::grant_scaler_privileges(&mut conn, &role, "public").await.unwrap_err();
+    assert!(matches!(missing, DbError::ScalerRoleMissing(_)), "{missing}");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE ROLE {role} NOLOGIN")))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    roles::grant_scaler_privileges(&mut conn, &role, "public").await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("SET ROLE {role}"))).execute(&mut *conn).await.unwrap();
     let load: i64 = sqlx::query_scalar(
         "SELECT sum(jobs)::bigint FROM queue_stats() WHERE state IN ('queued', 'running')",
     )
@@ -178,18 +182,8 @@ async fn a_worker_process_answers_probes_and_scrapes_and_stops_cleanly_when_told
     let test_db = TestDatabase::migrated().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let address = format!("127.0.0.1:{port}");
-    let data = std::env::temp_dir().join(format!("pingvas-worker-http-{}", Uuid::new_v4().simple()));
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("worker")
-        .env("DATABASE_URL", test_db.owner_url().await)
-        .env("DATABASE_APP_URL", test_db.app_url())
-        .env("OBJECT_STORE_URL", data.join("objects"))
-        .env("PINGVAS_DATA_DIR", &data)
-        .env("WORKER_HTTP_ADDR", &address)
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server binary runs");
+    let (mut child, data) =
+        common::server_process("worker", &test_db, &[("WORKER_HTTP_ADDR", address.clone())]).await;
 
     // Alive as soon as it listens; ready once its model is warm. Waits for the answer itself.
     let ready = tokio::time::timeout(Duration::from_secs(120), async {

@@ -205,17 +205,8 @@ async fn finish_running(owner_pool: &sqlx::PgPool) {
 
 /// A `server worker` process on `test_db`, storing into `objects`, with leases of `lease_seconds`.
 async fn worker_process(test_db: &TestDatabase, objects: &str, lease_seconds: u32) -> tokio::process::Child {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("worker")
-        .env("DATABASE_URL", test_db.owner_url().await)
-        .env("DATABASE_APP_URL", test_db.app_url())
-        .env("OBJECT_STORE_URL", objects)
-        .env("PINGVAS_DATA_DIR", tempdir("worker-data"))
-        .env("WORKER_LEASE_SECONDS", lease_seconds.to_string())
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server binary runs")
+    let env = [("OBJECT_STORE_URL", objects.to_owned()), ("WORKER_LEASE_SECONDS", lease_seconds.to_string())];
+    common::server_process("worker", test_db, &env).await.0
 }
 
 /// The acceptance test: a worker process killed (SIGKILL) after storing the first of two images;

@@ -28,24 +28,17 @@ async fn a_stopping_web_server_ends_its_streams_turns_unready_and_exits_after_it
 
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let base = format!("http://127.0.0.1:{port}");
-    let data = std::env::temp_dir().join(format!("pingvas-shutdown-{}", Uuid::new_v4().simple()));
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("serve")
-        .env("DATABASE_URL", test_db.owner_url().await)
-        .env("DATABASE_APP_URL", test_db.app_url())
-        .env("JWT_SECRET_KEY", JWT_SECRET)
-        .env("TOKEN_ENCRYPTION_KEY", common::TEST_TOKEN_ENCRYPTION_KEY)
-        .env("PINGVAS_DATA_DIR", &data)
-        .env("OBJECT_STORE_URL", data.join("objects"))
-        .env("IN_PROCESS_WORKER", "false")
-        .env("SHUTDOWN_DELAY_SECONDS", DELAY.as_secs().to_string())
-        .env("LEPTOS_OUTPUT_NAME", "pingvas")
-        .env("LEPTOS_SITE_ROOT", data.join("site"))
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server binary runs");
+    let site = std::env::temp_dir().join(format!("pingvas-shutdown-site-{}", Uuid::new_v4().simple()));
+    let env = [
+        ("JWT_SECRET_KEY", JWT_SECRET.to_owned()),
+        ("TOKEN_ENCRYPTION_KEY", common::TEST_TOKEN_ENCRYPTION_KEY.to_owned()),
+        ("IN_PROCESS_WORKER", "false".to_owned()),
+        ("SHUTDOWN_DELAY_SECONDS", DELAY.as_secs().to_string()),
+        ("LEPTOS_OUTPUT_NAME", "pingvas".to_owned()),
+        ("LEPTOS_SITE_ROOT", site.display().to_string()),
+        ("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}")),
+    ];
+    let (mut server, data) = common::server_process("serve", &test_db, &env).await;
     let client = reqwest::Client::new();
     tokio::time::timeout(Duration::from_secs(60), async {
         while !client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
@@ -96,4 +89,5 @@ async fn a_stopping_web_server_ends_its_streams_turns_unready_and_exits_after_it
         DELAY.as_secs()
     );
     let _ = std::fs::remove_dir_all(data);
+    let _ = std::fs::remove_dir_all(site);
 }

@@ -48,7 +48,16 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<ProbeStatus>, 
             "This server is shutting down.",
         ));
     }
-    match db::readiness(&state.db).await {
+    readiness_answer(db::readiness(&state.db).await)
+}
+
+/// A readiness probe's answer for the database's state: 200 `ready`, or 503 with a code saying
+/// why not. The web server and a worker's listener (`worker_http`) answer alike.
+///
+/// # Errors
+/// 503 `database_unreachable` or `migrations_pending`.
+pub fn readiness_answer(readiness: Readiness) -> Result<Json<ProbeStatus>, ApiError> {
+    match readiness {
         Readiness::Ready => Ok(Json(ProbeStatus { status: "ready" })),
         Readiness::Unreachable => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -128,6 +128,31 @@ impl TestDatabase {
     }
 }
 
+/// A real `server` process (`serve` or `worker`) on this test's database, for the tests that
+/// need signals, sockets or a second process: the owner's and the application role's URLs, a
+/// data folder of its own (returned; image files in `objects/` inside it), quiet logs, killed
+/// when dropped. `env` comes last, so it may override any of those.
+pub async fn server_process(
+    command: &str,
+    test_db: &TestDatabase,
+    env: &[(&str, String)],
+) -> (tokio::process::Child, PathBuf) {
+    let data = std::env::temp_dir().join(format!("pingvas-{command}-{}", uuid::Uuid::new_v4().simple()));
+    let mut process = tokio::process::Command::new(env!("CARGO_BIN_EXE_server"));
+    process
+        .arg(command)
+        .env("DATABASE_URL", test_db.owner_url().await)
+        .env("DATABASE_APP_URL", test_db.app_url())
+        .env("PINGVAS_DATA_DIR", &data)
+        .env("OBJECT_STORE_URL", data.join("objects"))
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true);
+    for (name, value) in env {
+        process.env(name, value);
+    }
+    (process.spawn().expect("the server binary runs"), data)
+}
+
 /// Runs async clean-up from `Drop`, which is synchronous and may itself run inside a runtime:
 /// on a thread of its own with its own runtime. `None` if that could not run.
 pub fn block_on_detached<T: Send + 'static>(
