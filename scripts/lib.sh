@@ -24,6 +24,16 @@ pingvas_version() { awk -F'"' '/^\[workspace.package\]/ {w = 1} w && /^version =
 # A TCP port nobody listens on now, for a server a script starts.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# Waits (up to two minutes) for the release server's `probe` to get a 2xx from URL; 1 if never.
+wait_ready() {
+  local url="$1"
+  for _ in $(seq 600); do
+    "$PINGVAS_BINARY" probe "$url" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"
   elif command -v sudo >/dev/null; then sudo "$@"
